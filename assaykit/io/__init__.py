@@ -1,0 +1,156 @@
+"""Readers of instrument exports. Each returns one canonical tidy table.
+
+* :func:`read_plate` — plate readers and bead-assay exports → plate-read table
+  (``docs/schemas.md``, "Plate reads").
+* :func:`read_qpcr` — qPCR runs → qPCR table ("qPCR wells").
+* :func:`read_many` — many files, with a progress bar, optionally on an executor.
+
+The format is detected from the content; pass ``format=`` to force one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from functools import partial
+
+import pandas as pd
+
+from assaykit.io._registry import ReaderSpec, detect, get_reader, readers, register
+from assaykit.io._source import Source, load_source
+from assaykit.schema import validate_plate_table, validate_qpcr_table
+
+__all__ = [
+    "ReaderSpec",
+    "Source",
+    "formats",
+    "read_many",
+    "read_plate",
+    "read_qpcr",
+    "register",
+]
+
+
+def _read(kind: str, path, format: str | None) -> pd.DataFrame:
+    _load_readers()
+    source = load_source(path)
+    spec = get_reader(kind, format) if format else detect(source, kind)
+    df = spec.read(source)
+    if kind == "plate":
+        validate_plate_table(df, where=source.name)
+    else:
+        validate_qpcr_table(df, where=source.name)
+    df.attrs["format"] = spec.name
+    return df
+
+
+def read_plate(path: str | os.PathLike | Source, format: str | None = None) -> pd.DataFrame:
+    """Read a plate-reader or bead-assay export into the canonical plate-read table.
+
+    Parameters
+    ----------
+    path : str, path-like or Source
+        The export.
+    format : str, optional
+        Force a format (see :func:`formats`); by default it is detected from the content.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plate × well × read × metric: ``plate, well, well0, row, col, read,
+        metric, value, raw, flag, source_file`` (``docs/schemas.md``). ``df.attrs['format']``
+        names the reader used.
+
+    Raises
+    ------
+    ReaderError
+        If the file cannot be read; :class:`FormatDetectionError` if no reader recognises it.
+
+    Examples
+    --------
+    >>> from assaykit.datasets import path
+    >>> df = read_plate(path("elisa_il6_gen5.txt"))  # doctest: +SKIP
+    """
+    return _read("plate", path, format)
+
+
+def read_qpcr(path: str | os.PathLike | Source, format: str | None = None) -> pd.DataFrame:
+    """Read a qPCR run export into the canonical qPCR table.
+
+    Parameters
+    ----------
+    path : str, path-like or Source
+        The export (QuantStudio/ViiA 7 txt or xlsx, Design & Analysis xlsx, StepOnePlus xls,
+        SDS 2.x, CFX CSV, LightCycler 480 text, Rotor-Gene CSV, RDML).
+    format : str, optional
+        Force a format (see :func:`formats`); by default it is detected from the content.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plate × well × target (``docs/schemas.md``, "qPCR wells").
+    """
+    return _read("qpcr", path, format)
+
+
+def read_many(
+    paths: Iterable[str | os.PathLike],
+    *,
+    kind: str = "plate",
+    format: str | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Read many exports into one table, with a progress bar.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        The exports.
+    kind : {'plate', 'qpcr'}
+        Which reader family to use.
+    format : str, optional
+        Force one format for all files.
+    executor : concurrent.futures.Executor, optional
+        Run the reads on this executor (a ``ProcessPoolExecutor``, or a
+        ``dask.distributed.Client.get_executor()``); default: in this process.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The tables concatenated in the order of ``paths``.
+    """
+    from tqdm.auto import tqdm
+
+    paths = list(paths)
+    fn = partial(_read, kind, format=format)
+    it = executor.map(fn, paths) if executor is not None else map(fn, paths)
+    frames = list(tqdm(it, total=len(paths), disable=not progress, desc=f"reading {kind} exports"))
+    if not frames:
+        return pd.DataFrame(columns=[])
+    return pd.concat(frames, ignore_index=True)
+
+
+def formats(kind: str = "plate") -> pd.DataFrame:
+    """Table of the supported formats of one kind: ``format``, ``description``."""
+    _load_readers()
+    return pd.DataFrame(
+        {"format": [r.name for r in readers(kind)], "description": [r.description for r in readers(kind)]}
+    )
+
+
+_LOADED = False
+
+
+def _load_readers() -> None:
+    """Import the reader modules (they register themselves)."""
+    global _LOADED
+    if _LOADED:
+        return
+    from assaykit.io import plate as _plate  # noqa: F401
+    from assaykit.io import qpcr as _qpcr  # noqa: F401
+
+    _LOADED = True

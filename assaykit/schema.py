@@ -1,0 +1,410 @@
+"""Canonical tidy tables shared by every reader and analysis.
+
+Readers build their output with :func:`plate_table` or :func:`qpcr_table`, which
+fill the redundant well keys (``well``, ``well0``, ``row``, ``col``) the same way
+everywhere and check the result. The columns are documented in ``docs/schemas.md``.
+
+Examples
+--------
+>>> parse_well("b07")
+('B', 7)
+>>> well_name("B", 7), well_name_padded("B", 7)
+('B7', 'B07')
+>>> plate_dims(384)
+(16, 24)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from assaykit.errors import SchemaError
+
+__all__ = [
+    "PLATE_COLUMNS",
+    "PLATE_FLAGS",
+    "QPCR_COLUMNS",
+    "QPCR_FLAGS",
+    "join_flags",
+    "parse_well",
+    "plate_dims",
+    "plate_table",
+    "qpcr_table",
+    "row_index",
+    "row_letter",
+    "validate_plate_table",
+    "validate_qpcr_table",
+    "well_name",
+    "well_name_padded",
+]
+
+#: Columns of the canonical plate-read table, in order.
+PLATE_COLUMNS: tuple[str, ...] = (
+    "plate",
+    "well",
+    "well0",
+    "row",
+    "col",
+    "read",
+    "metric",
+    "value",
+    "raw",
+    "flag",
+    "source_file",
+)
+
+#: Flags a plate reader may set (several are joined with ';').
+PLATE_FLAGS: dict[str, str] = {
+    "overflow": "signal above the detector range (Gen5 OVRFLW, SoftMax 'Range?' on high side, ...)",
+    "missed": "the instrument did not read the well (Gen5 MISSED)",
+    "not_numeric": "the exported cell holds text that is not a number",
+    "invalid": "the instrument marked the value invalid (Gen5 '?????', 'Range?')",
+    "out_of_range_low": "the instrument reported the value below its curve range ('< x', 'OOR <')",
+    "out_of_range_high": "the instrument reported the value above its curve range ('> x', 'OOR >')",
+    "extrapolated": "the instrument extrapolated the value outside its standard range",
+    "empty": "the cell was empty in the export",
+    "low_bead_count": "bead assay: fewer beads than the instrument's minimum",
+}
+
+#: Columns of the canonical qPCR table, in order (``instrument_*`` columns may follow).
+QPCR_COLUMNS: tuple[str, ...] = (
+    "plate",
+    "well",
+    "well0",
+    "row",
+    "col",
+    "sample",
+    "target",
+    "task",
+    "reporter",
+    "quantity",
+    "cq",
+    "cq_raw",
+    "cq_flag",
+    "tm",
+    "source_file",
+)
+
+#: Flags a qPCR reader may set in ``cq_flag``.
+QPCR_FLAGS: dict[str, str] = {
+    "undetermined": "no amplification crossed the threshold (Undetermined, N/A, No Cq)",
+    "omitted": "the well was omitted in the instrument software",
+    "not_numeric": "the Cq cell holds text that is not a number",
+    "empty": "the Cq cell was empty",
+}
+
+_WELL_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")
+
+_PLATE_SIZES: dict[int, tuple[int, int]] = {
+    6: (2, 3),
+    12: (3, 4),
+    24: (4, 6),
+    48: (6, 8),
+    96: (8, 12),
+    384: (16, 24),
+    1536: (32, 48),
+}
+
+
+def plate_dims(n_wells: int) -> tuple[int, int]:
+    """Return ``(n_rows, n_cols)`` of a standard plate with ``n_wells`` wells.
+
+    Raises
+    ------
+    SchemaError
+        If ``n_wells`` is not a standard plate size.
+    """
+    try:
+        return _PLATE_SIZES[int(n_wells)]
+    except (KeyError, ValueError, TypeError):
+        raise SchemaError(
+            "unknown plate size",
+            expected=f"one of {sorted(_PLATE_SIZES)} wells",
+            found=repr(n_wells),
+        ) from None
+
+
+def row_letter(index: int) -> str:
+    """Return the row letter of a 0-based row index (0 → 'A', 26 → 'AA')."""
+    if index < 0:
+        raise SchemaError("row index must be >= 0", found=str(index))
+    if index < 26:
+        return chr(ord("A") + index)
+    return chr(ord("A") + index // 26 - 1) + chr(ord("A") + index % 26)
+
+
+def row_index(letter: str) -> int:
+    """Return the 0-based index of a row letter ('A' → 0, 'AA' → 26)."""
+    letter = letter.strip().upper()
+    if len(letter) == 1 and letter.isalpha():
+        return ord(letter) - ord("A")
+    if len(letter) == 2 and letter.isalpha():
+        return (ord(letter[0]) - ord("A") + 1) * 26 + ord(letter[1]) - ord("A")
+    raise SchemaError("not a plate row letter", expected="'A'..'Z' or 'AA'..'AF'", found=repr(letter))
+
+
+def parse_well(well: str) -> tuple[str, int]:
+    """Split a well name into ``(row_letter, column_number)``.
+
+    Accepts ``'A1'``, ``'a01'``, ``'A 1'``; column numbers are 1-based.
+
+    Raises
+    ------
+    SchemaError
+        If ``well`` is not a well name.
+    """
+    m = _WELL_RE.match(str(well))
+    if not m or int(m.group(2)) < 1:
+        raise SchemaError("not a well name", expected="a name like 'A1' or 'H12'", found=repr(well))
+    return m.group(1).upper(), int(m.group(2))
+
+
+def well_name(row: str, col: int) -> str:
+    """Return the short well name (``'A1'``)."""
+    return f"{row}{int(col)}"
+
+
+def well_name_padded(row: str, col: int) -> str:
+    """Return the zero-padded well name (``'A01'``), as wellmap's ``well0``."""
+    return f"{row}{int(col):02d}"
+
+
+def join_flags(*flags: str | None) -> str:
+    """Join non-empty flags with ';' without repeating one (``''`` when none)."""
+    out: list[str] = []
+    for f in flags:
+        if not f:
+            continue
+        for part in str(f).split(";"):
+            if part and part not in out:
+                out.append(part)
+    return ";".join(out)
+
+
+def _well_keys(wells: Sequence[str]) -> tuple[list[str], list[str], list[str], list[int]]:
+    cache: dict[str, tuple[str, str, str, int]] = {}
+    w_out, w0_out, r_out, c_out = [], [], [], []
+    for w in wells:
+        key = cache.get(w)
+        if key is None:
+            r, c = parse_well(w)
+            key = (well_name(r, c), well_name_padded(r, c), r, c)
+            cache[w] = key
+        w_out.append(key[0])
+        w0_out.append(key[1])
+        r_out.append(key[2])
+        c_out.append(key[3])
+    return w_out, w0_out, r_out, c_out
+
+
+def plate_table(
+    *,
+    plate: str | Sequence[str],
+    well: Sequence[str],
+    read: str | Sequence[str],
+    value: Iterable[float],
+    raw: Iterable[str] | None = None,
+    flag: Iterable[str] | None = None,
+    metric: str | Sequence[str] = "raw",
+    source_file: str = "",
+    extra: dict[str, Sequence] | None = None,
+) -> pd.DataFrame:
+    """Build a canonical plate-read table (one row per plate × well × read × metric).
+
+    Parameters
+    ----------
+    plate : str or sequence of str
+        Plate name for every row (a scalar is broadcast).
+    well : sequence of str
+        Well names in any accepted spelling (``'A1'``, ``'A01'``).
+    read : str or sequence of str
+        What was measured: ``'abs_450'``, ``'abs_450-630'``, ``'lum'``, an analyte name ...
+    value : iterable of float
+        Numeric value; NaN where the export holds no number (then ``flag`` says why).
+    raw : iterable of str, optional
+        The exported text of each value (defaults to the value formatted with ``repr``).
+    flag : iterable of str, optional
+        Flags from :data:`PLATE_FLAGS`, ``';'``-joined, ``''`` for none.
+    metric : str or sequence of str
+        What kind of number ``value`` is: ``'raw'`` (the measurement), ``'blank_corrected'``,
+        ``'instrument_conc'`` (a concentration the instrument computed), ``'median'``,
+        ``'net_mfi'``, ``'count'``, ``'expected_conc'`` (bead assays) ...
+    source_file : str
+        The file the values were read from.
+    extra : dict, optional
+        Further columns (e.g. ``sample_label``) appended after the canonical ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PLATE_COLUMNS` followed by ``extra``'s, validated.
+    """
+    value_arr = np.asarray(list(value) if not isinstance(value, np.ndarray) else value, dtype=float)
+    n = len(value_arr)
+    wells = list(well)
+    if len(wells) != n:
+        raise SchemaError("well and value lengths differ", expected=str(n), found=str(len(wells)))
+    w, w0, r, c = _well_keys(wells)
+
+    def _col(x, default):
+        if x is None:
+            return default
+        if isinstance(x, str):
+            return [x] * n
+        x = list(x)
+        if len(x) != n:
+            raise SchemaError("column length differs from value length", expected=str(n), found=str(len(x)))
+        return x
+
+    raw_list = _col(raw, None)
+    if raw_list is None:
+        raw_list = ["" if np.isnan(v) else repr(float(v)) for v in value_arr]
+    data = {
+        "plate": _col(plate, None),
+        "well": w,
+        "well0": w0,
+        "row": r,
+        "col": np.asarray(c, dtype=np.int64),
+        "read": _col(read, None),
+        "metric": _col(metric, None),
+        "value": value_arr,
+        "raw": [("" if x is None else str(x)) for x in raw_list],
+        "flag": [("" if x is None else str(x)) for x in _col(flag, [""] * n)],
+        "source_file": [str(source_file)] * n,
+    }
+    if data["plate"] is None or data["read"] is None or data["metric"] is None:
+        raise SchemaError("plate, read and metric are required")
+    data["plate"] = [str(p) for p in data["plate"]]
+    df = pd.DataFrame(data)
+    for name, col in (extra or {}).items():
+        df[name] = _col(col, None)
+    validate_plate_table(df)
+    return df
+
+
+def validate_plate_table(df: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
+    """Check that ``df`` is a canonical plate-read table; return it unchanged.
+
+    Raises
+    ------
+    SchemaError
+        Naming the missing column, a wrongly typed one, or a duplicated key.
+    """
+    missing = [c for c in PLATE_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            "not a canonical plate table",
+            file=where,
+            expected=f"columns {list(PLATE_COLUMNS)}",
+            found=f"columns {list(df.columns)} (missing {missing})",
+        )
+    if not pd.api.types.is_float_dtype(df["value"]):
+        raise SchemaError("column 'value' must be float", file=where, found=str(df["value"].dtype))
+    if not pd.api.types.is_integer_dtype(df["col"]):
+        raise SchemaError("column 'col' must be integer", file=where, found=str(df["col"].dtype))
+    key = ["plate", "well", "read", "metric"]
+    dup = df.duplicated(key, keep=False)
+    if dup.any():
+        first = df.loc[dup, key].iloc[0]
+        raise SchemaError(
+            "duplicate well in plate table",
+            file=where,
+            plate=str(first["plate"]),
+            well=str(first["well"]),
+            read=str(first["read"]),
+            expected="one row per plate × well × read × metric",
+            found=f"{int(dup.sum())} rows sharing a key",
+        )
+    return df
+
+
+def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFrame:
+    """Build a canonical qPCR table from column lists.
+
+    Parameters
+    ----------
+    rows : dict
+        Must hold ``plate``, ``well``, ``sample``, ``target`` and ``cq``; may hold
+        ``task`` (default ``'unknown'``), ``reporter``, ``quantity``, ``cq_raw``,
+        ``cq_flag``, ``tm`` and any ``instrument_*`` column (kept, appended).
+    source_file : str
+        The file the values were read from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`QPCR_COLUMNS` followed by the ``instrument_*`` columns, validated.
+    """
+    n = len(rows["well"])
+    w, w0, r, c = _well_keys(list(rows["well"]))
+    cq = np.asarray(rows["cq"], dtype=float)
+
+    def get(name, default):
+        if name in rows and rows[name] is not None:
+            x = rows[name]
+            if isinstance(x, str):
+                return [x] * n
+            return list(x)
+        return [default] * n
+
+    data = {
+        "plate": [str(p) for p in get("plate", "1")],
+        "well": w,
+        "well0": w0,
+        "row": r,
+        "col": np.asarray(c, dtype=np.int64),
+        "sample": get("sample", ""),
+        "target": get("target", ""),
+        "task": get("task", "unknown"),
+        "reporter": get("reporter", ""),
+        "quantity": np.asarray(get("quantity", np.nan), dtype=float),
+        "cq": cq,
+        "cq_raw": ["" if x is None else str(x) for x in get("cq_raw", "")],
+        "cq_flag": ["" if x is None else str(x) for x in get("cq_flag", "")],
+        "tm": np.asarray(get("tm", np.nan), dtype=float),
+        "source_file": [str(source_file)] * n,
+    }
+    df = pd.DataFrame(data)
+    for name in rows:
+        if name.startswith("instrument_"):
+            df[name] = list(rows[name])
+    validate_qpcr_table(df)
+    return df
+
+
+def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
+    """Check that ``df`` is a canonical qPCR table; return it unchanged.
+
+    Raises
+    ------
+    SchemaError
+        Naming the missing column, a wrongly typed one, or a duplicated well × target.
+    """
+    missing = [c for c in QPCR_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            "not a canonical qPCR table",
+            file=where,
+            expected=f"columns {list(QPCR_COLUMNS)}",
+            found=f"columns {list(df.columns)} (missing {missing})",
+        )
+    for name in ("cq", "quantity", "tm"):
+        if not pd.api.types.is_float_dtype(df[name]):
+            raise SchemaError(f"column '{name}' must be float", file=where, found=str(df[name].dtype))
+    dup = df.duplicated(["plate", "well", "target"], keep=False)
+    if dup.any():
+        first = df.loc[dup].iloc[0]
+        raise SchemaError(
+            "duplicate well × target in qPCR table",
+            file=where,
+            plate=str(first["plate"]),
+            well=str(first["well"]),
+            target=str(first["target"]),
+            expected="one row per plate × well × target",
+            found=f"{int(dup.sum())} rows sharing a key",
+        )
+    return df
