@@ -1,0 +1,100 @@
+"""The ``assaykit`` command line.
+
+``assaykit`` is a click group. Built-in commands: ``read`` and ``formats``
+(:mod:`assaykit.cli.read`) and ``demo`` (:mod:`assaykit.cli.demo`). Workflow commands
+plug in from optional modules named in :data:`COMMAND_MODULES`: a module
+``assaykit/cli/<name>.py`` defines a click command called ``<name>`` (or a
+``COMMANDS`` sequence of commands) and is added when it exists.
+
+Errors: an :class:`~assaykit.errors.AssaykitError` or :class:`OSError` prints one line
+``error: ...`` on stderr and exits with status 1; any other exception prints one line
+too, with a hint to rerun with ``--debug``, which shows the full traceback instead.
+Usage errors (unknown option, bad choice) exit with status 2, as usual for click.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import click
+
+from assaykit._version import __version__
+from assaykit.errors import AssaykitError
+
+__all__ = ["COMMAND_MODULES", "main"]
+
+#: Optional workflow command modules (``assaykit.cli.<name>``), added when present.
+COMMAND_MODULES: tuple[str, ...] = ("elisa", "qpcr", "flow", "blot")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+class AssaykitGroup(click.Group):
+    """A click group turning exceptions into a one-line error unless ``--debug`` is given."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            if isinstance(exc, AssaykitError):
+                msg = f"error: {_one_line(str(exc))}"
+            elif isinstance(exc, OSError):
+                msg = f"error: {_one_line(_describe_os_error(exc))}"
+            else:
+                msg = (
+                    f"error: unexpected {type(exc).__name__}: {_one_line(str(exc))} "
+                    "(this is a bug in assaykit; rerun with --debug to see the traceback)"
+                )
+            click.echo(msg, err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=AssaykitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="assaykit", message="%(prog)s %(version)s")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="ASSAYKIT_DEBUG",
+    help="Show the full traceback of an error (also: ASSAYKIT_DEBUG=1).",
+)
+def main(debug: bool) -> None:
+    """assaykit: instrument exports to correct, tidy, figure-ready results.
+
+    Read a plate-reader or qPCR export into one tidy table, join it to a wellmap
+    plate layout, and write CSV or Excel; run an analysis; or try it all on the
+    bundled sample data with `assaykit demo`.
+    """
+
+
+def _add_commands() -> None:
+    from assaykit.cli.demo import demo
+    from assaykit.cli.read import formats, read
+
+    for cmd in (read, formats, demo):
+        main.add_command(cmd)
+    for name in COMMAND_MODULES:
+        modname = f"{__name__}.{name}"
+        try:
+            module = import_module(modname)
+        except ModuleNotFoundError as exc:
+            if exc.name != modname:
+                raise
+            continue
+        commands = getattr(module, "COMMANDS", None) or (getattr(module, name),)
+        for cmd in commands:
+            main.add_command(cmd)
+
+
+_add_commands()
