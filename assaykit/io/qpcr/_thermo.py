@@ -1,0 +1,657 @@
+"""Helpers shared by the Thermo Fisher / Applied Biosystems qPCR readers.
+
+QuantStudio (.txt/.xlsx), Design & Analysis (.xlsx), StepOnePlus (.xls) and SDS 2.x
+exports all hold one *results table*: a header row naming the columns, then one row per
+well × target. Only the column names differ between software versions ('CT', 'Cq', 'CRT',
+the Cyrillic 'Cт', 'Sample Name' / 'Sample', 'Target Name' / 'Target' / 'Detector' ...).
+:func:`build_table` turns such a table, whatever its origin (text lines or worksheet
+rows), into the canonical qPCR table.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assaykit.errors import ReaderError, SchemaError
+from assaykit.io._source import Source
+from assaykit.schema import join_flags, parse_well, qpcr_table, row_letter
+
+__all__ = [
+    "INSTRUMENT_COLUMNS",
+    "RawTable",
+    "build_table",
+    "cell_text",
+    "normalize_header",
+    "parse_number",
+]
+
+#: Instrument-computed numbers kept as ``instrument_*`` columns (always present, NaN
+#: when the export does not carry them). Keys are normalised header names.
+_INSTRUMENT_ALIASES: dict[str, str] = {
+    "ct mean": "instrument_cq_mean",
+    "cq mean": "instrument_cq_mean",
+    "crt mean": "instrument_cq_mean",
+    "ct avg": "instrument_cq_mean",
+    "ct sd": "instrument_cq_sd",
+    "cq sd": "instrument_cq_sd",
+    "crt sd": "instrument_cq_sd",
+    "cq se": "instrument_cq_se",
+    "delta ct": "instrument_delta_cq",
+    "delta crt": "instrument_delta_cq",
+    "delta cq": "instrument_delta_cq",
+    "delta ct mean": "instrument_delta_cq_mean",
+    "delta crt mean": "instrument_delta_cq_mean",
+    "delta cq mean": "instrument_delta_cq_mean",
+    "avg delta ct": "instrument_delta_cq_mean",
+    "delta ct se": "instrument_delta_cq_se",
+    "delta crt se": "instrument_delta_cq_se",
+    "delta cq se": "instrument_delta_cq_se",
+    "?ct se": "instrument_delta_cq_se",  # SDS 2.3: 'ΔCt SE' written through a lossy code page
+    "delta ct sd": "instrument_delta_cq_sd",
+    "delta delta ct": "instrument_delta_delta_cq",
+    "delta delta crt": "instrument_delta_delta_cq",
+    "delta delta cq": "instrument_delta_delta_cq",
+    "delta delta ct sd": "instrument_delta_delta_cq_sd",
+    "hk control delta ct mean": "instrument_hk_delta_cq_mean",
+    "hk control delta ct se": "instrument_hk_delta_cq_se",
+    "endo ct avg": "instrument_endo_cq_mean",
+    "endo ct sd": "instrument_endo_cq_sd",
+    "rq": "instrument_rq",
+    "rq min": "instrument_rq_min",
+    "rq max": "instrument_rq_max",
+    "quantity mean": "instrument_quantity_mean",
+    "quantity sd": "instrument_quantity_sd",
+    "efficiency": "instrument_efficiency",
+    "slope": "instrument_slope",
+    "y-intercept": "instrument_y_intercept",
+    "r(superscript 2)": "instrument_r2",
+    "r2": "instrument_r2",
+    "r superscript 2": "instrument_r2",
+    "ct threshold": "instrument_threshold",
+    "crt threshold": "instrument_threshold",
+    "threshold": "instrument_threshold",
+    "baseline start": "instrument_baseline_start",
+    "baseline end": "instrument_baseline_end",
+    "baseline stop": "instrument_baseline_end",
+    "amp score": "instrument_amp_score",
+    "cq conf": "instrument_cq_conf",
+    "cq confidence": "instrument_cq_conf",
+    "delta rn": "instrument_delta_rn",
+    "tm2": "instrument_tm2",
+    "tm3": "instrument_tm3",
+}
+
+#: Every ``instrument_*`` float column the Thermo readers return, in output order.
+INSTRUMENT_COLUMNS: tuple[str, ...] = (
+    "instrument_quantity",
+    "instrument_quantity_mean",
+    "instrument_quantity_sd",
+    "instrument_cq_mean",
+    "instrument_cq_sd",
+    "instrument_cq_se",
+    "instrument_delta_cq",
+    "instrument_delta_cq_mean",
+    "instrument_delta_cq_sd",
+    "instrument_delta_cq_se",
+    "instrument_hk_delta_cq_mean",
+    "instrument_hk_delta_cq_se",
+    "instrument_endo_cq_mean",
+    "instrument_endo_cq_sd",
+    "instrument_delta_delta_cq",
+    "instrument_delta_delta_cq_sd",
+    "instrument_rq",
+    "instrument_rq_min",
+    "instrument_rq_max",
+    "instrument_efficiency",
+    "instrument_slope",
+    "instrument_y_intercept",
+    "instrument_r2",
+    "instrument_threshold",
+    "instrument_baseline_start",
+    "instrument_baseline_end",
+    "instrument_amp_score",
+    "instrument_cq_conf",
+    "instrument_delta_rn",
+    "instrument_tm2",
+    "instrument_tm3",
+)
+
+# Canonical roles of columns (normalised header -> role).
+_ROLES: dict[str, str] = {
+    "well": "well",
+    "#": "well",
+    "well position": "well_position",
+    "pos": "well_position",
+    "sample name": "sample",
+    "sample": "sample",
+    "target name": "target",
+    "target": "target",
+    "detector": "target",
+    "detector name": "target",
+    "task": "task",
+    "reporter": "reporter",
+    "quantity": "quantity",
+    "ct": "cq",
+    "cq": "cq",
+    "crt": "cq",
+    "omit": "omit",
+    "tm1": "tm",
+    "tm": "tm",
+    "amp status": "amp_status",
+    "flag": "sds_flag",
+    "plate": "plate",
+    "plateid": "plate",
+    "plate id": "plate",
+    "filename": "embedded_file",
+    "result quality issues": "quality_issues",
+    "outlier": "outlier",
+}
+
+#: Header names recognised as the Cq column.
+CQ_HEADERS = frozenset(k for k, v in _ROLES.items() if v == "cq")
+
+# Upper-case column names that are data, not instrument QC flags.
+_NOT_FLAGS = frozenset(
+    {"CT", "CRT", "CQ", "RQ", "NTC", "ROX", "FAM", "VIC", "SYBR", "NED", "TAMRA", "ID"}
+)
+_FLAG_HEADER_RE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+_TRUE_TEXT = frozenset({"y", "yes", "true", "1"})
+
+_TASKS: dict[str, str] = {
+    "unknown": "unknown",
+    "unkn": "unknown",
+    "sample": "unknown",
+    "target": "unknown",  # SDS: the well measures a target gene in an unknown sample
+    "endogenous control": "unknown",  # SDS: the well measures a reference gene
+    "": "unknown",
+    "standard": "standard",
+    "std": "standard",
+    "ntc": "ntc",
+    "no template control": "ntc",
+    "nrt": "nrt",
+    "nac": "nrt",
+    "no rt": "nrt",
+    "-rt": "nrt",
+    "no rt control": "nrt",
+    "blank": "blank",
+}
+
+_UNDETERMINED = frozenset({"undetermined", "no ct", "no cq", "n/a", "na", "nan", "none"})
+_NUM_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?$")
+
+
+def normalize_header(name: Any) -> str:
+    """Normalise a column header for matching.
+
+    Lower-cases, maps the Cyrillic 'т' (U+0442) used by Thermo in 'Cт' to 't',
+    spells 'Δ' as 'delta ', and collapses white space.
+
+    Examples
+    --------
+    >>> normalize_header(" ΔΔCт ")
+    'delta delta ct'
+    >>> normalize_header("Delta  Crt Mean")
+    'delta crt mean'
+    """
+    text = cell_text(name).replace("\u0442", "t").replace("\u0422", "T")
+    text = text.replace("\u0394", "delta ").replace("\u2206", "delta ")
+    return " ".join(text.lower().split())
+
+
+def cell_text(value: Any) -> str:
+    """The text of a cell as exported (floats without a spurious '.0' are not changed).
+
+    Worksheet cells arrive as ``str``, ``float``, ``int``, ``bool`` or dates; text cells
+    are returned stripped of surrounding white space.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return repr(value)
+    return str(value).strip()
+
+
+def parse_number(value: Any) -> float | None:
+    """Parse a number as exported by Thermo software, or return None.
+
+    Accepts worksheet numbers, decimal text with thousands separators
+    ('5,720.562' → 5720.562) and scientific notation. Booleans, empty cells and any
+    other text return None.
+
+    Examples
+    --------
+    >>> parse_number("36,431.130")
+    36431.13
+    >>> parse_number("Undetermined") is None
+    True
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | np.floating | np.integer):
+        v = float(value)
+        return None if math.isnan(v) else v
+    text = str(value).strip()
+    if not text or not _NUM_RE.match(text) or not any(ch.isdigit() for ch in text):
+        return None
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:  # pragma: no cover - the regex admits only valid floats
+        return None
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return cell_text(value).lower() in _TRUE_TEXT
+
+
+def map_task(text: str) -> str:
+    """Map an exported task name to the canonical lower-case task.
+
+    UNKNOWN → 'unknown', STANDARD → 'standard', NTC → 'ntc', NRT/NAC → 'nrt',
+    SDS 'Target'/'Endogenous Control' → 'unknown'; any other name is kept lower-case
+    with spaces as underscores.
+    """
+    key = " ".join(text.lower().split())
+    if key in _TASKS:
+        return _TASKS[key]
+    return key.replace(" ", "_")
+
+
+@dataclass
+class RawTable:
+    """A results table cut out of an export, before interpretation.
+
+    Attributes
+    ----------
+    header : list
+        The header cells.
+    rows : list of list
+        The data rows (cells as text or worksheet values).
+    locations : list of int
+        1-based line (text) or row (worksheet) number of every data row.
+    header_location : int
+        Line / row number of the header.
+    sheet : str or None
+        Worksheet name (None for text files).
+    metadata : dict
+        Key–value pairs found around the table (``* Key = Value`` lines, footer lines).
+    """
+
+    header: list[Any]
+    rows: list[list[Any]]
+    locations: list[int]
+    header_location: int
+    sheet: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _where(src: Source, table: RawTable, loc: int) -> dict[str, Any]:
+    if table.sheet is not None:
+        return {"sheet": table.sheet, "line": loc}
+    return {"line": loc}
+
+
+def _plate_size(max_index: int) -> int:
+    for size in (96, 384, 1536):
+        if max_index <= size:
+            return size
+    raise ReaderError("well number too large", expected="at most 1536", found=str(max_index))
+
+
+def _well_from_index(index: int, size: int) -> str:
+    n_cols = {96: 12, 384: 24, 1536: 48}[size]
+    return f"{row_letter((index - 1) // n_cols)}{(index - 1) % n_cols + 1}"
+
+
+def _block_size(metadata: dict[str, str]) -> int | None:
+    block = metadata.get("Block Type", "")
+    for size in (1536, 384, 96, 48):
+        if str(size) in block:
+            return size
+    return None
+
+
+def build_table(
+    src: Source,
+    table: RawTable,
+    *,
+    default_plate: str = "1",
+    standards_quantity_in_sample: bool = False,
+    keep_instrument_task: bool = False,
+) -> pd.DataFrame:
+    """Interpret a Thermo results table as the canonical qPCR table.
+
+    Parameters
+    ----------
+    src : Source
+        The export (for error locations and ``source_file``).
+    table : RawTable
+        Header, rows and their locations.
+    default_plate : str
+        Plate name when no Plate/PlateID/Filename column names one.
+    standards_quantity_in_sample : bool
+        Design & Analysis: a standard's quantity is written as its sample name.
+    keep_instrument_task : bool
+        Add an ``instrument_task`` column with the task as exported (SDS 'Target' /
+        'Endogenous Control').
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical qPCR table with every :data:`INSTRUMENT_COLUMNS` column.
+
+    Raises
+    ------
+    ReaderError
+        Missing well/target/Cq column, a bad well name, or a well × target twice.
+    """
+    roles: dict[str, int] = {}
+    instrument: dict[str, int] = {}
+    flag_cols: list[tuple[str, int]] = []
+    for i, name in enumerate(table.header):
+        key = normalize_header(name)
+        if not key:
+            continue
+        role = _ROLES.get(key)
+        if role is not None and role not in roles:
+            roles[role] = i
+            continue
+        inst = _INSTRUMENT_ALIASES.get(key)
+        if inst is not None and inst not in instrument:
+            instrument[inst] = i
+            continue
+        raw = cell_text(name)
+        if _FLAG_HEADER_RE.match(raw) and raw not in _NOT_FLAGS:
+            flag_cols.append((raw.lower(), i))
+    where_header = _where(src, table, table.header_location)
+    header_text = repr([cell_text(h) for h in table.header if cell_text(h)][:12])
+    if "cq" not in roles:
+        raise src.error(
+            "no Cq column in the results table",
+            **where_header,
+            expected="a column named CT, Cq, Cт or CRT",
+            found=f"columns {header_text}",
+        )
+    if "target" not in roles:
+        raise src.error(
+            "no target column in the results table",
+            **where_header,
+            expected="a column named 'Target Name', 'Target' or 'Detector'",
+            found=f"columns {header_text}",
+        )
+    if "well" not in roles and "well_position" not in roles:
+        raise src.error(
+            "no well column in the results table",
+            **where_header,
+            expected="a column named 'Well' or 'Well Position'",
+            found=f"columns {header_text}",
+        )
+
+    n_cells = len(table.header)
+    rows = table.rows
+    # Pad short rows; a long row must only carry empty cells beyond the header.
+    for r, loc in zip(rows, table.locations, strict=True):
+        if len(r) > n_cells and any(cell_text(c) for c in r[n_cells:]):
+            raise src.error(
+                "row has more cells than the header",
+                **_where(src, table, loc),
+                expected=f"at most {n_cells} cells",
+                found=f"{len(r)} cells",
+            )
+
+    def col(role_index: int | None) -> list[Any]:
+        if role_index is None:
+            return [""] * len(rows)
+        return [r[role_index] if role_index < len(r) else "" for r in rows]
+
+    # ---- wells
+    wells: list[str] = []
+    if "well_position" in roles:
+        for v, loc in zip(col(roles["well_position"]), table.locations, strict=True):
+            text = cell_text(v)
+            try:
+                parse_well(text)
+            except SchemaError:
+                raise src.error(
+                    "not a well position",
+                    **_where(src, table, loc),
+                    expected="a well like 'A1' or 'P24'",
+                    found=repr(text),
+                ) from None
+            wells.append(text)
+    else:
+        raw_wells = col(roles["well"])
+        indices: list[int | None] = []
+        for v in raw_wells:
+            num = parse_number(v)
+            indices.append(int(num) if num is not None and num.is_integer() and num >= 1 else None)
+        if all(i is not None for i in indices):
+            size = _block_size(table.metadata) or (_plate_size(max(indices)) if indices else 96)
+            for i, loc in zip(indices, table.locations, strict=True):
+                if i > size:
+                    raise src.error(
+                        "well number outside the plate",
+                        **_where(src, table, loc),
+                        expected=f"1..{size}",
+                        found=str(i),
+                    )
+                wells.append(_well_from_index(i, size))
+        else:
+            for v, loc in zip(raw_wells, table.locations, strict=True):
+                text = cell_text(v)
+                try:
+                    parse_well(text)
+                except SchemaError:
+                    raise src.error(
+                        "not a well",
+                        **_where(src, table, loc),
+                        expected="a well like 'A1' or a well number",
+                        found=repr(text),
+                    ) from None
+                wells.append(text)
+
+    # ---- plates
+    if "plate" in roles or "embedded_file" in roles:
+        plate_vals = [cell_text(v) for v in col(roles.get("plate"))]
+        file_vals = [cell_text(v) for v in col(roles.get("embedded_file"))]
+        plates = [p or f or default_plate for p, f in zip(plate_vals, file_vals, strict=True)]
+    else:
+        plates = [default_plate] * len(rows)
+
+    targets = [cell_text(v) for v in col(roles["target"])]
+    samples = [cell_text(v) for v in col(roles.get("sample"))]
+    task_raw = [cell_text(v) for v in col(roles.get("task"))]
+    tasks = [map_task(t) for t in task_raw]
+    reporters = [cell_text(v) for v in col(roles.get("reporter"))]
+
+    # ---- Cq and its flags
+    cq: list[float] = []
+    cq_raw: list[str] = []
+    cq_flag: list[str] = []
+    omit = col(roles.get("omit"))
+    amp = col(roles.get("amp_status"))
+    sds_flag = col(roles.get("sds_flag"))
+    issues = col(roles.get("quality_issues"))
+    outlier = col(roles.get("outlier"))
+    flag_values = [(name, col(i)) for name, i in flag_cols]
+    for k, v in enumerate(col(roles["cq"])):
+        text = cell_text(v)
+        num = parse_number(v)
+        flags: list[str] = []
+        if num is not None:
+            cq.append(num)
+        else:
+            cq.append(np.nan)
+            if not text:
+                flags.append("empty")
+            elif text.lower() in _UNDETERMINED:
+                flags.append("undetermined")
+            else:
+                flags.append("not_numeric")
+        cq_raw.append(text)
+        if _truthy(omit[k]):
+            flags.append("omitted")
+        amp_text = cell_text(amp[k]).lower()
+        if amp_text and amp_text != "amp":
+            flags.append(amp_text.replace(" ", "_"))
+        if cell_text(sds_flag[k]).lower() == "flagged":
+            flags.append("flagged")
+        if _truthy(outlier[k]):
+            flags.append("outlier")
+        issue_text = cell_text(issues[k])
+        if issue_text:
+            for part in re.split(r"[,;|]", issue_text):
+                part = "_".join(part.strip().lower().split())
+                if part:
+                    flags.append(part)
+        for name, values in flag_values:
+            if _truthy(values[k]):
+                flags.append(name)
+        cq_flag.append(join_flags(*flags))
+
+    # ---- quantity (given for standards; the instrument's estimate otherwise)
+    qty_vals = [parse_number(v) for v in col(roles.get("quantity"))]
+    quantity = []
+    inst_quantity = []
+    for k, task in enumerate(tasks):
+        q = qty_vals[k]
+        if task == "standard":
+            if q is None and standards_quantity_in_sample:
+                q = parse_number(samples[k])
+            quantity.append(np.nan if q is None else q)
+            inst_quantity.append(np.nan)
+        else:
+            quantity.append(np.nan)
+            inst_quantity.append(np.nan if q is None else q)
+
+    tm = [parse_number(v) for v in col(roles.get("tm"))]
+    tm = [np.nan if x is None else x for x in tm]
+
+    # ---- duplicates: one row per plate × well × target
+    seen: dict[tuple[str, str, str], int] = {}
+    for k, (p, w, t) in enumerate(zip(plates, wells, targets, strict=True)):
+        r, c = parse_well(w)
+        key = (p, f"{r}{c}", t)
+        if key in seen:
+            raise src.error(
+                "well × target appears twice",
+                **_where(src, table, table.locations[k]),
+                well=key[1],
+                target=t,
+                expected="one row per well and target",
+                found=f"a second row (first at {'row' if table.sheet else 'line'} {seen[key]})",
+            )
+        seen[key] = table.locations[k]
+
+    data: dict[str, Sequence[Any]] = {
+        "plate": plates,
+        "well": wells,
+        "sample": samples,
+        "target": targets,
+        "task": tasks,
+        "reporter": reporters,
+        "quantity": quantity,
+        "cq": cq,
+        "cq_raw": cq_raw,
+        "cq_flag": cq_flag,
+        "tm": tm,
+    }
+    for name in INSTRUMENT_COLUMNS:
+        if name == "instrument_quantity":
+            data[name] = np.asarray(inst_quantity, dtype=float)
+        elif name in instrument:
+            vals = [parse_number(v) for v in col(instrument[name])]
+            data[name] = np.asarray([np.nan if x is None else x for x in vals], dtype=float)
+        else:
+            data[name] = np.full(len(rows), np.nan)
+    if keep_instrument_task:
+        data["instrument_task"] = task_raw
+    df = qpcr_table(data, source_file=src.name)
+    df.attrs["metadata"] = dict(table.metadata)
+    return df
+
+
+def sheet_table(src: Source, sheet: str) -> RawTable:
+    """Cut the results table out of a worksheet.
+
+    The header is the first row whose first cell is 'Well' (or 'Well Position') and that
+    names a Cq column; rows above it are ``key, value`` metadata. Data rows run to the
+    first empty row; ``key, value`` rows after it are footer metadata (Endogenous
+    Control, Reference Sample ...).
+
+    Raises
+    ------
+    ReaderError
+        When no header row is found or the table has no rows.
+    """
+    rows = src.sheet(sheet)
+    metadata: dict[str, str] = {}
+    header_at = None
+    for i, r in enumerate(rows):
+        first = normalize_header(r[0]) if r else ""
+        if first in ("well", "well position", "#") and any(
+            normalize_header(c) in CQ_HEADERS for c in r
+        ):
+            header_at = i
+            break
+        if r and cell_text(r[0]):
+            metadata[cell_text(r[0])] = cell_text(r[1]) if len(r) > 1 else ""
+    if header_at is None:
+        first = next((cell_text(r[0]) for r in rows if r and cell_text(r[0])), "")
+        raise src.error(
+            "no results header row",
+            sheet=sheet,
+            expected="a row starting with 'Well' that names a Cq/CT column",
+            found=f"{len(rows)} rows, first cell {first[:60]!r}" if rows else "an empty sheet",
+        )
+    header = list(rows[header_at])
+    while header and not cell_text(header[-1]):
+        header.pop()
+    data: list[list[Any]] = []
+    locs: list[int] = []
+    i = header_at + 1
+    while i < len(rows) and any(cell_text(c) for c in rows[i]):
+        data.append(list(rows[i]))
+        locs.append(i + 1)
+        i += 1
+    for r in rows[i:]:
+        if r and cell_text(r[0]):
+            metadata[cell_text(r[0])] = cell_text(r[1]) if len(r) > 1 else ""
+    if not data:
+        raise src.error(
+            "results table has no rows",
+            sheet=sheet,
+            line=header_at + 1,
+            expected="one row per well below the header",
+            found="an empty row",
+        )
+    return RawTable(header, data, locs, header_at + 1, sheet=sheet, metadata=metadata)
+
+
+def sheet_header(src: Source, sheet: str, max_rows: int = 80) -> list[str]:
+    """Normalised cells of the results header row of ``sheet`` (``[]`` if none)."""
+    try:
+        rows = src.sheet(sheet)
+    except ReaderError:
+        return []
+    for r in rows[:max_rows]:
+        first = normalize_header(r[0]) if r else ""
+        if first in ("well", "well position", "#"):
+            cells = [normalize_header(c) for c in r]
+            if any(c in CQ_HEADERS for c in cells):
+                return cells
+    return []

@@ -1,0 +1,356 @@
+"""Readers of Thermo Fisher QuantStudio / ViiA 7 / StepOnePlus / Design & Analysis exports.
+
+Formats (``docs/formats/quantstudio.md``):
+
+* ``quantstudio_txt`` — QuantStudio 3–7 / 12K Flex and ViiA 7 text export: ``* Key = Value``
+  header, ``[Sample Setup]``, ``[Amplification Data]``, ``[Results]`` ... sections,
+  tab-separated, optional footer (``Endogenous Control = GAPDH``).
+* ``quantstudio_xlsx`` — the same software's Excel export (``Results`` sheet with
+  ``Key | Value`` rows above the header).
+* ``design_analysis`` — QuantStudio Design & Analysis (2.x) Excel export (``Sample`` /
+  ``Target`` / ``Cq`` / ``Amp Status`` columns; a standard's quantity is its sample name).
+* ``steponeplus`` — StepOne / StepOnePlus software 2.x ``.xls`` export ('Cт' headers).
+
+Each returns the canonical qPCR table (one row per well × target) with the instrument's own
+summary numbers (Ct Mean, ΔCt, RQ, Efficiency ...) in ``instrument_*`` columns.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from assaykit.io._registry import register
+from assaykit.io._source import Source
+from assaykit.io.qpcr._thermo import (
+    CQ_HEADERS,
+    RawTable,
+    build_table,
+    cell_text,
+    normalize_header,
+    parse_number,
+    sheet_header,
+    sheet_table,
+)
+
+__all__ = [
+    "read_design_analysis",
+    "read_quantstudio_txt",
+    "read_quantstudio_xlsx",
+    "read_steponeplus",
+]
+
+_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_SNIFF_SECTION_RE = re.compile(
+    r"^\[(Sample Setup|Results|Amplification Data|Raw Data|Multicomponent Data|Melt Curve Raw Data|"
+    r"Melt Curve Result|Melt Region Temperature Data)\]\s*$",
+    re.M,
+)
+_KEY_VALUE_RE = re.compile(r"^\*?\s*([^=\t]+?)\s*=\s*(.*?)\s*$")
+
+
+# --------------------------------------------------------------------------- text
+def _sniff_txt(source: Source) -> bool:
+    if source.kind != "text":
+        return False
+    head = source.head(6000)
+    if _SNIFF_SECTION_RE.search(head):
+        return True
+    first = next((ln for ln in head.splitlines() if ln.strip()), "")
+    return (
+        first.startswith("* ") and "=" in first and ("Block Type" in head or "Experiment" in head)
+    )
+
+
+def _sections(source: Source) -> dict[str, int]:
+    """Map section name → 0-based index of its ``[Name]`` line (first occurrence)."""
+    out: dict[str, int] = {}
+    for i, line in enumerate(source.lines):
+        if line.startswith("[") or line.lstrip().startswith("["):
+            m = _SECTION_RE.match(line)
+            if m and m.group(1).strip() not in out:
+                out[m.group(1).strip()] = i
+    return out
+
+
+def _text_section(source: Source, start: int, name: str) -> tuple[RawTable, int]:
+    """Cut the tab-separated table that follows the section line at ``start``."""
+    lines = source.lines
+    i = start + 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or _SECTION_RE.match(lines[i]):
+        raise source.error(
+            f"[{name}] section has no header",
+            line=start + 1,
+            expected="a tab-separated header line after the section name",
+            found="end of file" if i >= len(lines) else repr(lines[i][:60]),
+        )
+    header = [c.strip() for c in lines[i].split("\t")]
+    while header and not header[-1]:
+        header.pop()
+    header_line = i + 1
+    rows: list[list[str]] = []
+    locs: list[int] = []
+    i += 1
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip() or _SECTION_RE.match(line):
+            break
+        if "\t" not in line and _KEY_VALUE_RE.match(line):
+            break  # footer line such as 'Endogenous Control = GAPDH'
+        rows.append(line.split("\t"))
+        locs.append(i + 1)
+        i += 1
+    return RawTable(header, rows, locs, header_line), i
+
+
+def _metadata(source: Source, stop: int) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for line in source.lines[:stop]:
+        if line.startswith("*"):
+            m = _KEY_VALUE_RE.match(line)
+            if m:
+                meta[m.group(1).strip()] = m.group(2)
+    return meta
+
+
+def _footer(source: Source, start: int) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for line in source.lines[start:]:
+        if _SECTION_RE.match(line):
+            break
+        if "\t" not in line:
+            m = _KEY_VALUE_RE.match(line)
+            if m:
+                meta[m.group(1).strip()] = m.group(2)
+    return meta
+
+
+def _plate_name(meta: dict[str, str]) -> str:
+    barcode = meta.get("Experiment Barcode", "").strip()
+    return barcode if barcode and barcode.upper() != "NA" else "1"
+
+
+@register(
+    "quantstudio_txt",
+    kind="qpcr",
+    sniff=_sniff_txt,
+    description="Thermo QuantStudio 3-7/12K Flex, ViiA 7 text export ([Results] section)",
+    priority=20,
+)
+def read_quantstudio_txt(source: Source) -> pd.DataFrame:
+    """Read a QuantStudio / ViiA 7 ``.txt`` export.
+
+    Parameters
+    ----------
+    source : Source
+        The export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical qPCR table (``docs/formats/quantstudio.md``); ``df.attrs['metadata']`` holds
+        the ``* Key = Value`` header and the footer (Endogenous Control, Reference Sample ...).
+
+    Raises
+    ------
+    ReaderError
+        No ``[Results]`` section, a results table without Well/Target/Cq columns, a bad
+        well, or a well × target given twice.
+    """
+    sections = _sections(source)
+    if "Results" not in sections:
+        raise source.error(
+            "no [Results] section",
+            expected="a [Results] section (export the results with the run)",
+            found=f"sections {sorted(sections)}" if sections else "no [section] lines",
+        )
+    start = sections["Results"]
+    table, end = _text_section(source, start, "Results")
+    if not table.rows:
+        raise source.error(
+            "[Results] section has no rows",
+            line=table.header_location,
+            expected="one row per well below the header",
+            found="an empty line or the end of the file",
+        )
+    meta = _metadata(source, min(sections.values()))
+    meta.update(_footer(source, end))
+    table.metadata = meta
+    df = build_table(source, table, default_plate=_plate_name(meta))
+    if "Melt Curve Result" in sections and df["tm"].isna().any():
+        _fill_tm(source, df, sections["Melt Curve Result"])
+    return df
+
+
+def _fill_tm(source: Source, df: pd.DataFrame, start: int) -> None:
+    """Fill ``tm`` from the [Melt Curve Result] section (Tm1 per well × target) where missing."""
+    table, _ = _text_section(source, start, "Melt Curve Result")
+    head = [normalize_header(h) for h in table.header]
+    try:
+        i_pos = head.index("well position")
+        i_tm = head.index("tm1") if "tm1" in head else head.index("tm")
+    except ValueError:
+        return
+    i_target = head.index("target name") if "target name" in head else None
+    tm_by_key: dict[tuple[str, str], float] = {}
+    for r in table.rows:
+        if max(i_pos, i_tm) >= len(r):
+            continue
+        value = parse_number(r[i_tm])
+        if value is None:
+            continue
+        target = r[i_target].strip() if i_target is not None and i_target < len(r) else ""
+        tm_by_key[(r[i_pos].strip().upper(), target)] = value
+    if not tm_by_key:
+        return
+    missing = df["tm"].isna()
+    keys = list(zip(df["well"], df["target"], strict=True))
+    new = [
+        tm_by_key.get((w, t), tm_by_key.get((w, ""), float("nan"))) if m else v
+        for (w, t), m, v in zip(keys, missing, df["tm"], strict=True)
+    ]
+    df.loc[:, "tm"] = pd.Series(new, index=df.index, dtype=float)
+
+
+# --------------------------------------------------------------------------- workbooks
+def _workbook_header(source: Source) -> list[str]:
+    if source.kind not in ("xlsx", "xls"):
+        return []
+    try:
+        names = source.sheet_names
+    except Exception:  # noqa: BLE001 - a corrupt workbook is simply not this format
+        return []
+    if "Results" not in names:
+        return []
+    return sheet_header(source, "Results")
+
+
+def _instrument_type(source: Source) -> str:
+    for r in source.sheet("Results")[:60]:
+        if r and cell_text(r[0]) == "Instrument Type":
+            return cell_text(r[1]) if len(r) > 1 else ""
+    return ""
+
+
+def _sniff_da(source: Source) -> bool:
+    head = _workbook_header(source)
+    return "target" in head and "target name" not in head and "cq" in head
+
+
+def _sniff_steponeplus(source: Source) -> bool:
+    head = _workbook_header(source)
+    if "target name" not in head:
+        return False
+    return source.kind == "xls" or "step" in _instrument_type(source).lower()
+
+
+def _sniff_qs_xlsx(source: Source) -> bool:
+    head = _workbook_header(source)
+    return "target name" in head and any(h in CQ_HEADERS for h in head)
+
+
+def _read_results_sheet(source: Source, **kw) -> pd.DataFrame:
+    if source.kind not in ("xlsx", "xls"):
+        raise source.error(
+            "expected a workbook", expected="an .xlsx/.xls export", found="a text file"
+        )
+    if "Results" not in source.sheet_names:
+        raise source.error(
+            "no 'Results' sheet",
+            expected="a sheet named 'Results'",
+            found=f"sheets {source.sheet_names}",
+        )
+    table = sheet_table(source, "Results")
+    return build_table(source, table, default_plate=_plate_name(table.metadata), **kw)
+
+
+@register(
+    "quantstudio_xlsx",
+    kind="qpcr",
+    sniff=_sniff_qs_xlsx,
+    description="Thermo QuantStudio 3-7/12K Flex, ViiA 7 Excel export (Results sheet)",
+    priority=22,
+)
+def read_quantstudio_xlsx(source: Source) -> pd.DataFrame:
+    """Read a QuantStudio / ViiA 7 ``.xlsx`` export (its ``Results`` sheet only).
+
+    Parameters
+    ----------
+    source : Source
+        The export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical qPCR table; ``df.attrs['metadata']`` holds the key–value rows.
+
+    Raises
+    ------
+    ReaderError
+        No Results sheet or header row, a bad well, or a well × target given twice.
+    """
+    return _read_results_sheet(source)
+
+
+@register(
+    "design_analysis",
+    kind="qpcr",
+    sniff=_sniff_da,
+    description="Thermo QuantStudio Design & Analysis 2.x Excel export (Results sheet)",
+    priority=21,
+)
+def read_design_analysis(source: Source) -> pd.DataFrame:
+    """Read a QuantStudio Design & Analysis ``.xlsx`` export (its ``Results`` sheet only).
+
+    A standard's quantity is taken from its ``Sample`` cell (D&A names standards by
+    quantity, e.g. '200.0'); ``Amp Status`` other than AMP and ``Result Quality Issues``
+    become ``cq_flag`` entries.
+
+    Parameters
+    ----------
+    source : Source
+        The export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical qPCR table.
+
+    Raises
+    ------
+    ReaderError
+        No Results sheet or header row, a bad well, or a well × target given twice.
+    """
+    return _read_results_sheet(source, standards_quantity_in_sample=True)
+
+
+@register(
+    "steponeplus",
+    kind="qpcr",
+    sniff=_sniff_steponeplus,
+    description="Thermo StepOne/StepOnePlus software .xls export (Results sheet)",
+    priority=21,
+)
+def read_steponeplus(source: Source) -> pd.DataFrame:
+    """Read a StepOne / StepOnePlus ``.xls`` export (its ``Results`` sheet only).
+
+    Parameters
+    ----------
+    source : Source
+        The export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical qPCR table; the Y/N flag columns (AMPNC, NOAMP, EXPFAIL, MTP ...) become
+        lower-case ``cq_flag`` entries.
+
+    Raises
+    ------
+    ReaderError
+        No Results sheet or header row, a bad well, or a well × target given twice.
+    """
+    return _read_results_sheet(source)
