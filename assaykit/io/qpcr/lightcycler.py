@@ -1,0 +1,218 @@
+"""Reader of Roche LightCycler 480 text exports (Abs Quant / 2nd Derivative Max, Fit Points).
+
+Format (see ``docs/formats/lightcycler.md``): line 1 ``Experiment: <name>  Selected
+Filter: <filter>``, line 2 the tab-separated header ``Include, Color, Pos, Name, Cp,
+Concentration, Standard, Status``, then one line per well. An empty ``Cp`` means the
+software found no crossing point.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from assaykit.errors import SchemaError
+from assaykit.io._registry import register
+from assaykit.io._source import Source
+from assaykit.schema import parse_well, qpcr_table
+
+__all__ = ["read_lightcycler"]
+
+_NTC_NAMES = {"ntc", "no template control", "no-template control", "no template", "ntc control"}
+_FILTER_RE = re.compile(r"Selected Filter:\s*(.*?)\s*$")
+_EXPERIMENT_RE = re.compile(r"^Experiment:\s*(.*?)\s*(?:Selected Filter:.*)?$")
+
+
+def _header_index(lines: list[str], max_lines: int = 5) -> int | None:
+    for i, line in enumerate(lines[:max_lines]):
+        fields = [f.strip() for f in line.split("\t")]
+        if "Pos" in fields and "Cp" in fields:
+            return i
+    return None
+
+
+def _sniff(source: Source) -> bool:
+    if source.kind != "text":
+        return False
+    head = source.head(2000)
+    if not head.lstrip().startswith("Experiment:"):
+        return False
+    try:
+        return _header_index(head.splitlines()) is not None
+    except Exception:  # a sniffer never raises
+        return False
+
+
+def _number(text: str) -> float | None:
+    t = text.strip()
+    if t == "":
+        return math.nan
+    try:
+        v = float(t)
+    except ValueError:
+        return None
+    return None if math.isinf(v) else v
+
+
+@register(
+    "lightcycler",
+    kind="qpcr",
+    sniff=_sniff,
+    description="Roche LightCycler 480 text export (Abs Quant: Cp, Concentration, Standard)",
+    priority=40,
+)
+def read_lightcycler(source: Source) -> pd.DataFrame:
+    """Read a Roche LightCycler 480 absolute-quantification text export.
+
+    Parameters
+    ----------
+    source : Source
+        The export (tab-separated; CR, LF or CRLF line ends).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical qPCR table, one row per well, plus ``instrument_concentration`` (the
+        concentration the software computed), ``instrument_status`` (Status column),
+        ``instrument_color`` (the colour code, an integer as text) and
+        ``instrument_experiment`` (the experiment name of line 1).
+
+    Raises
+    ------
+    ReaderError
+        Missing header, truncated line, invalid well, non-numeric Cp / Concentration /
+        Standard, or a well listed twice.
+
+    Notes
+    -----
+    * ``cq`` is the Cp; an empty Cp gives ``cq_flag='undetermined'``.
+    * ``Include = False`` adds ``'omitted'`` to ``cq_flag``; a non-empty Status adds its
+      lower-case text (spaces → ``_``).
+    * ``task`` is ``'standard'`` when the Standard column holds a non-zero quantity (then
+      ``quantity`` is that value), ``'ntc'`` when the sample name is "NTC" or "no template
+      control" (case-insensitive), ``'unknown'`` otherwise: the export holds no sample type.
+    * The export does not name the target gene: ``target`` is ``''`` (assign it with a
+      layout); ``reporter`` is the "Selected Filter" of line 1 (e.g. ``'SYBR Green (483-533)'``).
+    """
+    lines = source.lines
+    hi = _header_index(lines)
+    if hi is None:
+        first = next((ln for ln in lines if ln.strip()), "")
+        raise source.error(
+            "no LightCycler header line found",
+            line=1,
+            expected="a tab-separated header with 'Pos' and 'Cp' in the first lines",
+            found=repr(first[:80]),
+        )
+    header = [f.strip() for f in lines[hi].split("\t")]
+    col = {name: j for j, name in enumerate(header) if name}
+    needed = [n for n in ("Include", "Pos", "Name", "Cp", "Concentration", "Standard") if n in col]
+    min_fields = max(col[n] for n in needed) + 1
+    reporter = ""
+    experiment = ""
+    for line in lines[:hi]:
+        m = _FILTER_RE.search(line)
+        if m:
+            reporter = m.group(1).strip().strip("\t").strip()
+        m = _EXPERIMENT_RE.match(line.strip())
+        if m:
+            experiment = m.group(1).strip()
+
+    def cell(fields: list[str], name: str) -> str:
+        j = col.get(name)
+        return fields[j].strip() if j is not None and j < len(fields) else ""
+
+    out: dict[str, list] = {
+        k: []
+        for k in ("well", "sample", "task", "quantity", "cq", "cq_raw", "cq_flag",
+                  "instrument_concentration", "instrument_status", "instrument_color")
+    }  # fmt: skip
+    seen: dict[str, int] = {}
+    for i in range(hi + 1, len(lines)):
+        line = lines[i]
+        lineno = i + 1
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < min_fields:
+            raise source.error(
+                "line has too few fields (truncated or wrong separator?)",
+                line=lineno,
+                expected=f"at least {min_fields} tab-separated fields",
+                found=f"{len(fields)} fields",
+            )
+        pos = cell(fields, "Pos")
+        try:
+            r, c = parse_well(pos)
+        except SchemaError:
+            raise source.error(
+                "invalid well position", line=lineno, expected="a well such as 'A1'", found=repr(pos[:20])
+            ) from None
+        well = f"{r}{c}"
+        if well in seen:
+            raise source.error(
+                "duplicated well",
+                line=lineno,
+                well=well,
+                expected="each well once",
+                found=f"a second row (first on line {seen[well]})",
+            )
+        seen[well] = lineno
+        values = {}
+        for name in ("Cp", "Concentration", "Standard"):
+            text = cell(fields, name)
+            v = _number(text)
+            if v is None:
+                raise source.error(
+                    f"column '{name}' is not a number",
+                    line=lineno,
+                    well=well,
+                    expected="a number or an empty cell",
+                    found=repr(text[:40]),
+                )
+            values[name] = v
+        include = cell(fields, "Include").lower()
+        if include not in ("", "true", "false"):
+            raise source.error(
+                "column 'Include' is not True/False", line=lineno, well=well, expected="True or False", found=repr(include[:20])
+            )
+        cq_text = cell(fields, "Cp")
+        status = cell(fields, "Status")
+        flags = []
+        if math.isnan(values["Cp"]):
+            flags.append("undetermined")
+        if include == "false":
+            flags.append("omitted")
+        if status:
+            flags.append(re.sub(r"\s+", "_", status.lower()))
+        name = cell(fields, "Name")
+        std = values["Standard"]
+        if not math.isnan(std) and std != 0:
+            task, quantity = "standard", std
+        elif name.strip().lower() in _NTC_NAMES:
+            task, quantity = "ntc", math.nan
+        else:
+            task, quantity = "unknown", math.nan
+        out["well"].append(well)
+        out["sample"].append(name)
+        out["task"].append(task)
+        out["quantity"].append(quantity)
+        out["cq"].append(values["Cp"])
+        out["cq_raw"].append(cq_text)
+        out["cq_flag"].append(";".join(flags))
+        out["instrument_concentration"].append(values["Concentration"])
+        out["instrument_status"].append(status)
+        out["instrument_color"].append(cell(fields, "Color"))
+    if not out["well"]:
+        raise source.error("no wells after the header", line=hi + 1, expected="at least one well line", found="none")
+    n = len(out["well"])
+    out["plate"] = ["1"] * n
+    out["target"] = [""] * n
+    out["reporter"] = [reporter] * n
+    out["instrument_experiment"] = [experiment] * n
+    df = qpcr_table(out, source_file=source.name)
+    df["instrument_concentration"] = np.asarray(df["instrument_concentration"], dtype=float)
+    return df
