@@ -186,7 +186,6 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
             i += 1
             continue
         n_blocks += 1
-        block_line = i + 1
         assay = m.group(1)
         am = _ASSAY_RE.match(assay)
         channel, target = (am.group(1), am.group(2).strip()) if am else (assay, assay)
@@ -236,7 +235,7 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
                     found=f"{len(row)} fields",
                 )
 
-            def cell(name: str | None, row=row) -> str:
+            def cell(name: str | None, row=row, col=col) -> str:
                 j = col.get(name) if name else None
                 return row[j].strip() if j is not None else ""
 
