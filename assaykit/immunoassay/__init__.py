@@ -1,5 +1,47 @@
-"""Immunoassay standard curves: 4PL/5PL/linear models, weighted fits, batched fits, back-calculation."""
+"""Immunoassay standard curves: 4PL/5PL/linear models, weighted fits, batched fits, back-calculation.
 
-from assaykit.immunoassay.models import five_pl, five_pl_inverse, four_pl, four_pl_inverse
+>>> from assaykit.immunoassay import fit_curve, four_pl
+"""
 
-__all__ = ["five_pl", "five_pl_inverse", "four_pl", "four_pl_inverse"]
+from assaykit.immunoassay.curve import BACKCALC_STATUS, STATUS_PRIORITY, StandardCurve, worst_status
+from assaykit.immunoassay.fit import WEIGHTS, fit_curve, parse_weights
+from assaykit.immunoassay.models import (
+    MODELS,
+    ec50,
+    five_pl,
+    five_pl_inverse,
+    four_pl,
+    four_pl_inverse,
+    from_drc,
+    from_prism,
+    linear,
+    linear_inverse,
+    loglinear,
+    loglinear_inverse,
+    to_drc,
+    to_prism,
+)
+
+__all__ = [
+    "BACKCALC_STATUS",
+    "MODELS",
+    "STATUS_PRIORITY",
+    "WEIGHTS",
+    "StandardCurve",
+    "ec50",
+    "fit_curve",
+    "five_pl",
+    "five_pl_inverse",
+    "four_pl",
+    "four_pl_inverse",
+    "from_drc",
+    "from_prism",
+    "linear",
+    "linear_inverse",
+    "loglinear",
+    "loglinear_inverse",
+    "parse_weights",
+    "to_drc",
+    "to_prism",
+    "worst_status",
+]

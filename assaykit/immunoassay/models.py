@@ -34,7 +34,7 @@ Examples
 >>> y = four_pl(np.array([0.0, 10.0, 1e9]), a=0.05, b=1.3, c=10.0, d=3.0)
 >>> np.round(y, 4).tolist()
 [0.05, 1.525, 3.0]
->>> float(four_pl_inverse(1.525, 0.05, 1.3, 10.0, 3.0))
+>>> round(float(four_pl_inverse(1.525, 0.05, 1.3, 10.0, 3.0)), 9)
 10.0
 """
 
