@@ -14,6 +14,8 @@ Examples
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from typing import Any, Literal
 
 import pandas as pd
@@ -22,6 +24,7 @@ from assaykit.errors import LayoutError
 
 __all__ = ["annotate", "layout_params", "read_layout"]
 
+_TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
 # Columns wellmap adds that duplicate the keys every canonical table already has.
 _WELLMAP_KEYS = ("well0", "row", "col", "row_i", "col_j", "path")
 # Columns of the canonical tables that a layout may not overwrite.
@@ -46,16 +49,69 @@ def _load(path: str | os.PathLike, **kwargs: Any):
     p = os.fspath(path)
     if not os.path.exists(p):
         raise LayoutError("layout file not found", file=p)
+    if os.path.isdir(p):
+        raise LayoutError("layout is a folder, not a file", file=p, expected="a wellmap TOML file")
     try:
         return wellmap.load(p, **kwargs)
     except wellmap.LayoutError as exc:
         # wellmap puts the path first already; keep its advice, drop the duplicate path
-        msg = str(exc).strip()
+        msg = " ".join(str(exc).split())
         if msg.startswith(p):
             msg = msg[len(p) :].lstrip(": ")
-        raise LayoutError(msg.splitlines()[0] if msg else "invalid layout", file=p, found=None) from None
+        raise LayoutError(msg or "invalid layout", file=p) from None
+    except UnicodeDecodeError as exc:
+        raise LayoutError(
+            "layout is not UTF-8 text",
+            file=p,
+            expected="a UTF-8 encoded wellmap TOML file",
+            found=f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = " ".join(str(exc).split())
+        m = _TOML_AT.search(msg)
+        line = int(m.group(1)) if m else None
+        if m:
+            msg = (msg[: m.start()] + msg[m.end() :]).strip()
+        raise LayoutError(f"invalid TOML: {msg}", file=p, line=line, expected="a wellmap TOML layout") from None
+    except OSError as exc:  # a file named by [meta] include/concat
+        raise LayoutError(
+            "cannot read a file the layout refers to",
+            file=p,
+            expected="files named in [meta] to exist",
+            found=f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc),
+        ) from None
     except (ValueError, TypeError, KeyError) as exc:
         raise LayoutError(f"invalid layout ({exc})", file=p, expected="a wellmap TOML layout") from None
+
+
+def _check_reserved(df: pd.DataFrame, where: str) -> None:
+    """Refuse layout fields that reuse the names of wellmap's key columns."""
+    dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dup:
+        raise LayoutError(
+            "layout field uses a reserved name",
+            file=where,
+            expected="field names other than well, plate, row, col, well0, row_i, col_j, path",
+            found=", ".join(dup),
+        )
+    from assaykit.schema import parse_well, row_index
+
+    keys = [parse_well(w) for w in df["well"]]
+    derived = {
+        "row": [r for r, _ in keys],
+        "col": [c for _, c in keys],
+        "row_i": [row_index(r) for r, _ in keys],
+        "col_j": [c - 1 for _, c in keys],
+        "well0": [f"{r}{c:02d}" for r, c in keys],
+    }
+    for name, expected in derived.items():
+        if name in df.columns and [str(v) for v in df[name]] != [str(v) for v in expected]:
+            raise LayoutError(
+                "layout field uses a reserved name",
+                file=where,
+                expected="field names other than well, plate, row, col, well0, row_i, col_j, path",
+                found=name,
+            )
 
 
 def read_layout(path: str | os.PathLike) -> pd.DataFrame:
@@ -79,6 +135,7 @@ def read_layout(path: str | os.PathLike) -> pd.DataFrame:
         If the file is missing or not a valid layout (wellmap's message is kept).
     """
     df = _load(path)
+    _check_reserved(df, os.fspath(path))
     if "plate" not in df.columns:
         df.insert(0, "plate", pd.Series([None] * len(df), dtype=object))
     else:

@@ -1,0 +1,81 @@
+"""Small example exports and layouts shipped with assaykit (simulated, with their truth).
+
+The files are generated from a known truth by ``sample_data/make_datasets.py`` with
+:mod:`assaykit.simulate` (never copied from real instruments), so that the demo and
+the tests can compare results with the truth. :data:`DATASETS` describes each file.
+
+Examples
+--------
+>>> from assaykit.datasets import list_datasets, path
+>>> "elisa_il6_layout.toml" in list_datasets()
+True
+>>> path("elisa_il6_layout.toml").name
+'elisa_il6_layout.toml'
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from assaykit.errors import AssaykitError
+
+__all__ = ["DATASETS", "list_datasets", "path"]
+
+#: File name → one-line description of every bundled dataset file.
+DATASETS: dict[str, str] = {
+    "elisa_il6_layout.toml": (
+        "wellmap layout of the IL-6 ELISA plate: 8 standards 1000-7.8 pg/mL in duplicate, 4 blanks, "
+        "2 QC levels, 12 PBMC supernatants (3 donors x vehicle / iguratimod 3, 10, 30 uM) at 1:2, 1:4, 1:8"
+    ),
+    "elisa_il6_gen5.txt": "IL-6 ELISA plate as a BioTek Gen5 text export (450 and 630 nm)",
+    "elisa_il6_generic.csv": "the same IL-6 plate as assaykit's generic stacked-grid CSV (abs_450, abs_630)",
+    "elisa_il6_truth.csv": (
+        "truth of the IL-6 plate, one row per well: layout fields, true IL-6 in the sample and in the well "
+        "(pg/mL), noiseless and exported optical densities"
+    ),
+}
+
+
+def list_datasets() -> list[str]:
+    """Return the names of the bundled dataset files, sorted.
+
+    Returns
+    -------
+    list of str
+        File names usable with :func:`path`.
+    """
+    root = files(__name__)
+    return sorted(
+        entry.name
+        for entry in root.iterdir()
+        if entry.is_file() and not entry.name.endswith((".py", ".pyc")) and not entry.name.startswith(".")
+    )
+
+
+def path(name: str) -> Path:
+    """Return the path of a bundled dataset file.
+
+    Parameters
+    ----------
+    name : str
+        A file name from :func:`list_datasets` (e.g. ``'elisa_il6_gen5.txt'``).
+
+    Returns
+    -------
+    pathlib.Path
+        Path of the file inside the installed package.
+
+    Raises
+    ------
+    AssaykitError
+        If there is no such dataset (the message lists the available ones).
+    """
+    entry = files(__name__) / str(name)
+    if "/" in str(name) or "\\" in str(name) or not entry.is_file() or str(name).endswith((".py", ".pyc")):
+        raise AssaykitError(
+            "no such bundled dataset",
+            expected=f"one of {list_datasets()}",
+            found=repr(name),
+        )
+    return Path(str(entry))

@@ -1,0 +1,98 @@
+"""Regenerate the example files bundled in assaykit/datasets/ from a known truth.
+
+Run from the project root::
+
+    python sample_data/make_datasets.py
+
+The design comes from the layout ``assaykit/datasets/elisa_il6_layout.toml`` (written by
+hand); this script computes the true IL-6 concentration of every well, the optical
+densities a 4PL standard curve gives for them plus measurement noise (fixed seed), and
+writes them with :func:`assaykit.simulate.write_plate` as a Gen5 text export and a
+generic stacked-grid CSV, and the truth as ``elisa_il6_truth.csv``. The output is
+deterministic: running it twice gives identical files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import assaykit
+from assaykit.immunoassay.models import four_pl
+from assaykit.simulate import write_plate
+
+DATA = Path(__file__).resolve().parent.parent / "assaykit" / "datasets"
+SEED = 20240611
+
+#: True 4PL of the IL-6 assay (y = d + (a - d) / (1 + (x/c)^b); x in pg/mL, y = OD 450 nm).
+#: Values of the order of a typical commercial IL-6 kit (cf. ../shared/notes/elisa.md).
+CURVE = {"a": 0.042, "b": 1.33, "c": 162.0, "d": 3.575}
+#: Measurement noise: proportional CV and additive SD of the optical density.
+CV_PROP, SD_ADD = 0.03, 0.004
+#: Plate background read at the 630 nm reference wavelength: mean, SD.
+REF_630 = (0.045, 0.003)
+
+#: True IL-6 (pg/mL) in the neat supernatant of each donor after LPS + vehicle.
+VEHICLE_PG_ML = {"D1": 2400.0, "D2": 1800.0, "D3": 3000.0}
+#: Fraction of the vehicle IL-6 left at each iguratimod dose (uM).
+IGURATIMOD_FRACTION = {0.0: 1.0, 3.0: 0.7, 10.0: 0.4, 30.0: 0.15}
+
+
+def make_truth() -> pd.DataFrame:
+    """One row per well: layout fields, true concentrations, noiseless and noisy ODs."""
+    layout = assaykit.read_layout(DATA / "elisa_il6_layout.toml")
+    rng = np.random.default_rng(SEED)
+    t = layout.drop(columns=["plate"]).copy()
+    t.insert(0, "plate", "1")
+    sample_conc = np.full(len(t), np.nan)
+    role = t["role"].to_numpy()
+    sample_conc[role == "standard"] = t.loc[role == "standard", "std_conc_pg_ml"]
+    sample_conc[role == "blank"] = 0.0
+    sample_conc[role == "control"] = t.loc[role == "control", "expected_conc_pg_ml"]
+    is_sample = role == "sample"
+    sample_conc[is_sample] = [
+        VEHICLE_PG_ML[d] * IGURATIMOD_FRACTION[float(dose)]
+        for d, dose in zip(t.loc[is_sample, "donor"], t.loc[is_sample, "iguratimod_um"], strict=True)
+    ]
+    if np.isnan(sample_conc).any():
+        raise RuntimeError("a well of the layout has no role the truth knows")
+    t["sample_conc_pg_ml"] = sample_conc
+    t["well_conc_pg_ml"] = sample_conc / t["dilution"].to_numpy(dtype=float)
+    od_true = four_pl(t["well_conc_pg_ml"].to_numpy(), **CURVE)
+    noise = od_true * CV_PROP * rng.standard_normal(len(t)) + SD_ADD * rng.standard_normal(len(t))
+    t["od_450_true"] = np.round(od_true, 6)
+    t["od_450"] = np.round(od_true + noise, 3)  # exported with 3 decimals
+    t["od_630"] = np.round(REF_630[0] + REF_630[1] * rng.standard_normal(len(t)), 3)
+    if (t["od_450"] <= 0).any():
+        raise RuntimeError("simulated OD <= 0: change the seed")
+    return t
+
+
+def long_reads(truth: pd.DataFrame) -> pd.DataFrame:
+    """The simulator's input: plate, well, read, value."""
+    parts = [
+        pd.DataFrame({"plate": truth["plate"], "well": truth["well"], "read": read, "value": truth[col]})
+        for read, col in (("abs_450", "od_450"), ("abs_630", "od_630"))
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def main() -> list[Path]:
+    """Write the bundled files; return their paths."""
+    truth = make_truth()
+    reads = long_reads(truth)
+    out = [
+        write_plate(reads, DATA / "elisa_il6_gen5.txt", format="gen5"),
+        write_plate(reads, DATA / "elisa_il6_generic.csv", format="generic"),
+    ]
+    truth_path = DATA / "elisa_il6_truth.csv"
+    truth.to_csv(truth_path, index=False, lineterminator="\n")
+    out.append(truth_path)
+    return [Path(p) for p in out]
+
+
+if __name__ == "__main__":
+    for p in main():
+        print(f"wrote {p.relative_to(DATA.parent.parent)}")
