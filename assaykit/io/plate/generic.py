@@ -100,6 +100,8 @@ def parse_value(cell: Any, *, decimal_comma: bool = False) -> tuple[float, str, 
     -------
     tuple of (float, str, str)
     """
+    if type(cell) is float and cell == cell and cell not in (math.inf, -math.inf):
+        return cell, (str(int(cell)) if cell.is_integer() and abs(cell) < 1e16 else repr(cell)), ""
     if cell is None:
         return math.nan, "", "empty"
     if isinstance(cell, bool) or isinstance(cell, (_dt.date, _dt.time, _dt.timedelta)):
@@ -183,7 +185,7 @@ def _header_numbers(cells: Sequence[Any], *, strict: bool = False) -> list[int] 
             break
         nums.append(int(t))
     rest = body[len(nums):]
-    if len(nums) < 2 or nums[0] != 1:
+    if len(nums) < 2 or nums[:2] != [1, 2]:
         return None
     if strict:
         if _strip_trailing(rest):
@@ -516,6 +518,4 @@ def read_generic(source: Source) -> pd.DataFrame:
             plate = "1" if len(names) == 1 else name
             frames += _read_grid_rows(source.sheet(name), source=source, plate=plate, sheet=name,
                                       decimal_comma=False)
-    if not frames:
-        raise source.error("no plate grid found", expected="a grid block", found="none")
     return pd.concat(frames, ignore_index=True)

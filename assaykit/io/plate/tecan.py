@@ -33,6 +33,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError
@@ -106,30 +107,34 @@ class _Reads:
         return read
 
     def add(self, plate, well, read, cell, label, cycle=None, time_s=math.nan, temperature_c=math.nan):
-        v, raw, flag = parse_value(cell)
+        """Add one cell."""
+        self.add_many(plate, [well], read, [cell], label, cycle, time_s, temperature_c)
+
+    def add_many(self, plate, wells, read, cells, label, cycle=None, time_s=math.nan, temperature_c=math.nan):
+        """Add the cells of several wells sharing plate, read, label, cycle, time and temperature."""
+        n = len(wells)
         c = self.cols
-        c["plate"].append(plate)
-        c["well"].append(well)
-        c["read"].append(read)
-        c["value"].append(v)
-        c["raw"].append(raw)
-        c["flag"].append(flag)
-        c["label"].append(label)
-        c["cycle"].append(cycle)
-        c["time_s"].append(time_s)
-        c["temperature_c"].append(temperature_c)
+        for cell in cells:
+            v, raw, flag = parse_value(cell)
+            c["value"].append(v)
+            c["raw"].append(raw)
+            c["flag"].append(flag)
+        c["well"].extend(wells)
+        for key, val in (("plate", plate), ("read", read), ("label", label), ("cycle", cycle),
+                         ("time_s", time_s), ("temperature_c", temperature_c)):
+            c[key].extend([val] * n)
 
     def table(self) -> pd.DataFrame:
+        """The accumulated cells as a canonical plate-read table."""
         c = self.cols
         df = plate_table(
             plate=c["plate"], well=c["well"], read=c["read"], value=c["value"], raw=c["raw"],
             flag=c["flag"], source_file=self.source.name,
-            extra={"label": c["label"], "cycle": c["cycle"], "time_s": c["time_s"],
-                   "temperature_c": c["temperature_c"]},
         )
+        df["label"] = c["label"]
         df["cycle"] = pd.array(c["cycle"], dtype="Int64")
-        df["time_s"] = df["time_s"].astype(float)
-        df["temperature_c"] = df["temperature_c"].astype(float)
+        df["time_s"] = np.asarray(c["time_s"], dtype=float)
+        df["temperature_c"] = np.asarray(c["temperature_c"], dtype=float)
         return df
 
 
@@ -369,6 +374,7 @@ def _emit_kinetic(out, source, sheet, plate, read, label, cycles, times, temps, 
             )
         seen.add(f"{r}{c}")
     seen_cycles: set[int] = set()
+    wells = [f"{r}{c}" for (r, c), _v, _l in well_rows]
     for j, cyc in enumerate(cycles):
         # a cycle announced but never measured (no time, every well empty) is not data
         if math.isnan(times[j]) and all(not cell_text(v[j]).strip() for _w, v, _l in well_rows):
@@ -379,9 +385,8 @@ def _emit_kinetic(out, source, sheet, plate, read, label, cycles, times, temps, 
                 expected="distinct cycle numbers", found=f"cycle {cyc} again",
             )
         seen_cycles.add(cyc)
-        cread = f"{read}@cycle{cyc}"
-        for (r, c), values, _line in well_rows:
-            out.add(plate, f"{r}{c}", cread, values[j], label, cyc, times[j], temps[j])
+        out.add_many(plate, wells, f"{read}@cycle{cyc}", [v[j] for _w, v, _l in well_rows], label, cyc,
+                     times[j], temps[j])
 
 
 def _kinetic_columns(rows, k, out: _Reads, *, source, sheet, plate, read, label) -> int:
