@@ -1,0 +1,42 @@
+"""qPCR analysis: ΔΔCq, efficiency-corrected ratios, reference-gene stability, QC.
+
+Pure functions on the canonical qPCR table (:data:`assaykit.schema.QPCR_COLUMNS`)
+returning frozen result objects whose tables are pandas DataFrames:
+
+* :func:`ddct` — Livak 2^−ΔΔCq, Pfaffl / Thermo EqCq efficiency-corrected ratios,
+  several reference genes, replicate QC, error conventions, group statistics.
+* :func:`standard_curve` — slope, intercept, R², efficiency with CI.
+* :func:`genorm`, :func:`normfinder` — reference-gene stability.
+* :func:`qc_wells`, :func:`summarise_replicates` — technical replicates.
+* :func:`calibrate_runs` — inter-run calibration with shared calibrator samples.
+
+Formulas and conventions: docs/qpcr.md.
+"""
+
+from assaykit.qpcr._result import DdctResult, GenormResult, NormfinderResult, RunCalibration, StandardCurveResult
+from assaykit.qpcr.calibration import calibrate_runs
+from assaykit.qpcr.ddct import METHODS, ddct
+from assaykit.qpcr.efficiency import efficiency_corrected_cq, efficiency_from_slope, pfaffl_ratio, standard_curve
+from assaykit.qpcr.replicates import OUTLIER_RULES, QC_FLAGS, qc_wells, summarise_replicates
+from assaykit.qpcr.stability import genorm, normfinder
+
+__all__ = [
+    "METHODS",
+    "OUTLIER_RULES",
+    "QC_FLAGS",
+    "DdctResult",
+    "GenormResult",
+    "NormfinderResult",
+    "RunCalibration",
+    "StandardCurveResult",
+    "calibrate_runs",
+    "ddct",
+    "efficiency_corrected_cq",
+    "efficiency_from_slope",
+    "genorm",
+    "normfinder",
+    "pfaffl_ratio",
+    "qc_wells",
+    "standard_curve",
+    "summarise_replicates",
+]

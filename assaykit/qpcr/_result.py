@@ -1,0 +1,129 @@
+"""Immutable result objects of the qPCR analyses (tables are plain DataFrames)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["DdctResult", "GenormResult", "NormfinderResult", "RunCalibration", "StandardCurveResult"]
+
+
+@dataclass(frozen=True)
+class StandardCurveResult:
+    """Standard curves, one per target (see :func:`assaykit.qpcr.standard_curve`).
+
+    Attributes
+    ----------
+    curves : pandas.DataFrame
+        One row per target: ``target``, ``n_points``, ``n_levels``, ``slope``,
+        ``slope_se``, ``slope_ci95_low``, ``slope_ci95_high``, ``intercept``,
+        ``r_squared``, ``efficiency`` (fraction, 10^(−1/slope) − 1),
+        ``efficiency_ci95_low``, ``efficiency_ci95_high``, ``amplification_factor``
+        (1 + efficiency), ``status``, ``reason``.
+    points : pandas.DataFrame
+        The wells used: ``target``, ``plate``, ``well``, ``quantity``,
+        ``log10_quantity``, ``cq``, ``fitted_cq``, ``residual``.
+    """
+
+    curves: pd.DataFrame
+    points: pd.DataFrame
+
+    def efficiencies(self) -> dict[str, float]:
+        """Return ``{target: efficiency}`` for the fitted targets."""
+        ok = self.curves.loc[self.curves["status"] == "ok"]
+        return dict(zip(ok["target"], ok["efficiency"].astype(float)))
+
+
+@dataclass(frozen=True)
+class DdctResult:
+    """Result of :func:`assaykit.qpcr.ddct`.
+
+    Attributes
+    ----------
+    wells : pandas.DataFrame
+        Every input row with ``cq_used``, ``efficiency``, ``ecq``, ``qc_flag``,
+        ``status`` (``used``/``excluded``/``not_analysed``) and ``reason``.
+    samples : pandas.DataFrame
+        One row per biological sample × target (technical replicates summarised).
+    groups : pandas.DataFrame
+        One row per group × target of interest: ΔCq, ΔΔCq, fold change and its
+        error bars under each convention (``fold_change_sd_low`` ...).
+    stats : pandas.DataFrame
+        Tests of ΔCq between each group and the control, per target.
+    settings : dict
+        The options the analysis was run with (method, references, control ...).
+    """
+
+    wells: pd.DataFrame
+    samples: pd.DataFrame
+    groups: pd.DataFrame
+    stats: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GenormResult:
+    """Result of :func:`assaykit.qpcr.genorm` (Vandesompele et al. 2002).
+
+    Attributes
+    ----------
+    m_values : pandas.DataFrame
+        ``step`` (1 = all genes), ``n_genes``, ``target``, ``m`` — every gene's
+        stability M at every step of the stepwise exclusion.
+    mean_m : pandas.DataFrame
+        ``n_genes``, ``mean_m``, ``excluded_next`` (the gene with the highest M).
+    pairwise_v : pandas.DataFrame
+        ``pair`` ('V2/3' ...), ``n_genes`` (n of Vn/n+1), ``v``.
+    ranking : pandas.DataFrame
+        ``rank`` (1 = most stable; the last two genes share rank 1), ``target``.
+    excluded_samples : pandas.DataFrame
+        ``sample``, ``reason`` for samples lacking a value for some gene.
+    """
+
+    m_values: pd.DataFrame
+    mean_m: pd.DataFrame
+    pairwise_v: pd.DataFrame
+    ranking: pd.DataFrame
+    excluded_samples: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class NormfinderResult:
+    """Result of :func:`assaykit.qpcr.normfinder` (Andersen et al. 2004).
+
+    Attributes
+    ----------
+    stability : pandas.DataFrame
+        ``rank``, ``target``, ``rho`` (stability value, lower is more stable).
+    per_group : pandas.DataFrame
+        ``target``, ``group``, ``intergroup_diff`` (d), ``intragroup_var`` (σ²),
+        ``shrunk_diff`` (d̃), ``n`` (samples in the group).
+    gamma_sq : float
+        The estimated between-group variance γ² (0 for a single group).
+    excluded_samples : pandas.DataFrame
+        ``sample``, ``reason``.
+    """
+
+    stability: pd.DataFrame
+    per_group: pd.DataFrame
+    gamma_sq: float
+    excluded_samples: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class RunCalibration:
+    """Result of :func:`assaykit.qpcr.calibrate_runs` (inter-run calibration).
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        The input table with ``cq`` corrected, the original in ``cq_uncalibrated``
+        and the subtracted ``run_offset``.
+    offsets : pandas.DataFrame
+        ``plate``, ``target``, ``n_calibrator_wells``, ``calibrator_cq_mean``,
+        ``overall_calibrator_cq_mean``, ``run_offset``.
+    """
+
+    data: pd.DataFrame
+    offsets: pd.DataFrame

@@ -1,0 +1,509 @@
+"""Relative quantification: ΔΔCq (Livak), efficiency-corrected (Pfaffl / Thermo EqCq).
+
+All three methods are computed in one frame: every Cq is first turned into an
+efficiency-corrected Cq ``ECq = Cq · log2(1 + E)`` (``E = 1`` for Livak), so that
+
+* ``ΔCq(s, t) = mean ECq(s, t) − mean_r mean ECq(s, r)`` over the reference genes r
+  (the mean of reference ECq is log2 of the geometric mean of their relative
+  quantities, Vandesompele 2002);
+* ``ΔΔCq(g, t) = ΔCq(g, t) − ΔCq(control, t)`` and ``fold change = 2^(−ΔΔCq)``.
+
+With efficiencies this equals Pfaffl's ratio ``(1+E_t)^ΔCq_t / (1+E_r)^ΔCq_r`` of
+the mean Cqs, and Thermo Design & Analysis's ``2^(−ΔΔEqCq)``. See docs/qpcr.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from assaykit.errors import AnalysisError
+from assaykit.qpcr._result import DdctResult, StandardCurveResult
+from assaykit.qpcr.efficiency import _check_efficiency
+from assaykit.qpcr.replicates import qc_wells
+from assaykit.stats import RESULT_COLUMNS, compare_groups
+
+__all__ = ["METHODS", "ddct"]
+
+#: Quantification methods understood by :func:`ddct`.
+METHODS: tuple[str, ...] = ("livak", "pfaffl", "thermo_ecq")
+
+ERRORS: tuple[str, ...] = ("sd", "sem", "ci95")
+PAIRINGS: tuple[str, ...] = ("auto", "same_well", "separate")
+
+
+def _efficiencies(targets: list[str], method: str, efficiency) -> dict[str, float]:
+    if method == "livak":
+        if efficiency is not None:
+            raise AnalysisError(
+                "method='livak' assumes 100 % efficiency for every target",
+                expected="efficiency=None, or method='pfaffl' / 'thermo_ecq' to use efficiencies",
+                found="efficiency given",
+            )
+        return dict.fromkeys(targets, 1.0)
+    if efficiency is None:
+        raise AnalysisError(
+            f"method='{method}' needs amplification efficiencies",
+            expected="efficiency={target: E} or a standard_curve() result",
+            found="efficiency=None",
+        )
+    if isinstance(efficiency, StandardCurveResult):
+        eff = efficiency.efficiencies()
+    elif isinstance(efficiency, Mapping):
+        eff = dict(efficiency)
+    else:
+        raise AnalysisError(
+            "efficiency has an unsupported type",
+            expected="a dict {target: E} or a standard_curve() result",
+            found=type(efficiency).__name__,
+        )
+    missing = [t for t in targets if t not in eff]
+    if missing:
+        raise AnalysisError(
+            "no efficiency for a target",
+            target=missing[0],
+            expected=f"efficiencies for {targets}",
+            found=f"efficiencies for {sorted(eff)}",
+        )
+    sel = {t: eff[t] for t in targets}
+    _check_efficiency(sel)
+    return {t: float(e) for t, e in sel.items()}
+
+
+def _bincount(codes: np.ndarray, w: np.ndarray | None, size: int) -> np.ndarray:
+    return np.bincount(codes, weights=w, minlength=size)[:size]
+
+
+def _mean_var(codes: np.ndarray, x: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ok = np.isfinite(x)
+    c = codes[ok]
+    v = x[ok]
+    n = _bincount(c, None, size)
+    s = _bincount(c, v, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s / n
+        dev = v - mean[c]
+        ss = _bincount(c, dev * dev, size)
+        var = np.where(n > 1, ss / (n - 1), np.nan)
+    return n.astype(np.int64), mean, var
+
+
+def ddct(
+    data: pd.DataFrame,
+    reference: str | Sequence[str],
+    control: str,
+    *,
+    group_col: str = "group",
+    sample_col: str = "sample",
+    target_col: str = "target",
+    method: str = "livak",
+    efficiency: Mapping[str, float] | StandardCurveResult | None = None,
+    undetermined: str | float = "exclude",
+    outlier: str | None = None,
+    outlier_threshold: float | None = None,
+    ntc_margin: float = 5.0,
+    tm_tolerance: float = 1.0,
+    tasks: tuple[str, ...] = ("unknown",),
+    pairing: str = "auto",
+    error: str = "sd",
+    propagate_control: bool = False,
+    test: str | None = "welch",
+    p_adjust: str = "holm",
+) -> DdctResult:
+    """Relative expression by the ΔΔCq method (Livak), or efficiency-corrected.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical qPCR table (one row per well × target) with a ``group_col``
+        column (e.g. added by :func:`assaykit.annotate`).
+    reference : str or list of str
+        Reference (endogenous control) gene(s); with several, their mean ECq is
+        used (= geometric mean of relative quantities).
+    control : str
+        The control group (value of ``group_col``); it may hold several samples.
+    group_col : str
+        Column naming the condition of each sample. Pass ``group_col=sample_col``
+        to treat each sample as its own group.
+    sample_col : str
+        Column naming the biological sample; wells sharing it (and the target) are
+        technical replicates.
+    target_col : str
+        Column naming the target gene.
+    method : {'livak', 'pfaffl', 'thermo_ecq'}
+        ``livak``: 2^−ΔΔCq assuming 100 % efficiency. ``pfaffl`` and
+        ``thermo_ecq``: efficiency-corrected (identical numbers; both names kept
+        so a report can state the convention followed).
+    efficiency : dict or StandardCurveResult, optional
+        Efficiency (fraction) per target, required by ``pfaffl``/``thermo_ecq``.
+    undetermined : 'exclude' or float
+        Wells without Cq: excluded, or set to this cut-off (flagged).
+    outlier, outlier_threshold : optional
+        Technical-replicate outlier rule, see :func:`assaykit.qpcr.qc_wells`.
+    ntc_margin, tm_tolerance : float
+        Negative-control and melt-curve flag thresholds (cycles, °C).
+    tasks : tuple of str
+        Well tasks analysed.
+    pairing : {'auto', 'same_well', 'separate'}
+        How the technical error of ΔCq is computed. ``same_well``: SD of the
+        per-well ΔCq (target and references multiplexed in one well);
+        ``separate``: √(SD_target² + SD_ref²) (separate tubes, Livak/ABI bulletin #2).
+        ``auto`` picks ``same_well`` for a sample × target when every used
+        target well also holds all the references.
+    error : {'sd', 'sem', 'ci95'}
+        Convention of the error bars to show by default; all three are always in
+        ``groups`` (``fold_change_sd_low`` ...), this one is named in ``error_convention``.
+    propagate_control : bool
+        If True the control group's ΔCq error is added in quadrature to each
+        group's ΔΔCq error (ci95 then uses Welch–Satterthwaite df); if False
+        (pcr, Thermo D&A) the control ΔCq is treated as a constant.
+    test : {'welch', 'student', 'mann_whitney', 'anova', 'tukey', 'dunnett'} or None
+        Test of the biological replicates' ΔCq of each group against the control,
+        per target (see :func:`assaykit.stats.compare_groups`). None: no tests.
+    p_adjust : {'holm', 'bh', 'none'}
+        Multiple-testing correction across the groups of each target.
+
+    Returns
+    -------
+    DdctResult
+        ``wells``, ``samples``, ``groups``, ``stats`` tables (columns in docs/qpcr.md).
+
+    Raises
+    ------
+    AnalysisError
+        Unknown option; missing column; reference gene or control group absent
+        from the data; a sample in several groups; missing efficiencies.
+    """
+    refs = [reference] if isinstance(reference, str) else list(reference)
+    if method not in METHODS:
+        raise AnalysisError("unknown quantification method", expected=f"one of {METHODS}", found=repr(method))
+    if error not in ERRORS:
+        raise AnalysisError("unknown error convention", expected=f"one of {ERRORS}", found=repr(error))
+    if pairing not in PAIRINGS:
+        raise AnalysisError("unknown pairing", expected=f"one of {PAIRINGS}", found=repr(pairing))
+    if not refs:
+        raise AnalysisError("no reference gene given", expected="reference='GAPDH' or a list", found="[]")
+    if group_col not in data.columns:
+        raise AnalysisError(
+            "group column missing",
+            column=group_col,
+            expected=f"a column '{group_col}' (annotate with a layout, or pass group_col='{sample_col}')",
+            found=str(list(data.columns)),
+        )
+    wells = qc_wells(
+        data,
+        sample_col=sample_col,
+        target_col=target_col,
+        tasks=tasks,
+        undetermined=undetermined,
+        outlier=outlier,
+        outlier_threshold=outlier_threshold,
+        ntc_margin=ntc_margin,
+        tm_tolerance=tm_tolerance,
+    )
+    analysed = wells["status"].to_numpy() != "not_analysed"
+    a = wells.loc[analysed]
+    targets_all = list(pd.unique(a[target_col].astype(str)))
+    for r in refs:
+        if r not in targets_all:
+            raise AnalysisError(
+                "reference gene not found", target=r, expected=f"one of the targets {targets_all}", found=repr(r)
+            )
+    groups_present = list(pd.unique(a[group_col].astype(str)))
+    if str(control) not in groups_present:
+        raise AnalysisError(
+            "control group not found",
+            sample=str(control),
+            expected=f"one of the groups {groups_present} in column '{group_col}'",
+            found=repr(control),
+        )
+    control = str(control)
+    eff = _efficiencies(targets_all, method, efficiency)
+
+    # ---- codes ---------------------------------------------------------------
+    s_codes, samples_u = pd.factorize(a[sample_col].astype(str))
+    t_codes, targets_u = pd.factorize(a[target_col].astype(str))
+    samples_u = np.asarray(samples_u, dtype=object)
+    targets_u = np.asarray(targets_u, dtype=object)
+    n_s, n_t = len(samples_u), len(targets_u)
+    grp = a[group_col].astype(str).to_numpy()
+    # sample -> group, must be unique
+    first = np.full(n_s, -1, dtype=np.int64)
+    order = np.arange(len(s_codes))
+    first[s_codes[::-1]] = order[::-1]
+    sample_group = grp[first]
+    mismatch = grp != sample_group[s_codes]
+    if mismatch.any():
+        i = int(np.flatnonzero(mismatch)[0])
+        raise AnalysisError(
+            "sample belongs to several groups",
+            sample=str(samples_u[s_codes[i]]),
+            expected="one group per biological sample (check sample names across plates and the layout)",
+            found=f"groups '{sample_group[s_codes[i]]}' and '{grp[i]}'",
+        )
+    is_ref_t = np.isin(targets_u, refs)
+    ref_idx = np.array([int(np.flatnonzero(targets_u == r)[0]) for r in refs])
+    e_t = np.array([eff[t] for t in targets_u], dtype=float)
+    f_t = np.log2(1.0 + e_t)
+
+    cq_used = a["cq_used"].to_numpy(dtype=float)
+    ecq = cq_used * f_t[t_codes]
+    st_codes = s_codes * n_t + t_codes
+    size = n_s * n_t
+    n_wells = _bincount(st_codes, None, size).astype(np.int64)
+    n_used, cq_mean, cq_var = _mean_var(st_codes, cq_used, size)
+    _, ecq_mean, ecq_var = _mean_var(st_codes, ecq, size)
+
+    # ---- reference per sample -----------------------------------------------
+    E2 = ecq_mean.reshape(n_s, n_t)
+    V2 = ecq_var.reshape(n_s, n_t)
+    N2 = n_used.reshape(n_s, n_t)
+    ref_ok = (N2[:, ref_idx] > 0).all(axis=1)
+    k = len(ref_idx)
+    ref_mean = np.where(ref_ok, E2[:, ref_idx].mean(axis=1), np.nan)
+    # variance of the reference mean of one measurement: Σ var_r / k²  (single wells -> 0)
+    ref_var = np.where(ref_ok, np.nansum(np.where(N2[:, ref_idx] > 1, V2[:, ref_idx], 0.0), axis=1) / k**2, np.nan)
+    ref_se2 = np.where(
+        ref_ok, np.nansum(np.where(N2[:, ref_idx] > 1, V2[:, ref_idx] / np.maximum(N2[:, ref_idx], 1), 0.0), axis=1) / k**2, np.nan
+    )
+    ref_n_min = np.where(ref_ok, N2[:, ref_idx].min(axis=1), 0)
+
+    # ---- per-well ΔCq (multiplexed wells) -------------------------------------
+    pw_codes, _ = pd.factorize(a["plate"].astype(str) + "\x1f" + a["well"].astype(str))
+    n_pw = int(pw_codes.max()) + 1 if len(pw_codes) else 0
+    is_ref_row = is_ref_t[t_codes]
+    okr = is_ref_row & np.isfinite(ecq)
+    pw_ref_n = _bincount(pw_codes[okr], None, n_pw)
+    pw_ref_s = _bincount(pw_codes[okr], ecq[okr], n_pw)
+    # a well's reference value needs every reference gene in that well
+    pw_ref_targets = np.zeros(n_pw)
+    if okr.any():
+        uniq_pairs = np.unique(pw_codes[okr] * n_t + t_codes[okr])
+        pw_ref_targets = _bincount(uniq_pairs // n_t, None, n_pw)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pw_ref = np.where(pw_ref_targets == k, pw_ref_s / pw_ref_n, np.nan)
+    d_well = np.where(~is_ref_row, ecq - pw_ref[pw_codes], np.nan)
+    n_pair, _, pair_var = _mean_var(st_codes, d_well, size)
+
+    # ---- sample table ----------------------------------------------------------
+    S = np.repeat(np.arange(n_s), n_t)
+    T = np.tile(np.arange(n_t), n_s)
+    is_ref = is_ref_t[T]
+    dcq = np.where(is_ref, np.nan, ecq_mean - ref_mean[S])
+    same_well = (n_pair == n_used) & (n_used > 0) & (n_pair > 0)
+    if pairing == "same_well":
+        use_pair = n_pair > 0
+    elif pairing == "separate":
+        use_pair = np.zeros(size, bool)
+    else:
+        use_pair = same_well
+    t_var = np.where(n_used > 1, ecq_var, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sep_sd = np.sqrt(t_var + ref_var[S])
+        sep_se2 = t_var / np.maximum(n_used, 1) + ref_se2[S]
+        # Welch–Satterthwaite df of a difference of a target mean and a reference mean
+        a1 = t_var / np.maximum(n_used, 1)
+        a2 = ref_se2[S]
+        sep_df = sep_se2**2 / (
+            np.where(n_used > 1, a1**2 / (n_used - 1), 0.0) + np.where(ref_n_min[S] > 1, a2**2 / (ref_n_min[S] - 1), 0.0)
+        )
+        pair_sd = np.sqrt(pair_var)
+        dcq_sd = np.where(use_pair, pair_sd, sep_sd)
+        dcq_se = np.where(use_pair, pair_sd / np.sqrt(n_pair), np.sqrt(sep_se2))
+        dcq_df = np.where(use_pair, n_pair - 1.0, sep_df)
+    ref_n_max = np.where(ref_ok, N2[:, ref_idx].max(axis=1), 0)
+    single = np.where(use_pair, n_pair <= 1, (n_used <= 1) & (ref_n_max[S] <= 1))
+    dcq_sd = np.where(single | is_ref | ~np.isfinite(dcq), np.nan, dcq_sd)
+    dcq_se = np.where(np.isfinite(dcq_sd), dcq_se, np.nan)
+    dcq_df = np.where(np.isfinite(dcq_sd) & (dcq_df > 0), dcq_df, np.nan)
+    pair_name = np.where(use_pair, "same_well", "separate")
+
+    # status / reason
+    status = np.full(size, "ok", dtype=object)
+    reason = np.full(size, "", dtype=object)
+    status[is_ref] = "reference"
+    reason[is_ref] = "reference gene (used for normalisation)"
+    nowell = (n_wells == 0) & ~is_ref
+    noval = (n_wells > 0) & (n_used == 0) & ~is_ref
+    noref = ~is_ref & (n_used > 0) & ~ref_ok[S]
+    status[noref] = "no_reference"
+    if noref.any():
+        missing_ref = np.array(
+            [", ".join(r for r, j in zip(refs, ref_idx) if N2[s, j] == 0) for s in range(n_s)], dtype=object
+        )
+        reason[noref] = "no valid well of reference gene(s) " + missing_ref[S[noref]] + " in this sample"
+    status[noval] = "no_valid_wells"
+    reason[noval] = "all wells of this sample × target were excluded (see wells.reason)"
+    status[nowell] = "no_wells"
+    reason[nowell] = "target not measured in this sample"
+    ref_missing_for_ref = is_ref & (n_used == 0)
+    status[ref_missing_for_ref] = "reference_no_valid_wells"
+    reason[ref_missing_for_ref] = np.where(
+        n_wells[ref_missing_for_ref] == 0, "reference gene not measured in this sample", "all wells of this reference gene were excluded"
+    )
+
+    # flags gathered from wells
+    qf = a["qc_flag"].to_numpy(dtype=object)
+    has_flag = qf != ""
+    flag_join = np.full(size, "", dtype=object)
+    if has_flag.any():
+        tmp = pd.DataFrame({"k": st_codes[has_flag], "f": qf[has_flag]})
+        tmp = tmp.assign(f=tmp["f"].str.split(";")).explode("f").drop_duplicates()
+        agg = tmp.groupby("k")["f"].agg(";".join)
+        flag_join[agg.index.to_numpy()] = agg.to_numpy()
+    n_excl = _bincount(st_codes, (a["status"].to_numpy() == "excluded").astype(float), size).astype(np.int64)
+
+    samples = pd.DataFrame(
+        {
+            group_col: sample_group[S],
+            sample_col: samples_u[S],
+            target_col: targets_u[T],
+            "is_reference": is_ref,
+            "n_wells": n_wells,
+            "n_used": n_used,
+            "n_excluded": n_excl,
+            "cq_mean": cq_mean,
+            "cq_sd": np.sqrt(cq_var),
+            "efficiency": e_t[T],
+            "ecq_mean": ecq_mean,
+            "ecq_sd": np.sqrt(ecq_var),
+            "ref_ecq_mean": ref_mean[S],
+            "dcq": dcq,
+            "dcq_sd": dcq_sd,
+            "dcq_se": dcq_se,
+            "dcq_df": dcq_df,
+            "pairing": pair_name,
+            "qc_flag": flag_join.astype(str),
+            "status": status.astype(str),
+            "reason": reason.astype(str),
+        }
+    )
+    if sample_col == group_col:
+        samples = samples.loc[:, ~samples.columns.duplicated()]
+    samples.loc[samples["status"] != "ok", ["dcq", "dcq_sd", "dcq_se", "dcq_df"]] = np.nan
+
+    # ---- groups ------------------------------------------------------------------
+    g_codes, groups_u = pd.factorize(sample_group)
+    groups_u = np.asarray(groups_u, dtype=object)
+    n_g = len(groups_u)
+    toi = np.flatnonzero(~is_ref_t)
+    ok_s = (samples["status"].to_numpy() == "ok") & np.isfinite(dcq)
+    gt = g_codes[S] * n_t + T
+    gsize = n_g * n_t
+    dcq_ok = np.where(ok_s, dcq, np.nan)
+    gn, gmean, gvar = _mean_var(gt, dcq_ok, gsize)
+    # technical fallback for a group of one sample
+    one_idx = np.full(gsize, -1, dtype=np.int64)
+    one_idx[gt[ok_s]] = np.flatnonzero(ok_s)
+    bio = gn >= 2
+    safe = np.maximum(one_idx, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g_sd = np.where(bio, np.sqrt(gvar), np.where(gn == 1, dcq_sd[safe], np.nan))
+        g_se = np.where(bio, np.sqrt(gvar) / np.sqrt(gn), np.where(gn == 1, dcq_se[safe], np.nan))
+        g_df = np.where(bio, gn - 1.0, np.where(gn == 1, dcq_df[safe], np.nan))
+    source = np.where(bio, "biological", np.where(gn == 1, "technical", ""))
+    G = np.repeat(np.arange(n_g), n_t)
+    TT = np.tile(np.arange(n_t), n_g)
+    c_code = int(np.flatnonzero(groups_u == control)[0])
+    cidx = c_code * n_t + TT
+    c_mean, c_sd, c_se, c_df = gmean[cidx], g_sd[cidx], g_se[cidx], g_df[cidx]
+    ddcq = gmean - c_mean
+    is_ctrl = G == c_code
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if propagate_control:
+            h_sd = np.where(is_ctrl, g_sd, np.sqrt(g_sd**2 + c_sd**2))
+            se_tot = np.where(is_ctrl, g_se, np.sqrt(g_se**2 + c_se**2))
+            df_tot = np.where(is_ctrl, g_df, se_tot**4 / (g_se**4 / g_df + c_se**4 / c_df))
+        else:
+            h_sd, se_tot, df_tot = g_sd, g_se, g_df
+        h_ci = _st.t.ppf(0.975, df_tot) * se_tot
+    gstatus = np.full(gsize, "ok", dtype=object)
+    greason = np.full(gsize, "", dtype=object)
+    nog = gn == 0
+    gstatus[nog] = "no_valid_samples"
+    greason[nog] = "no sample of this group has a valid ΔCq for this target (see samples.reason)"
+    noc = ~nog & ~np.isfinite(c_mean)
+    gstatus[noc] = "no_control"
+    greason[noc] = f"the control group '{control}' has no valid ΔCq for this target"
+    ddcq = np.where(gstatus == "ok", ddcq, np.nan)
+    noerr = (gstatus == "ok") & ~np.isfinite(h_sd)
+    greason[noerr] = "fold change without error bars: a single value (no replicates)"
+
+    groups = pd.DataFrame(
+        {
+            group_col: groups_u[G],
+            target_col: targets_u[TT],
+            "is_control": is_ctrl,
+            "n_samples": gn,
+            "error_source": source,
+            "dcq_mean": gmean,
+            "dcq_sd": g_sd,
+            "dcq_se": g_se,
+            "dcq_df": g_df,
+            "control_dcq_mean": c_mean,
+            "ddcq": ddcq,
+            "ddcq_sd": np.where(gstatus == "ok", h_sd, np.nan),
+            "ddcq_se": np.where(gstatus == "ok", se_tot, np.nan),
+            "ddcq_ci95_halfwidth": np.where(gstatus == "ok", h_ci, np.nan),
+            "fold_change": 2.0 ** -ddcq,
+        }
+    )
+    for name, h in (("sd", h_sd), ("sem", se_tot), ("ci95", h_ci)):
+        groups[f"fold_change_{name}_low"] = 2.0 ** -(ddcq + h)
+        groups[f"fold_change_{name}_high"] = 2.0 ** -(ddcq - h)
+    groups["error_convention"] = error
+    groups["control_error_propagated"] = bool(propagate_control)
+    groups["status"] = gstatus.astype(str)
+    groups["reason"] = greason.astype(str)
+    groups = groups.loc[~is_ref_t[TT]].reset_index(drop=True)
+    # ddcq / rq per biological sample (points over bars)
+    samp_ctrl = gmean[c_code * n_t + T]
+    samples["ddcq"] = samples["dcq"].to_numpy() - samp_ctrl
+    samples["rq"] = 2.0 ** -samples["ddcq"].to_numpy()
+    no_ctrl = (samples["status"].to_numpy() == "ok") & ~np.isfinite(samp_ctrl)
+    if no_ctrl.any():
+        samples.loc[no_ctrl, "status"] = "no_control"
+        samples.loc[no_ctrl, "reason"] = f"the control group '{control}' has no valid ΔCq for this target"
+
+    # ---- statistics -------------------------------------------------------------------
+    st_cols = [target_col, *RESULT_COLUMNS, "fold_change", "fold_change_ci_low", "fold_change_ci_high"]
+    if test is None or n_g < 2:
+        stats_df = pd.DataFrame(columns=st_cols)
+    else:
+        sub = samples.loc[(samples["status"] == "ok") & ~samples["is_reference"], [target_col, group_col, "dcq"]]
+        sub = pd.concat([sub, pd.DataFrame({target_col: targets_u[toi], group_col: control, "dcq": np.nan})])
+        stats_df = compare_groups(
+            sub,
+            "dcq",
+            group_col,
+            control=None if test == "tukey" else control,
+            test=test,
+            by=target_col,
+            p_adjust_method=p_adjust,
+        )
+        stats_df["fold_change"] = 2.0 ** -stats_df["estimate"].astype(float)
+        stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
+        stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
+        stats_df = stats_df[st_cols]
+    wells.loc[analysed, "efficiency"] = e_t[t_codes]
+    wells["ecq"] = wells["cq_used"] * np.log2(1.0 + wells["efficiency"].astype(float))
+    settings = {
+        "reference": refs,
+        "control": control,
+        "group_col": group_col,
+        "sample_col": sample_col,
+        "method": method,
+        "efficiencies": eff,
+        "undetermined": undetermined,
+        "outlier": outlier,
+        "outlier_threshold": outlier_threshold,
+        "pairing": pairing,
+        "error": error,
+        "propagate_control": propagate_control,
+        "test": test,
+        "p_adjust": p_adjust,
+    }
+    return DdctResult(wells=wells, samples=samples.reset_index(drop=True), groups=groups, stats=stats_df, settings=settings)
