@@ -25,6 +25,7 @@ from assaykit.schema import join_flags, parse_well, qpcr_table, row_letter
 
 __all__ = [
     "INSTRUMENT_COLUMNS",
+    "ExportMetadata",
     "RawTable",
     "build_table",
     "cell_text",
@@ -211,6 +212,8 @@ def cell_text(value: Any) -> str:
     Worksheet cells arrive as ``str``, ``float``, ``int``, ``bool`` or dates; text cells
     are returned stripped of surrounding white space.
     """
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, str):
@@ -238,18 +241,60 @@ def parse_number(value: Any) -> float | None:
     >>> parse_number("Undetermined") is None
     True
     """
-    if isinstance(value, bool) or value is None:
+    if type(value) is str:
+        if not value:
+            return None
+    elif isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float | np.floating | np.integer):
+    elif isinstance(value, int | float | np.floating | np.integer):
         v = float(value)
-        return None if math.isnan(v) else v
+        return v if math.isfinite(v) else None
     text = str(value).strip()
-    if not text or not _NUM_RE.match(text) or not any(ch.isdigit() for ch in text):
+    if not text or "_" in text:
         return None
     try:
-        return float(text.replace(",", ""))
-    except ValueError:  # pragma: no cover - the regex admits only valid floats
-        return None
+        v = float(text)
+    except ValueError:
+        if "," not in text or not _NUM_RE.match(text):
+            return None
+        v = float(text.replace(",", ""))
+    return v if math.isfinite(v) else None
+
+
+_PLAIN_NUMBER_CHARS = frozenset("0123456789.eE+- ")
+
+
+def _fast_number(v: Any) -> float:
+    t = type(v)
+    if t is float or t is int:
+        x = float(v)
+    elif t is str:
+        if not v or v.isspace():
+            return math.nan
+        if "_" in v or "," in v:
+            raise ValueError(v)
+        x = float(v)
+    else:
+        raise ValueError(v)
+    if not math.isfinite(x):
+        raise ValueError(v)
+    return x
+
+
+def parse_numbers(values: Sequence[Any]) -> np.ndarray:
+    """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
+    if all(type(v) is str for v in values):
+        # Fast path for text columns holding only plain decimal numbers and empty cells.
+        if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
+            try:
+                return np.array([v if v.strip() else "nan" for v in values]).astype(float)
+            except ValueError:
+                pass
+    try:
+        return np.fromiter((_fast_number(v) for v in values), dtype=float, count=len(values))
+    except (ValueError, TypeError):
+        out = [parse_number(v) for v in values]
+        return np.asarray([math.nan if x is None else x for x in out], dtype=float)
 
 
 def _truthy(value: Any) -> bool:
@@ -269,6 +314,17 @@ def map_task(text: str) -> str:
     if key in _TASKS:
         return _TASKS[key]
     return key.replace(" ", "_")
+
+
+class ExportMetadata(dict):
+    """Key–value metadata of an export, stored in ``df.attrs['metadata']``.
+
+    Treat it as read-only: pandas deep-copies ``attrs`` for every derived object, so this
+    dict returns itself from :func:`copy.deepcopy` to keep that cheap.
+    """
+
+    def __deepcopy__(self, memo: dict) -> ExportMetadata:
+        return self
 
 
 @dataclass
@@ -303,6 +359,11 @@ def _where(src: Source, table: RawTable, loc: int) -> dict[str, Any]:
     if table.sheet is not None:
         return {"sheet": table.sheet, "line": loc}
     return {"line": loc}
+
+
+def _canonical_well(text: str) -> str:
+    r, c = parse_well(text)
+    return f"{r}{c}"
 
 
 def _plate_size(max_index: int) -> int:
@@ -420,11 +481,12 @@ def build_table(
 
     # ---- wells
     wells: list[str] = []
+    well_cache: dict[str, str] = {}  # exported name -> canonical 'A1'
     if "well_position" in roles:
         for v, loc in zip(col(roles["well_position"]), table.locations, strict=True):
             text = cell_text(v)
             try:
-                parse_well(text)
+                well_cache.get(text) or well_cache.setdefault(text, _canonical_well(text))
             except SchemaError:
                 raise src.error(
                     "not a well position",
@@ -454,7 +516,7 @@ def build_table(
             for v, loc in zip(raw_wells, table.locations, strict=True):
                 text = cell_text(v)
                 try:
-                    parse_well(text)
+                    well_cache.get(text) or well_cache.setdefault(text, _canonical_well(text))
                 except SchemaError:
                     raise src.error(
                         "not a well",
@@ -482,46 +544,56 @@ def build_table(
     cq: list[float] = []
     cq_raw: list[str] = []
     cq_flag: list[str] = []
-    omit = col(roles.get("omit"))
-    amp = col(roles.get("amp_status"))
-    sds_flag = col(roles.get("sds_flag"))
-    issues = col(roles.get("quality_issues"))
-    outlier = col(roles.get("outlier"))
-    flag_values = [(name, col(i)) for name, i in flag_cols]
+    # Flags from other columns, collected column by column (most cells are empty).
+    extra: dict[int, list[str]] = {}
+
+    def add_flags(role: str | None, index: int | None, test) -> None:
+        if index is None:
+            return
+        for k, v in enumerate(col(index)):
+            if v == "" or v is None:
+                continue
+            flag = test(v)
+            if flag:
+                extra.setdefault(k, []).extend(flag if isinstance(flag, list) else [flag])
+
+    def amp_flag(v):
+        text = cell_text(v).lower()
+        return text.replace(" ", "_") if text and text != "amp" else None
+
+    def issue_flags(v):
+        parts = ("_".join(p.strip().lower().split()) for p in re.split(r"[,;|]", cell_text(v)))
+        return [p for p in parts if p]
+
+    add_flags("omit", roles.get("omit"), lambda v: "omitted" if _truthy(v) else None)
+    add_flags("amp_status", roles.get("amp_status"), amp_flag)
+    add_flags(
+        "sds_flag",
+        roles.get("sds_flag"),
+        lambda v: "flagged" if cell_text(v).lower() == "flagged" else None,
+    )
+    add_flags("outlier", roles.get("outlier"), lambda v: "outlier" if _truthy(v) else None)
+    add_flags("quality_issues", roles.get("quality_issues"), issue_flags)
+    for name, i in flag_cols:
+        add_flags(None, i, lambda v, name=name: name if _truthy(v) else None)
+
     for k, v in enumerate(col(roles["cq"])):
         text = cell_text(v)
         num = parse_number(v)
-        flags: list[str] = []
         if num is not None:
             cq.append(num)
+            first = ""
         else:
             cq.append(np.nan)
             if not text:
-                flags.append("empty")
+                first = "empty"
             elif text.lower() in _UNDETERMINED:
-                flags.append("undetermined")
+                first = "undetermined"
             else:
-                flags.append("not_numeric")
+                first = "not_numeric"
         cq_raw.append(text)
-        if _truthy(omit[k]):
-            flags.append("omitted")
-        amp_text = cell_text(amp[k]).lower()
-        if amp_text and amp_text != "amp":
-            flags.append(amp_text.replace(" ", "_"))
-        if cell_text(sds_flag[k]).lower() == "flagged":
-            flags.append("flagged")
-        if _truthy(outlier[k]):
-            flags.append("outlier")
-        issue_text = cell_text(issues[k])
-        if issue_text:
-            for part in re.split(r"[,;|]", issue_text):
-                part = "_".join(part.strip().lower().split())
-                if part:
-                    flags.append(part)
-        for name, values in flag_values:
-            if _truthy(values[k]):
-                flags.append(name)
-        cq_flag.append(join_flags(*flags))
+        more = extra.get(k)
+        cq_flag.append(join_flags(first, *more) if more else first)
 
     # ---- quantity (given for standards; the instrument's estimate otherwise)
     qty_vals = [parse_number(v) for v in col(roles.get("quantity"))]
@@ -538,14 +610,15 @@ def build_table(
             quantity.append(np.nan)
             inst_quantity.append(np.nan if q is None else q)
 
-    tm = [parse_number(v) for v in col(roles.get("tm"))]
-    tm = [np.nan if x is None else x for x in tm]
+    tm = parse_numbers(col(roles.get("tm")))
 
     # ---- duplicates: one row per plate × well × target
     seen: dict[tuple[str, str, str], int] = {}
     for k, (p, w, t) in enumerate(zip(plates, wells, targets, strict=True)):
-        r, c = parse_well(w)
-        key = (p, f"{r}{c}", t)
+        name = well_cache.get(w)
+        if name is None:
+            name = well_cache[w] = _canonical_well(w)
+        key = (p, name, t)
         if key in seen:
             raise src.error(
                 "well × target appears twice",
@@ -570,18 +643,20 @@ def build_table(
         "cq_flag": cq_flag,
         "tm": tm,
     }
+    inst: dict[str, Any] = {}
     for name in INSTRUMENT_COLUMNS:
         if name == "instrument_quantity":
-            data[name] = np.asarray(inst_quantity, dtype=float)
+            inst[name] = np.asarray(inst_quantity, dtype=float)
         elif name in instrument:
-            vals = [parse_number(v) for v in col(instrument[name])]
-            data[name] = np.asarray([np.nan if x is None else x for x in vals], dtype=float)
+            inst[name] = parse_numbers(col(instrument[name]))
         else:
-            data[name] = np.full(len(rows), np.nan)
+            inst[name] = np.full(len(rows), np.nan)
     if keep_instrument_task:
-        data["instrument_task"] = task_raw
-    df = qpcr_table(data, source_file=src.name)
-    df.attrs["metadata"] = dict(table.metadata)
+        inst["instrument_task"] = task_raw
+    core = qpcr_table(data, source_file=src.name)
+    # one concat instead of one column insertion per instrument_* column (much faster)
+    df = pd.concat([core, pd.DataFrame(inst, index=core.index)], axis=1)
+    df.attrs["metadata"] = ExportMetadata(table.metadata)
     return df
 
 
