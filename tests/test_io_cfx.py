@@ -1,0 +1,191 @@
+"""Bio-Rad CFX Maestro / Manager Cq results reader (assaykit.io.qpcr.cfx)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
+from hypothesis import given
+
+from assaykit import read_qpcr
+from assaykit.errors import ReaderError
+from assaykit.io import Source
+from assaykit.io.qpcr.cfx import cfx_task
+
+MAESTRO = ("qpcr", "biorad_cfxmaestro_cq_results__allotropy_example01.csv")
+MANAGER = ("qpcr", "biorad_cfx_manager_cq_results__HTqPCR_CFX_sample.txt")
+
+HEADER = (
+    ",Well,Fluor,Target,Content,Sample,Biological Set Name,Cq,Cq Mean,Cq Std. Dev,"
+    "Starting Quantity (SQ),Log Starting Quantity,SQ Mean,SQ Std. Dev,Set Point,Well Note"
+)
+
+
+def _src(text: str, name: str = "cfx.csv") -> Source:
+    return Source(data=text.encode(), name=name)
+
+
+def _row(df, well, target):
+    sel = df[(df["well"] == well) & (df["target"] == target)]
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+def test_maestro_corpus(corpus):
+    df = read_qpcr(corpus(*MAESTRO))
+    assert df.attrs["format"] == "cfx"
+    assert len(df) == 48  # 24 wells × FAM, VIC
+    assert sorted(df["reporter"].unique()) == ["FAM", "VIC"]
+    # empty Target column: the fluorophore names the target
+    assert sorted(df["target"].unique()) == ["FAM", "VIC"]
+    assert set(df["plate"]) == {"1"}
+    a1 = _row(df, "A1", "FAM")
+    assert a1["well0"] == "A01"
+    assert a1["sample"] == "M3905 R Ctx"
+    assert a1["task"] == "unknown"
+    assert a1["instrument_content"] == "Unkn"
+    assert a1["instrument_biological_set"] == "PBS Baseline"
+    assert a1["cq"] == pytest.approx(21.1877528266099, abs=1e-12)
+    assert a1["cq_raw"] == "21.1877528266099"
+    assert a1["cq_flag"] == ""
+    assert a1["instrument_cq_mean"] == pytest.approx(21.1877528266099, abs=1e-12)
+    assert math.isnan(a1["quantity"]) and math.isnan(a1["instrument_starting_quantity"])
+    assert math.isnan(a1["instrument_sq_mean"]) and math.isnan(a1["instrument_sq_sd"])
+    assert math.isnan(a1["tm"])
+    d6 = _row(df, "D6", "VIC")
+    assert d6["sample"] == "M4354 R Ctx"
+    assert d6["instrument_biological_set"] == "PBS 3903"
+    assert d6["cq"] == pytest.approx(20.9102822371808, abs=1e-12)
+    assert (df["cq_flag"] == "").all()
+
+
+def test_manager_corpus(corpus):
+    df = read_qpcr(corpus(*MANAGER))
+    assert df.attrs["format"] == "cfx"
+    assert len(df) == 330
+    assert df["target"].value_counts().to_dict() == {"GLP1": 110, "PYY": 110, "TFF1": 110}
+    assert df["task"].value_counts().to_dict() == {"unknown": 282, "standard": 42, "negative_control": 6}
+    a1 = _row(df, "A1", "GLP1")
+    assert (a1["sample"], a1["reporter"], a1["cq"], a1["cq_flag"]) == ("1-SI1", "SYBR", 37.42, "")
+    assert a1["instrument_cq_mean"] == pytest.approx(36.22)
+    assert a1["instrument_cq_sd"] == pytest.approx(1.697)
+    # unknown's SQ is the instrument's calculated quantity: kept aside, not as 'quantity'
+    assert math.isnan(a1["quantity"])
+    assert a1["instrument_starting_quantity"] == pytest.approx(2.183e-3)
+    # Neg Ctrl with N/A Cq and the "Cq Mean = 0.00" quirk → NaN, never 0
+    a7 = _row(df, "A7", "GLP1")
+    assert a7["task"] == "negative_control" and a7["instrument_content"] == "Neg Ctrl"
+    assert math.isnan(a7["cq"]) and a7["cq_raw"] == "N/A" and a7["cq_flag"] == "undetermined"
+    assert math.isnan(a7["instrument_cq_mean"]) and math.isnan(a7["instrument_cq_sd"])
+    assert math.isnan(a7["instrument_sq_mean"])
+    # all replicates of a sample missing (B01/B02) → mean NaN as well
+    b1 = _row(df, "B1", "GLP1")
+    assert b1["cq_flag"] == "undetermined" and math.isnan(b1["instrument_cq_mean"])
+    # standards: SQ → quantity
+    b7 = _row(df, "B7", "GLP1")
+    assert (b7["task"], b7["instrument_content"], b7["quantity"], b7["cq"]) == ("standard", "Std-101", 8.0, 28.01)
+    assert df.loc[df["task"] == "standard", "quantity"].notna().all()
+    assert int((df["cq_flag"] == "undetermined").sum()) == 10
+    assert df["instrument_cq_mean"].min() > 0
+    last = _row(df, "P22", "TFF1")
+    assert (last["sample"], last["cq"]) == ("3-Co4", 36.14)
+
+
+@pytest.mark.parametrize(
+    "content, task",
+    [
+        ("Unkn", "unknown"),
+        ("Unkn-01", "unknown"),
+        ("Std-101", "standard"),
+        ("NTC", "ntc"),
+        ("NTC-02", "ntc"),
+        ("NRT", "nrt"),
+        ("Neg Ctrl", "negative_control"),
+        ("Pos Ctrl", "positive_control"),
+        ("Blank", "blank"),
+        ("", "unknown"),
+        ("miR-101", "unknown"),
+    ],
+)
+def test_content_to_task(content, task):
+    assert cfx_task(content) == task
+
+
+def test_semicolon_decimal_comma_and_melt():
+    text = (
+        ";Well;Fluor;Target;Content;Sample;Cq;Cq Mean;Cq Std. Dev;Starting Quantity (SQ);Melt Temperature\n"
+        ";A01;SYBR;IL17A;Std-01;S1;21,50;21,40;0,14;1000;82,5\n"
+        ";A02;SYBR;IL17A;NTC;;NaN;0;0;NaN;0\n"
+    )
+    df = read_qpcr(_src(text))
+    assert df.attrs["format"] == "cfx"
+    a1 = _row(df, "A1", "IL17A")
+    assert (a1["cq"], a1["instrument_cq_mean"], a1["quantity"], a1["tm"]) == (21.5, 21.4, 1000.0, 82.5)
+    a2 = _row(df, "A2", "IL17A")
+    assert a2["task"] == "ntc" and a2["cq_flag"] == "undetermined" and math.isnan(a2["tm"])
+
+
+def test_empty_cq_is_flagged_empty():
+    df = read_qpcr(_src(HEADER + "\n,A01,FAM,X,Unkn,s,,,,,NaN,NaN,NaN,0,60,\n"))
+    assert df.loc[0, "cq_flag"] == "empty" and np.isnan(df.loc[0, "cq"])
+
+
+# ------------------------------------------------------------------ bad input
+def test_text_in_cq_names_line_and_well():
+    text = HEADER + "\n,A01,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n,A02,FAM,X,Unkn,s,,abc,21.0,0,NaN,NaN,NaN,0,60,\n"
+    with pytest.raises(ReaderError, match=r"cfx.csv, line 3, well A2: Cq is not a number .*'abc'"):
+        read_qpcr(_src(text))
+
+
+def test_text_in_other_numeric_column():
+    text = HEADER + "\n,A01,FAM,X,Unkn,s,,21.0,mean?,0,NaN,NaN,NaN,0,60,\n"
+    with pytest.raises(ReaderError, match=r"line 2, well A01: column 'Cq Mean' is not a number"):
+        read_qpcr(_src(text))
+
+
+def test_duplicated_well():
+    text = HEADER + "\n,A01,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n,A01,FAM,X,Unkn,s,,22.0,21.0,0,NaN,NaN,NaN,0,60,\n"
+    with pytest.raises(ReaderError, match=r"line 3, well A1, target X: duplicated well × target .*first on line 2"):
+        read_qpcr(_src(text))
+
+
+def test_truncated_line():
+    text = HEADER + "\n,A01,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n,A02,FAM,X,Unkn,s,,21"
+    with pytest.raises(ReaderError, match=r"line 3: line has the wrong number of fields .*expected 16 fields"):
+        read_qpcr(_src(text))
+
+
+def test_wrong_separator_in_data_lines():
+    text = HEADER + "\n;A01;FAM;X;Unkn;s;;21.0;21.0;0;NaN;NaN;NaN;0;60;\n"
+    with pytest.raises(ReaderError, match="wrong number of fields"):
+        read_qpcr(_src(text), format="cfx")
+
+
+def test_invalid_well():
+    text = HEADER + "\n,A-1,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n"
+    with pytest.raises(ReaderError, match=r"line 2: invalid well name .*'A-1'"):
+        read_qpcr(_src(text))
+
+
+def test_no_header_and_no_rows():
+    with pytest.raises(ReaderError, match=r"no CFX Cq results header found"):
+        read_qpcr(_src("Well;Something\n1;2\n"), format="cfx")
+    with pytest.raises(ReaderError, match=r"no wells after the header"):
+        read_qpcr(_src(HEADER + "\n\n"))
+
+
+# ------------------------------------------------------------------ fuzz
+@pytest.mark.parametrize("parts", [MAESTRO, MANAGER])
+def test_fuzz_cfx(parts, corpus):
+    data = corpus(*parts).read_bytes()
+
+    @FUZZ_SETTINGS
+    @given(mutated(data))
+    def run(mut):
+        df = check_reader_contract(mut, parts[-1], kind="qpcr", format="cfx")
+        if df is not None:
+            assert (np.isnan(df["cq"]) == (df["cq_flag"] != "")).all()
+
+    run()
