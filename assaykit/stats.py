@@ -117,7 +117,7 @@ def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarra
     if method == "holm":
         adj = np.maximum.accumulate((m - np.arange(m)) * sq)
     else:  # bh
-        adj = np.minimum.accumulate((m / np.arange(m, 0, -1) * sq[::-1]))[::-1]
+        adj = np.minimum.accumulate(m / np.arange(m, 0, -1) * sq[::-1])[::-1]
     adj = np.minimum(adj, 1.0)
     res = np.empty(m)
     res[order] = adj
@@ -310,7 +310,7 @@ def compare_groups(
             key = key if isinstance(key, tuple) else (key,)
             rows = _other_test(sub, value, group, control, all_groups, test, ci_level, seed)
             for r in rows:
-                r.update(dict(zip(by_cols, key)))
+                r.update(dict(zip(by_cols, key, strict=False)))
             pieces.extend(rows)
         res = pd.DataFrame(pieces, columns=[*by_cols, *RESULT_COLUMNS])
     # multiple-testing correction within each by-level

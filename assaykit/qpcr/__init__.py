@@ -13,10 +13,21 @@ returning frozen result objects whose tables are pandas DataFrames:
 Formulas and conventions: docs/qpcr.md.
 """
 
-from assaykit.qpcr._result import DdctResult, GenormResult, NormfinderResult, RunCalibration, StandardCurveResult
+from assaykit.qpcr._result import (
+    DdctResult,
+    GenormResult,
+    NormfinderResult,
+    RunCalibration,
+    StandardCurveResult,
+)
 from assaykit.qpcr.calibration import calibrate_runs
 from assaykit.qpcr.ddct import METHODS, ddct
-from assaykit.qpcr.efficiency import efficiency_corrected_cq, efficiency_from_slope, pfaffl_ratio, standard_curve
+from assaykit.qpcr.efficiency import (
+    efficiency_corrected_cq,
+    efficiency_from_slope,
+    pfaffl_ratio,
+    standard_curve,
+)
 from assaykit.qpcr.replicates import OUTLIER_RULES, QC_FLAGS, qc_wells, summarise_replicates
 from assaykit.qpcr.stability import genorm, normfinder
 

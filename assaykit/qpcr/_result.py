@@ -32,7 +32,7 @@ class StandardCurveResult:
     def efficiencies(self) -> dict[str, float]:
         """Return ``{target: efficiency}`` for the fitted targets."""
         ok = self.curves.loc[self.curves["status"] == "ok"]
-        return dict(zip(ok["target"], ok["efficiency"].astype(float)))
+        return dict(zip(ok["target"], ok["efficiency"].astype(float), strict=False))
 
 
 @dataclass(frozen=True)

@@ -332,7 +332,7 @@ def ddct(
     status[noref] = "no_reference"
     if noref.any():
         missing_ref = np.array(
-            [", ".join(r for r, j in zip(refs, ref_idx) if N2[s, j] == 0) for s in range(n_s)], dtype=object
+            [", ".join(r for r, j in zip(refs, ref_idx, strict=False) if N2[s, j] == 0) for s in range(n_s)], dtype=object
         )
         reason[noref] = "no valid well of reference gene(s) " + missing_ref[S[noref]] + " in this sample"
     status[noval] = "no_valid_wells"

@@ -178,7 +178,7 @@ def qc_wells(
     if m.any():
         fl = cq_flag.to_numpy()[m]
         status[m] = "excluded"
-        reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, w["cq_raw"].astype(str).to_numpy()[m])], dtype=object)
+        reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, w["cq_raw"].astype(str).to_numpy()[m], strict=False)], dtype=object)
 
     # outliers among technical replicates
     if outlier is not None:

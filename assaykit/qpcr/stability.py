@@ -151,7 +151,7 @@ def genorm(
     step = 1
     while len(cur) >= 2:
         M = _m_values(L[:, cur])
-        for gi, m in zip(cur, M):
+        for gi, m in zip(cur, M, strict=False):
             m_rows.append({"step": step, "n_genes": len(cur), "target": genes[gi], "m": float(m)})
         worst = cur[int(np.argmax(M))] if len(cur) > 2 else None
         mean_rows.append({"n_genes": len(cur), "mean_m": float(M.mean()), "excluded_next": genes[worst] if worst is not None else ""})
