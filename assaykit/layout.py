@@ -27,6 +27,8 @@ __all__ = ["annotate", "layout_params", "read_layout"]
 _TOML_AT = re.compile(r"\(at line (\d+), column \d+\)")
 # Columns wellmap adds that duplicate the keys every canonical table already has.
 _WELLMAP_KEYS = ("well0", "row", "col", "row_i", "col_j", "path")
+# Canonical key columns (never replaced).
+_KEYS = ("plate", "well", "well0", "row", "col")
 # Columns of the canonical tables that a layout may not overwrite.
 _RESERVED = (
     "read",
@@ -181,7 +183,10 @@ def annotate(
         described in the layout but absent from the export raises :class:`LayoutError`.
         ``'left'``: keep all rows of ``data`` and ignore layout wells it lacks.
         In both modes every row of ``data`` is kept; wells the layout does not describe
-        get missing values in the layout columns.
+        get missing values in the layout columns. A data column that holds no value at all
+        (e.g. the ``dilution`` column a Gen5 reader adds when the export has no layout block)
+        is replaced by the layout field of the same name; a data column with values is never
+        overwritten (:class:`LayoutError`).
 
     Returns
     -------
@@ -203,6 +208,11 @@ def annotate(
                 raise LayoutError(f"{name} has no '{key}' column", expected="columns plate and well")
     where = layout.attrs.get("layout_file")
     fields = [c for c in layout.columns if c not in ("plate", "well")]
+    # A data column that is entirely empty (e.g. a reader's ``dilution`` column when the
+    # export has no layout block) gives way to the layout field of the same name.
+    empty = [c for c in fields if c in data.columns and c not in _KEYS + _RESERVED and _all_missing(data[c])]
+    if empty:
+        data = data.drop(columns=empty)
     clash = [c for c in fields if c in data.columns or c in _RESERVED]
     if clash:
         raise LayoutError(
@@ -254,6 +264,13 @@ def annotate(
     left["plate"] = left["plate"].astype(str)
     out = left.merge(full, on=["plate", "well"], how="left", validate="many_to_one", sort=False)
     return out
+
+
+def _all_missing(col: pd.Series) -> bool:
+    missing = col.isna()
+    if col.dtype == object:
+        missing = missing | (col.astype(str).str.strip() == "")
+    return bool(missing.all())
 
 
 def _norm_well(w: Any, where: str | None) -> str:

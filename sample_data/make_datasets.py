@@ -35,7 +35,7 @@ CV_PROP, SD_ADD = 0.03, 0.004
 REF_630 = (0.045, 0.003)
 
 #: True IL-6 (pg/mL) in the neat supernatant of each donor after LPS + vehicle.
-VEHICLE_PG_ML = {"D1": 2400.0, "D2": 1800.0, "D3": 3000.0}
+VEHICLE_PG_ML = {"D1": 1200.0, "D2": 800.0, "D3": 2400.0}
 #: Fraction of the vehicle IL-6 left at each iguratimod dose (uM).
 IGURATIMOD_FRACTION = {0.0: 1.0, 3.0: 0.7, 10.0: 0.4, 30.0: 0.15}
 

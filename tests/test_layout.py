@@ -275,3 +275,26 @@ def test_annotate_empty_generic_layout_part():
 
 def test_top_level_exports():
     assert assaykit.read_layout is read_layout and assaykit.annotate is annotate
+
+
+def test_annotate_fills_empty_reader_columns_but_never_overwrites_values():
+    data = plate96().assign(dilution=np.nan, sample_label="")
+    lay = pd.DataFrame({"plate": [None], "well": ["A1"], "dilution": [4], "sample_label": ["S1"]})
+    out = annotate(data, lay)
+    a1 = out.set_index("well").loc["A1"]
+    assert a1["dilution"] == 4 and a1["sample_label"] == "S1"
+    assert list(out.columns).count("dilution") == 1 and len(out) == 96
+    with pytest.raises(LayoutError, match="layout fields would overwrite data columns") as info:
+        annotate(data.assign(dilution=2.0), lay)
+    assert info.value.found == "dilution"
+
+
+def test_annotate_bundled_gen5_export_with_its_layout():
+    from assaykit.datasets import path
+
+    plate = assaykit.read_plate(path("elisa_il6_gen5.txt"))
+    out = annotate(plate, read_layout(path("elisa_il6_layout.toml")))
+    assert len(out) == len(plate) == 192
+    assert out["role"].notna().all()
+    h12 = out[(out["well"] == "H12") & (out["read"] == "abs_450")].iloc[0]
+    assert h12["sample"] == "D3_iguratimod_30uM" and h12["dilution"] == 8
