@@ -1,0 +1,115 @@
+"""Roche LightCycler 480 text export reader (assaykit.io.qpcr.lightcycler)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
+from hypothesis import given
+
+from assaykit import read_qpcr
+from assaykit.errors import ReaderError
+from assaykit.io import Source
+
+LC480 = ("qpcr", "roche_lc480_absquant_2ndderivmax__HTqPCR_LightCycler_sample.txt")
+HEAD = "Experiment: test run  Selected Filter: FAM (465-510)\nInclude\tColor\tPos\tName\tCp\tConcentration\tStandard\tStatus\n"
+
+
+def _src(text: str, name: str = "lc.txt") -> Source:
+    return Source(data=text.encode(), name=name)
+
+
+def _well(df, well):
+    sel = df[df["well"] == well]
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+def test_corpus_file(corpus):
+    df = read_qpcr(corpus(*LC480))  # CR-only line ends
+    assert df.attrs["format"] == "lightcycler"
+    assert len(df) == 384
+    assert df["well"].is_unique
+    assert set(df["plate"]) == {"1"}
+    assert set(df["reporter"]) == {"SYBR Green (483-533)"}
+    assert set(df["target"]) == {""}
+    assert set(df["instrument_experiment"]) == {"Demo Abs Quant with SYBR Green I_training"}
+    assert df["task"].value_counts().to_dict() == {"unknown": 341, "standard": 35, "ntc": 8}
+    assert df["cq_flag"].value_counts().to_dict() == {"undetermined": 307, "": 77}
+    a1 = _well(df, "A1")
+    assert (a1["sample"], a1["cq"], a1["cq_raw"], a1["task"]) == ("Sample 1", 16.13, "16.13", "unknown")
+    assert a1["instrument_concentration"] == pytest.approx(1.01e5)
+    assert a1["instrument_color"] == "255"
+    a2 = _well(df, "A2")
+    assert math.isnan(a2["cq"]) and a2["cq_flag"] == "undetermined" and a2["cq_raw"] == ""
+    assert math.isnan(a2["instrument_concentration"])
+    f9 = _well(df, "F9")
+    assert (f9["sample"], f9["task"], f9["quantity"], f9["cq"]) == ("Standard 1", "standard", 1e6, 12.64)
+    assert f9["instrument_concentration"] == pytest.approx(1.02e6)
+    f15 = _well(df, "F15")
+    assert (f15["quantity"], f15["cq"]) == (1.0, 33.25)
+    p24 = _well(df, "P24")
+    assert (p24["sample"], p24["task"], p24["cq_flag"]) == ("no template control", "ntc", "undetermined")
+    std = df[df["task"] == "standard"]
+    assert sorted(std["quantity"].unique()) == [1, 10, 100, 1000, 1e4, 1e5, 1e6]
+    assert df.loc[df["task"] != "standard", "quantity"].isna().all()
+
+
+def test_include_false_and_status():
+    text = HEAD + "False\t255\tA1\tS1\t20.5\t1.0E+03\t0\t\nTrue\t255\tA2\tS1\t21.0\t9.0E+02\t0\tLate Cp call\n"
+    df = read_qpcr(_src(text))
+    assert df.attrs["format"] == "lightcycler"
+    assert _well(df, "A1")["cq_flag"] == "omitted" and _well(df, "A1")["cq"] == 20.5
+    a2 = _well(df, "A2")
+    assert a2["cq_flag"] == "late_cp_call" and a2["instrument_status"] == "Late Cp call"
+    assert set(df["reporter"]) == {"FAM (465-510)"}
+
+
+# ------------------------------------------------------------------ bad input
+def test_text_in_cp():
+    with pytest.raises(ReaderError, match=r"lc.txt, line 3, well A1: column 'Cp' is not a number .*'n.d.'"):
+        read_qpcr(_src(HEAD + "True\t255\tA1\tS1\tn.d.\t\t0\n"))
+
+
+def test_bad_include():
+    with pytest.raises(ReaderError, match=r"line 3, well A1: column 'Include' is not True/False"):
+        read_qpcr(_src(HEAD + "Yes\t255\tA1\tS1\t20\t\t0\n"))
+
+
+def test_duplicated_well():
+    text = HEAD + "True\t255\tA1\tS1\t20\t\t0\nTrue\t255\tA01\tS2\t21\t\t0\n"
+    with pytest.raises(ReaderError, match=r"line 4, well A1: duplicated well .*first on line 3"):
+        read_qpcr(_src(text))
+
+
+def test_truncated_line():
+    with pytest.raises(ReaderError, match=r"line 4: line has too few fields .*at least 7"):
+        read_qpcr(_src(HEAD + "True\t255\tA1\tS1\t20\t\t0\nTrue\t255\tA2\tS"))
+
+
+def test_wrong_separator():
+    text = HEAD.replace("\t", ",")
+    with pytest.raises(ReaderError, match=r"no LightCycler header line found"):
+        read_qpcr(_src(text + "True,255,A1,S1,20,,0\n"), format="lightcycler")
+
+
+def test_invalid_position_and_no_rows():
+    with pytest.raises(ReaderError, match=r"line 3: invalid well position .*'Q'"):
+        read_qpcr(_src(HEAD + "True\t255\tQ\tS1\t20\t\t0\n"))
+    with pytest.raises(ReaderError, match=r"no wells after the header"):
+        read_qpcr(_src(HEAD))
+
+
+def test_fuzz_lightcycler(corpus):
+    data = corpus(*LC480).read_bytes()
+
+    @FUZZ_SETTINGS
+    @given(mutated(data))
+    def run(mut):
+        df = check_reader_contract(mut, LC480[-1], kind="qpcr", format="lightcycler")
+        if df is not None:
+            assert (np.isnan(df["cq"]) == df["cq_flag"].str.contains("undetermined")).all()
+
+    run()
