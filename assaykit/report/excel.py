@@ -25,7 +25,6 @@ import math
 import os
 import platform
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -321,8 +320,8 @@ def write_workbook(
     for title, (name, df) in zip(titles, tables.items(), strict=True):
         _write_sheet(wb.create_sheet(title), df, title, str(name))
 
-    fd, tmp = tempfile.mkstemp(suffix=".xlsx.tmp", dir=out.parent)
-    os.close(fd)
+    # write next to the target, then move into place: no half-written workbook on failure
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         wb.save(tmp)
         os.replace(tmp, out)
