@@ -1,0 +1,942 @@
+"""Luminex bead-assay exports: xPONENT batch CSV (``'xponent'``) and INTELLIFLEX CSV (``'intelliflex'``).
+
+Both readers return the canonical plate-read table (one row per plate × well ×
+analyte × metric); ``read`` is the analyte name exactly as exported and ``metric``
+says what the number is (``'median'``, ``'net_mfi'``, ``'count'``, ``'result'`` ...).
+The format, the metric names and the flag rules are documented in
+``docs/formats/luminex.md``.
+
+:func:`standards_from_plate` extracts the expected standard concentrations that an
+export carries, for the analysis layer.
+
+Examples
+--------
+>>> from assaykit.io import read_plate
+>>> df = read_plate("batch.csv")  # doctest: +SKIP
+>>> df.query("metric == 'net_mfi' and read == 'IL6'")  # doctest: +SKIP
+>>> standards_from_plate(df)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from assaykit.errors import AssaykitWarning, SchemaError
+from assaykit.io._registry import register
+from assaykit.io._source import Source
+from assaykit.schema import (
+    join_flags,
+    parse_well,
+    validate_plate_table,
+    well_name,
+    well_name_padded,
+)
+
+__all__ = ["metric_name", "read_intelliflex", "read_xponent", "standards_from_plate"]
+
+#: Extra columns of an xPONENT table, always present, in this order.
+XPONENT_EXTRA = ("sample_label", "analyte_unit", "dilution", "total_events", "comment", "warning")
+#: Extra columns of an INTELLIFLEX table, always present, in this order.
+INTELLIFLEX_EXTRA = ("sample_label", "reporter", "dilution")
+
+# --------------------------------------------------------------------------- cells
+
+_INF = float("inf")
+_BOUND_RE = re.compile(r"^([<>])\s*(.+)$")
+_OOR_RE = re.compile(r"^OOR\s*([<>])$", re.IGNORECASE)
+
+
+def _number(text: str, decimal_comma: bool = False) -> float | None:
+    """``float(text)`` for plain decimal numbers only (no 'nan', 'inf', '1_0'); else None."""
+    if not text or "_" in text:
+        return None
+    if decimal_comma and "," in text and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    if v != v or v in (_INF, -_INF):
+        return None
+    return v
+
+
+def _cell_value(text: str, decimal_comma: bool = False) -> tuple[float, str]:
+    """Return ``(value, flag)`` of one exported cell (see docs/formats/luminex.md)."""
+    if not text:
+        return math.nan, "empty"
+    v = _number(text, decimal_comma)
+    if v is not None:
+        return v, ""
+    m = _BOUND_RE.match(text)
+    if m:
+        v = _number(m.group(2).strip(), decimal_comma)
+        if v is not None:
+            return v, "out_of_range_low" if m.group(1) == "<" else "out_of_range_high"
+    m = _OOR_RE.match(text)
+    if m:
+        return math.nan, "out_of_range_low" if m.group(1) == "<" else "out_of_range_high"
+    if text.startswith("*"):
+        v = _number(text[1:].strip(), decimal_comma)
+        if v is not None:
+            return v, "extrapolated"
+    return math.nan, "not_numeric"
+
+
+def _text_flags(text: str) -> str:
+    """Flags named by an instrument comment ('Extrapolated', 'Control Failed.', 'OOR <')."""
+    low = text.lower()
+    flags = []
+    if "extrapolated" in low:
+        flags.append("extrapolated")
+    if "control failed" in low:
+        flags.append("control_failed")
+    m = re.search(r"oor\s*([<>])", low)
+    if m:
+        flags.append("out_of_range_low" if m.group(1) == "<" else "out_of_range_high")
+    return ";".join(flags)
+
+
+def metric_name(label: str) -> str:
+    """snake_case metric name of an exported statistic label.
+
+    A ``%`` becomes a ``_pct`` suffix; 'Expected Concentration' blocks become
+    ``expected_conc``.
+
+    Examples
+    --------
+    >>> metric_name("Net MFI"), metric_name("%CV Replicates"), metric_name("% Recovery")
+    ('net_mfi', 'cv_replicates_pct', 'recovery_pct')
+    >>> metric_name("Standard Expected Concentration")
+    'expected_conc'
+    """
+    if "expected concentration" in label.lower():
+        return "expected_conc"
+    pct = "%" in label
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", label.replace("%", " ")).strip("_").lower()
+    if not s:
+        s = "value"
+    return f"{s}_pct" if pct else s
+
+
+def _detect_delimiter(lines: list[str]) -> str:
+    first = next((ln for ln in lines if ln.strip()), "")
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _csv_rows(source: Source, delimiter: str) -> list[tuple[int, list[str]]]:
+    """Parse the text into ``(line_number, stripped cells)``; blank rows are kept as ``[]``."""
+    reader = csv.reader(source.lines, delimiter=delimiter)
+    out: list[tuple[int, list[str]]] = []
+    try:
+        for row in reader:
+            cells = [c.strip() for c in row]
+            while cells and not cells[-1]:
+                cells.pop()
+            out.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise source.error(f"malformed CSV ({exc})", line=reader.line_num) from None
+    return out
+
+
+# --------------------------------------------------------------------------- xPONENT
+
+_LOCATION_RE = re.compile(r"^(\d+)\s*\(\s*(\d+)\s*[,;\t]\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*\)$")
+_WARN_LOC_RE = re.compile(r"^(\d+)\s*[,;\t]\s*([A-Za-z]{1,2})\s*0*(\d{1,3})$")
+_SPLIT_LOC_HEAD = re.compile(r"^\d+\s*\(\s*\d+$")
+_SPLIT_LOC_TAIL = re.compile(r"^[A-Za-z]{1,2}\s*\d{1,3}\s*\)$")
+
+# Blocks keyed by Location whose cells are not measurements.
+_WELL_TEXT_BLOCKS = {"range", "comments"}
+_WELL_SPECIAL_BLOCKS = {"dilution factor", "acquisition time", "warnings/errors"}
+# Column headers that are not analytes.
+_NOT_ANALYTES = {"location", "sample", "reagent", "analyte:", "total events", ""}
+
+
+@dataclass
+class _Block:
+    name: str
+    line: int
+    header: list[str]
+    rows: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    header: dict[str, list[str]] = field(default_factory=dict)
+    blocks: list[_Block] = field(default_factory=list)
+    first_line: int = 1
+
+
+def _merge_location(cells: list[str]) -> list[str]:
+    """Re-join an unquoted ``1(1,A1)`` location that the CSV split into two cells."""
+    if len(cells) >= 2 and _SPLIT_LOC_HEAD.match(cells[0]) and _SPLIT_LOC_TAIL.match(cells[1]):
+        return [cells[0] + "," + cells[1], *cells[2:]]
+    return cells
+
+
+def _split_batches(rows: list[tuple[int, list[str]]]) -> list[_Batch]:
+    batches: list[_Batch] = []
+    cur = _Batch()
+    block: _Block | None = None
+    in_results = False
+    for line, cells in rows:
+        first = cells[0] if cells else ""
+        if first == "Program" and cur.blocks:  # a new batch starts after one that had data
+            batches.append(cur)
+            cur = _Batch(first_line=line)
+            block, in_results = None, False
+        if first == "DataType:":
+            block = _Block(name=cells[1] if len(cells) > 1 else "", line=line, header=[])
+            cur.blocks.append(block)
+            in_results = True
+            continue
+        if first.startswith("-- CRC") or first.startswith("CRC32"):
+            block = None
+            continue
+        if not in_results:
+            if first == "Results":
+                in_results = True
+            elif first and first not in cur.header:
+                cur.header[first] = [c for c in cells[1:] if c]
+            continue
+        if block is None:
+            continue
+        if not cells:
+            if (
+                block.header
+            ):  # a blank row ends a block's data (blank rows before its header are skipped)
+                block = None
+            continue
+        if not block.header:
+            block.header = cells
+        else:
+            block.rows.append((line, _merge_location(cells)))
+    batches.append(cur)
+    return [b for b in batches if b.blocks]
+
+
+def _well_of(source: Source, text: str, line: int) -> tuple[str, str]:
+    """``'12(1,D2)'`` → ``('1', 'D2')``."""
+    m = _LOCATION_RE.match(text)
+    if not m:
+        raise source.error(
+            "cannot read the well location",
+            line=line,
+            expected="a Location like '1(1,A1)' (index(plate,well))",
+            found=repr(text[:60]),
+        )
+    return m.group(2), f"{m.group(3).upper()}{int(m.group(4))}"
+
+
+def _analyte_columns(block: _Block) -> list[tuple[int, str]]:
+    return [(i, h) for i, h in enumerate(block.header) if h.strip().lower() not in _NOT_ANALYTES]
+
+
+class _XponentBuilder:
+    """Collects the rows of one file; see :func:`read_xponent`."""
+
+    def __init__(self, source: Source, decimal_comma: bool) -> None:
+        self.source = source
+        self.dc = decimal_comma
+        # One entry per row of the output ...
+        self.rows: dict[str, list] = {k: [] for k in ("wi", "read", "metric", "raw")}
+        self.comments_at: dict[int, str] = {}  # row → Range/Comments text
+        self.count_rows: list[tuple[int, int, dict[str, float], float | None]] = []
+        # ... pointing into one entry per well (over all batches).
+        self.wells: dict[str, list] = {
+            k: [] for k in ("plate", "well", "sample_label", "dilution", "total_events", "warning")
+        }
+        self.units: dict[str, str] = {}
+        self.used_names: set[str] = set()
+
+    # ----------------------------------------------------------------- batch
+    def batch(self, batch: _Batch, index: int) -> None:
+        src = self.source
+        # Wells, in Location order, with their sample label, from every Location-keyed block.
+        wells: dict[tuple[str, str], dict] = {}
+        well_blocks: list[tuple[_Block, list[tuple[int, str]], dict]] = []
+        text_flags: dict[tuple[str, str], dict[str, str]] = {}
+        for blk in batch.blocks:
+            if not blk.header or blk.header[0].lower() != "location":
+                continue
+            lname = blk.name.strip().lower()
+            if lname == "warnings/errors":
+                self._warnings(blk, wells)
+                continue
+            analytes = _analyte_columns(blk)
+            seen: dict[tuple[str, str], list[str]] = {}
+            for line, cells in blk.rows:
+                plate_no, well = _well_of(src, cells[0], line)
+                key = (plate_no, well)
+                if key in seen:
+                    raise src.error(
+                        f"well listed twice in the '{blk.name}' block",
+                        line=line,
+                        well=well,
+                        expected="each well once per DataType block",
+                        found=f"a second row for {well}",
+                    )
+                if len(cells) > len(blk.header):
+                    raise src.error(
+                        f"row has more values than the '{blk.name}' header has columns",
+                        line=line,
+                        well=well,
+                        expected=f"{len(blk.header)} columns",
+                        found=f"{len(cells)} values",
+                    )
+                cells = cells + [""] * (len(blk.header) - len(cells))
+                seen[key] = cells
+                info = wells.setdefault(
+                    key, {"label": "", "dilution": math.nan, "events": math.nan, "warning": ""}
+                )
+                if not info["label"] and len(cells) > 1:
+                    info["label"] = cells[1]
+                if "total events" in (h.lower() for h in blk.header) and math.isnan(info["events"]):
+                    j = [h.lower() for h in blk.header].index("total events")
+                    v = _number(cells[j], self.dc)
+                    if v is not None:
+                        info["events"] = v
+                if lname == "dilution factor":
+                    j = next(
+                        (i for i, h in enumerate(blk.header) if h.lower() == "dilution factor"), 2
+                    )
+                    v = _number(cells[j], self.dc) if j < len(cells) else None
+                    info["dilution"] = math.nan if v is None else v
+            if lname in _WELL_TEXT_BLOCKS:
+                for key, cells in seen.items():
+                    for i, analyte in analytes:
+                        if cells[i]:
+                            d = text_flags.setdefault(key, {})
+                            d[analyte] = f"{d[analyte]}; {cells[i]}" if analyte in d else cells[i]
+            elif lname not in _WELL_SPECIAL_BLOCKS:
+                well_blocks.append((blk, analytes, seen))
+        if not wells:
+            raise src.error(
+                "no well data found",
+                line=batch.first_line,
+                expected="'DataType:' blocks with a 'Location' column (e.g. Median, Net MFI, Count)",
+                found=f"blocks {[b.name for b in batch.blocks][:8]}",
+            )
+
+        units, per_bead = self._analyte_info(batch)
+        for a, u in units.items():
+            self.units.setdefault(a, u)
+        min_events = self._min_events(batch)
+        plate_nos = sorted({k[0] for k in wells}, key=int)
+        plate_name = self._plate_names(batch, index, plate_nos)
+        by_label: dict[str, list[tuple[str, str]]] = {}
+        widx: dict[tuple[str, str], int] = {}
+        W = self.wells
+        for key, info in wells.items():
+            by_label.setdefault(info["label"], []).append(key)
+            widx[key] = len(W["well"])
+            W["plate"].append(plate_name[key[0]])
+            W["well"].append(key[1])
+            W["sample_label"].append(info["label"])
+            W["dilution"].append(info["dilution"])
+            W["total_events"].append(info["events"])
+            W["warning"].append(info["warning"])
+
+        R = self.rows
+        r_wi, r_read, r_metric, r_raw = R["wi"], R["read"], R["metric"], R["raw"]
+        comments_at = self.comments_at
+
+        def emit_cells(wi, metric, analytes, cells, comments=None):
+            names = [a for _, a in analytes]
+            n = len(names)
+            ncell = len(cells)
+            start = len(r_raw)
+            r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
+            r_read.extend(names)
+            r_metric.extend([metric] * n)
+            r_wi.extend([wi] * n)
+            if metric == "count":
+                self.count_rows.append((start, n, per_bead, min_events))
+            if comments:
+                for j, name in enumerate(names):
+                    c = comments.get(name)
+                    if c:
+                        comments_at[start + j] = c
+
+        # Per-well measurement blocks.
+        for blk, analytes, seen in well_blocks:
+            metric = metric_name(blk.name)
+            for key, cells in seen.items():
+                comments = text_flags.get(key) if metric == "result" else None
+                emit_cells(widx[key], metric, analytes, cells, comments)
+
+        # Per-sample (replicate group) blocks: repeated on each well of the group.
+        avg_text: dict[tuple[str, str], dict[str, str]] = {}
+        group_blocks = [
+            b for b in batch.blocks if b.header and b.header[0].lower() == "sample" and b.rows
+        ]
+        for blk in group_blocks:
+            if blk.name.strip().lower() == "avg range":
+                for keys, cells, _line in self._groups(blk, by_label):
+                    for i, analyte in _analyte_columns(blk):
+                        if i < len(cells) and cells[i]:
+                            for key in keys:
+                                avg_text.setdefault(key, {})[analyte] = cells[i]
+        for blk in group_blocks:
+            if blk.name.strip().lower() == "avg range":
+                continue
+            metric = metric_name(blk.name)
+            analytes = _analyte_columns(blk)
+            for keys, cells, line in self._groups(blk, by_label):
+                if len(cells) > len(blk.header):
+                    raise src.error(
+                        f"row has more values than the '{blk.name}' header has columns",
+                        line=line,
+                        expected=f"{len(blk.header)} columns",
+                        found=f"{len(cells)} values",
+                    )
+                for key in keys:
+                    comments = avg_text.get(key) if metric == "avg_result" else None
+                    emit_cells(widx[key], metric, analytes, cells, comments)
+
+        # Per-reagent blocks (expected concentrations, control ranges) → wells with that label.
+        for blk in batch.blocks:
+            if not blk.header or blk.header[0].lower() != "reagent":
+                continue
+            metric = metric_name(blk.name)
+            analytes = _analyte_columns(blk)
+            seen_reagents: set[str] = set()
+            for line, cells in blk.rows:
+                reagent = cells[0]
+                if reagent in seen_reagents:
+                    raise src.error(
+                        f"reagent listed twice in the '{blk.name}' block",
+                        line=line,
+                        sample=reagent,
+                        expected="each standard/control once",
+                        found=f"a second row for {reagent!r}",
+                    )
+                seen_reagents.add(reagent)
+                for key in by_label.get(reagent, []):
+                    emit_cells(widx[key], metric, analytes, cells)
+
+    def _groups(self, blk: _Block, by_label: dict[str, list[tuple[str, str]]]):
+        """Yield ``(well keys, cells, line)`` for each row of a Sample-keyed block."""
+        counts: dict[str, int] = {}
+        for _line, cells in blk.rows:
+            counts[cells[0]] = counts.get(cells[0], 0) + 1
+        nth: dict[str, int] = {}
+        for line, cells in blk.rows:
+            label = cells[0]
+            keys = by_label.get(label)
+            if not keys:
+                raise self.source.error(
+                    f"sample in the '{blk.name}' block matches no well",
+                    line=line,
+                    sample=label,
+                    expected="a Sample name used in the Location-keyed blocks",
+                    found=repr(label),
+                )
+            i = nth.get(label, 0)
+            nth[label] = i + 1
+            if counts[label] == 1:
+                yield keys, cells, line
+            elif counts[label] == len(keys):
+                yield [keys[i]], cells, line
+            else:
+                raise self.source.error(
+                    f"cannot match the '{blk.name}' rows of a sample to its wells",
+                    line=line,
+                    sample=label,
+                    expected=f"1 or {len(keys)} rows (one per well named {label!r})",
+                    found=f"{counts[label]} rows",
+                )
+
+    def _warnings(self, blk: _Block, wells: dict) -> None:
+        """Warnings/Errors rows ('1,B9', 'Warning', message) → the well's ``warning`` text."""
+        for _line, cells in blk.rows:
+            cells = list(cells)
+            if (
+                len(cells) >= 2
+                and cells[0].isdigit()
+                and re.match(r"^[A-Za-z]{1,2}\d{1,3}$", cells[1])
+            ):
+                cells = [cells[0] + "," + cells[1], *cells[2:]]  # unquoted '1,B9'
+            m = _WARN_LOC_RE.match(cells[0]) if cells else None
+            if not m:
+                m2 = _LOCATION_RE.match(cells[0]) if cells else None
+                if not m2:
+                    continue  # batch-level message without a well
+                key = (m2.group(2), f"{m2.group(3).upper()}{int(m2.group(4))}")
+            else:
+                key = (m.group(1), f"{m.group(2).upper()}{int(m.group(3))}")
+            text = ": ".join(c for c in cells[1:3] if c)
+            info = wells.setdefault(
+                key, {"label": "", "dilution": math.nan, "events": math.nan, "warning": ""}
+            )
+            info["warning"] = f"{info['warning']}; {text}" if info["warning"] else text
+
+    def _analyte_info(self, batch: _Batch) -> tuple[dict[str, str], dict[str, float]]:
+        units: dict[str, str] = {}
+        per_bead: dict[str, float] = {}
+        for blk in batch.blocks:
+            if not blk.header or blk.header[0].lower() != "analyte:":
+                continue
+            analytes = _analyte_columns(blk)
+            for _line, cells in blk.rows:
+                key = cells[0].lower() if cells else ""
+                if key == "units:":
+                    for i, a in analytes:
+                        if i < len(cells) and cells[i]:
+                            units[a] = cells[i]
+                elif key == "per bead:":
+                    for i, a in analytes:
+                        v = _number(cells[i], self.dc) if i < len(cells) else None
+                        if v is not None:
+                            per_bead[a] = v
+        return units, per_bead
+
+    def _min_events(self, batch: _Batch) -> float | None:
+        vals = batch.header.get("Samples", [])
+        for i, v in enumerate(vals[:-1]):
+            if v.lower() == "min events":
+                return _number(vals[i + 1], self.dc)
+        return None
+
+    def _plate_names(self, batch: _Batch, index: int, plate_nos: list[str]) -> dict[str, str]:
+        batch_name = (batch.header.get("Batch") or [""])[0] or str(index)
+        if batch_name in self.used_names:
+            batch_name = f"{batch_name}_{index}"
+        self.used_names.add(batch_name)
+        if len(plate_nos) == 1:
+            return {plate_nos[0]: batch_name}
+        return {p: f"{batch_name}_{p}" for p in plate_nos}
+
+    def table(self) -> pd.DataFrame:
+        R, W = self.rows, self.wells
+        wi = np.asarray(R["wi"], dtype=np.intp)
+        raw = np.asarray(R["raw"], dtype=object)
+        reads = np.asarray(R["read"], dtype=object)
+        value, flag = parse_cells(raw, self.dc)
+        # Bead counts below the protocol's per-bead count.
+        for start, n, per_bead, min_events in self.count_rows:
+            for j in range(start, start + n):
+                threshold = per_bead.get(reads[j], min_events)
+                if threshold is not None and value[j] < threshold:
+                    flag[j] = join_flags(flag[j], "low_bead_count")
+        comment = np.full(len(raw), "", dtype=object)
+        for j, text in self.comments_at.items():
+            comment[j] = text
+            flag[j] = join_flags(flag[j], _text_flags(text))
+
+        def take(name, dtype=object):
+            return np.asarray(W[name], dtype=dtype)[wi]
+
+        codes, uniq = pd.factorize(reads)
+        units = np.asarray([self.units.get(r, "") for r in uniq] or [""], dtype=object)
+        return fast_plate_table(
+            plate=take("plate"),
+            well=take("well"),
+            read=reads,
+            metric=np.asarray(R["metric"], dtype=object),
+            value=value,
+            raw=raw,
+            flag=flag,
+            source_file=self.source.name,
+            extra={
+                "sample_label": take("sample_label"),
+                "analyte_unit": units[codes] if len(codes) else units[:0],
+                "dilution": take("dilution", float),
+                "total_events": take("total_events", float),
+                "comment": comment,
+                "warning": take("warning"),
+            },
+        )
+
+
+def parse_cells(raw: np.ndarray, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`_cell_value` over an object array of exported cell texts.
+
+    Returns ``(value, flag)``: float array and object array of flags (``''`` for none).
+    Plain numbers are converted in one pass; only the other cells go through the
+    per-cell rules ('< x', 'OOR >', 'NaN', text ...).
+    """
+    n = len(raw)
+    flag = np.full(n, "", dtype=object)
+    if n == 0:
+        return np.zeros(0, dtype=float), flag
+    value = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
+    # Cells to look at one by one: not converted ('', '< 0.1', 'NaN', '1,5', text) or infinite.
+    redo = ~np.isfinite(value)
+    for j in np.flatnonzero(redo):
+        value[j], flag[j] = _cell_value(raw[j], decimal_comma)
+    return value, flag
+
+
+def fast_plate_table(
+    *,
+    plate: np.ndarray,
+    well: np.ndarray,
+    read: np.ndarray,
+    metric: np.ndarray,
+    value: np.ndarray,
+    raw: np.ndarray,
+    flag: np.ndarray,
+    source_file: str,
+    extra: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    """Same table as :func:`assaykit.schema.plate_table`, built from numpy arrays.
+
+    ``plate_table`` turns every column into a Python list, which costs ~1.5 ms per
+    column on a 20 000-row multiplex export; this builds the same columns from object
+    arrays (well keys computed once per distinct well) and validates the result.
+    """
+    n = len(value)
+    codes, uniq = pd.factorize(np.asarray(well, dtype=object))
+    keys = [parse_well(w) for w in uniq]
+    w = np.asarray([well_name(r, c) for r, c in keys] or [""], dtype=object)
+    w0 = np.asarray([well_name_padded(r, c) for r, c in keys] or [""], dtype=object)
+    rr = np.asarray([r for r, _ in keys] or [""], dtype=object)
+    cc = np.asarray([c for _, c in keys] or [0], dtype=np.int64)
+    data = {
+        "plate": np.asarray(plate, dtype=object),
+        "well": w[codes] if n else w[:0],
+        "well0": w0[codes] if n else w0[:0],
+        "row": rr[codes] if n else rr[:0],
+        "col": cc[codes] if n else cc[:0],
+        "read": np.asarray(read, dtype=object),
+        "metric": np.asarray(metric, dtype=object),
+        "value": np.asarray(value, dtype=float),
+        "raw": np.asarray(raw, dtype=object),
+        "flag": np.asarray(flag, dtype=object),
+        "source_file": np.full(n, str(source_file), dtype=object),
+    }
+    data.update(extra)
+    df = pd.DataFrame(data)
+    validate_plate_table(df)
+    return df
+
+
+def _first_cells(source: Source) -> list[str]:
+    head = source.head(2000)
+    for ln in head.splitlines():
+        if ln.strip():
+            return [c.strip().strip('"').strip() for c in re.split(r"[,;\t]", ln)]
+    return []
+
+
+def _sniff_xponent(source: Source) -> bool:
+    cells = _first_cells(source)
+    if cells and cells[0] == "Program" and any(c.lower() == "xponent" for c in cells[1:4]):
+        return True
+    head = source.head(6000)
+    return "DataType:" in head and "Location" in head and "Batch" in head
+
+
+@register(
+    "xponent",
+    kind="plate",
+    sniff=_sniff_xponent,
+    description="Luminex xPONENT batch CSV (MAGPIX, LX100/200, FLEXMAP 3D): Median, Net MFI, Count, Result ...",
+    priority=20,
+)
+def read_xponent(source: Source) -> pd.DataFrame:
+    """Read a Luminex xPONENT batch CSV export.
+
+    Parameters
+    ----------
+    source : Source
+        The export (see :func:`assaykit.io.read_plate`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical plate-read table; ``read`` = analyte name as exported, ``metric`` =
+        snake_case of the DataType (``median``, ``net_mfi``, ``count``, ``result``,
+        ``avg_net_mfi``, ``avg_result``, ``cv_replicates_pct``, ``recovery_pct``,
+        ``expected_conc``, ``control_range_low`` ...). Extra columns :data:`XPONENT_EXTRA`:
+        ``sample_label`` (the Sample column), ``analyte_unit`` (Units block, ``''`` when not
+        given), ``dilution`` (Dilution Factor block, NaN when not given), ``total_events``,
+        ``comment`` (Range/Comments text of a Result cell) and ``warning`` (the
+        Warnings/Errors text of the well).
+
+    Raises
+    ------
+    ReaderError
+        If no Location-keyed block is found, a location cannot be read, a well is listed
+        twice in a block, a row is longer than its header, or a replicate-group row
+        cannot be matched to wells.
+    """
+    source.text  # noqa: B018 - raises ReaderError for binary/empty input
+    delim = _detect_delimiter(source.lines)
+    rows = _csv_rows(source, delim)
+    batches = _split_batches(rows)
+    if not batches:
+        raise source.error(
+            "no 'DataType:' blocks found",
+            expected="an xPONENT export with a Results section",
+            found=f"{len(source.lines)} lines without data blocks",
+        )
+    builder = _XponentBuilder(source, decimal_comma=(delim == ";"))
+    for i, batch in enumerate(batches, start=1):
+        builder.batch(batch, i)
+    return builder.table()
+
+
+# --------------------------------------------------------------------------- INTELLIFLEX
+
+_IFX_COL_RE = re.compile(r"^(.+?):\s*(RP\d+)\s+(.+)$", re.IGNORECASE)
+
+
+def _sniff_intelliflex(source: Source) -> bool:
+    cells = [c.upper() for c in _first_cells(source)]
+    return "WELL LOCATION" in cells and any(_IFX_COL_RE.match(c) for c in cells)
+
+
+@register(
+    "intelliflex",
+    kind="plate",
+    sniff=_sniff_intelliflex,
+    description="Luminex INTELLIFLEX CSV (one row per well, 'R25: RP1 MEDIAN' columns)",
+    priority=20,
+)
+def read_intelliflex(source: Source) -> pd.DataFrame:
+    """Read a Luminex INTELLIFLEX CSV export (one row per well).
+
+    Parameters
+    ----------
+    source : Source
+        The export.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical plate-read table. A column ``'<name>: <RPn> <STATISTIC>'`` gives
+        ``read`` = ``<name>`` for reporter RP1 and ``'<name> <RPn>'`` for the other
+        reporters, and ``metric`` = snake_case of the statistic (``median``, ``count``,
+        ``average_mfi`` ...). Extra columns :data:`INTELLIFLEX_EXTRA`: ``sample_label``
+        (SAMPLE ID), ``reporter`` (``'RP1'``, ``'RP2'``) and ``dilution`` (a DILUTION
+        column when exported, else NaN). ``plate`` = PLATE NAME (``'1'`` when empty).
+
+    Raises
+    ------
+    ReaderError
+        If the header lacks WELL LOCATION or value columns, a well is unreadable or
+        listed twice, or a row is longer than the header.
+    """
+    delim = _detect_delimiter(source.lines)
+    rows = _csv_rows(source, delim)
+    dc = delim == ";"
+    cols: dict[str, list] = {
+        k: [] for k in ("plate", "well", "read", "metric", "raw", *INTELLIFLEX_EXTRA)
+    }
+    header: list[str] | None = None
+    spec: list[tuple[int, str, str, str]] = []
+    idx: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    for line, cells in rows:
+        if not cells:
+            continue
+        upper = [c.upper() for c in cells]
+        if "WELL LOCATION" in upper:
+            header = cells
+            idx = {h: i for i, h in enumerate(upper)}
+            spec = []
+            for i, h in enumerate(cells):
+                m = _IFX_COL_RE.match(h)
+                if m:
+                    name, rep, stat = m.group(1).strip(), m.group(2).upper(), m.group(3).strip()
+                    read = name if rep == "RP1" else f"{name} {rep}"
+                    spec.append((i, read, rep, metric_name(stat)))
+            pairs = [(r, m) for _, r, _, m in spec]
+            dup = sorted({f"{r} {m}" for r, m in pairs if pairs.count((r, m)) > 1})
+            if dup:
+                raise source.error(
+                    "two columns give the same analyte and statistic",
+                    line=line,
+                    expected="one column per analyte × reporter × statistic",
+                    found=f"repeated {dup[:3]}",
+                )
+            if not spec:
+                raise source.error(
+                    "no value columns in the INTELLIFLEX header",
+                    line=line,
+                    expected="columns like 'R25: RP1 MEDIAN'",
+                    found=f"{cells[:8]}",
+                )
+            continue
+        if header is None:
+            raise source.error(
+                "no INTELLIFLEX header before the data",
+                line=line,
+                expected="a header row with 'WELL LOCATION' and 'R25: RP1 MEDIAN'-like columns",
+                found=repr(",".join(cells)[:80]),
+            )
+        if len(cells) > len(header):
+            raise source.error(
+                "row has more values than the header has columns",
+                line=line,
+                expected=f"{len(header)} columns",
+                found=f"{len(cells)} values",
+            )
+        cells = cells + [""] * (len(header) - len(cells))
+        wtext = cells[idx["WELL LOCATION"]]
+        m = re.match(r"^([A-Za-z]{1,2})\s*0*(\d{1,3})$", wtext)
+        if not m or int(m.group(2)) < 1:
+            raise source.error(
+                "cannot read the well location",
+                line=line,
+                expected="a well like 'A1'",
+                found=repr(wtext[:40]),
+            )
+        well = f"{m.group(1).upper()}{int(m.group(2))}"
+        plate = cells[idx["PLATE NAME"]] if "PLATE NAME" in idx else ""
+        plate = plate or "1"
+        if (plate, well) in seen:
+            raise source.error(
+                "well listed twice",
+                line=line,
+                plate=plate,
+                well=well,
+                expected="one row per well",
+                found=f"a second row for {well}",
+            )
+        seen.add((plate, well))
+        label = cells[idx["SAMPLE ID"]] if "SAMPLE ID" in idx else ""
+        dil = math.nan
+        for name in ("DILUTION", "DILUTION FACTOR"):
+            if name in idx:
+                v = _number(cells[idx[name]], dc)
+                dil = math.nan if v is None else v
+        for i, read, rep, metric in spec:
+            cols["plate"].append(plate)
+            cols["well"].append(well)
+            cols["read"].append(read)
+            cols["metric"].append(metric)
+            cols["raw"].append(cells[i])
+            cols["sample_label"].append(label)
+            cols["reporter"].append(rep)
+            cols["dilution"].append(dil)
+    if header is None or not cols["well"]:
+        raise source.error(
+            "no wells found",
+            expected="an INTELLIFLEX header row and one row per well",
+            found="no data rows" if header is not None else "no 'WELL LOCATION' header",
+        )
+    raw = np.asarray(cols["raw"], dtype=object)
+    value, flag = parse_cells(raw, dc)
+    return fast_plate_table(
+        plate=np.asarray(cols["plate"], dtype=object),
+        well=np.asarray(cols["well"], dtype=object),
+        read=np.asarray(cols["read"], dtype=object),
+        metric=np.asarray(cols["metric"], dtype=object),
+        value=value,
+        raw=raw,
+        flag=flag,
+        source_file=source.name,
+        extra={
+            "sample_label": np.asarray(cols["sample_label"], dtype=object),
+            "reporter": np.asarray(cols["reporter"], dtype=object),
+            "dilution": np.asarray(cols["dilution"], dtype=float),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+_STD_NUM_RE = re.compile(r"(\d+)\s*$")
+
+
+def standards_from_plate(df: pd.DataFrame) -> pd.DataFrame:
+    """Expected standard concentrations per analyte carried by a bead-assay export.
+
+    Pure function on a plate table read from an xPONENT or MSD export: the rows with
+    ``metric == 'expected_conc'`` and a numeric value, i.e. one row per standard (or
+    control) well × analyte.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A canonical plate table with a ``sample_label`` column (as the xPONENT and MSD
+        readers return).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``plate, well, read, expected_conc, sample_label`` in the table's row
+        order, with a fresh index; empty (same columns) when the export carries no
+        expected concentrations. Controls appear too (their ``sample_label`` says so).
+
+    Raises
+    ------
+    SchemaError
+        If ``df`` lacks one of the columns used.
+
+    Warns
+    -----
+    AssaykitWarning
+        When, for one plate × analyte, the concentrations of labels numbered like
+        ``Standard1, Standard2 ...`` are not monotonic in that number: the export's
+        numbers are probably corrupt (e.g. a lost decimal point, ``215625`` for
+        ``215.625``). The values are returned unchanged.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"plate": ["1"] * 2, "well": ["A1", "A2"], "read": ["IL6"] * 2,
+    ...                   "metric": ["expected_conc"] * 2, "value": [100.0, 50.0],
+    ...                   "sample_label": ["Standard1", "Standard2"]})
+    >>> standards_from_plate(t)["expected_conc"].tolist()
+    [100.0, 50.0]
+    """
+    need = ["plate", "well", "read", "metric", "value", "sample_label"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            "not a bead-assay plate table",
+            expected=f"columns {need}",
+            found=f"columns {list(df.columns)[:12]} (missing {missing})",
+        )
+    sel = df.loc[(df["metric"] == "expected_conc") & df["value"].notna(), need]
+    out = pd.DataFrame(
+        {
+            "plate": sel["plate"].astype(str).to_numpy(),
+            "well": sel["well"].to_numpy(),
+            "read": sel["read"].to_numpy(),
+            "expected_conc": sel["value"].astype(float).to_numpy(),
+            "sample_label": sel["sample_label"].astype(str).to_numpy(),
+        }
+    )
+    _check_monotonic(out)
+    return out
+
+
+def _check_monotonic(std: pd.DataFrame) -> None:
+    bad: list[str] = []
+    for (plate, read), grp in std.groupby(["plate", "read"], sort=False):
+        levels: dict[int, float] = {}
+        for label, conc in zip(grp["sample_label"], grp["expected_conc"], strict=True):
+            if label.lower().startswith(("control", "ctrl", "qc")):
+                continue
+            m = _STD_NUM_RE.search(label)
+            if m:
+                levels.setdefault(int(m.group(1)), float(conc))
+        if len(levels) < 3:
+            continue
+        seq = [levels[k] for k in sorted(levels)]
+        diffs = np.diff(seq)
+        if (diffs > 0).any() and (diffs < 0).any():
+            bad.append(f"{read} (plate {plate})")
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        warnings.warn(
+            AssaykitWarning(
+                "expected standard concentrations are not monotonic in the standard number for "
+                f"{shown}; the export's numbers may be corrupt (e.g. a lost decimal point)"
+            ),
+            stacklevel=3,
+        )
