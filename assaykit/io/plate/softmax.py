@@ -184,11 +184,12 @@ def read_softmax(source: Source) -> pd.DataFrame:
                     expected="a line '~End' after the plate grid",
                     found="end of file" if end >= n else repr(lines[end][:40]),
                 )
-            name = _parse_plate_block(source, lines, i, end, out, len(names) + 1)
+            name = _field(line.split("\t"), 1) or str(len(names) + 1)
             if name in names:
                 raise source.error(
                     "plate name repeated", line=i + 1, expected="one Plate: block per plate", found=repr(name)
                 )
+            _parse_plate_block(source, lines, i, end, out, len(names) + 1)
             names.append(name)
             i = end + 1
             continue
@@ -265,7 +266,7 @@ def _parse_plate_block(source: Source, lines: list[str], start: int, end: int, o
                 expected=f"{n_wl} excitation wavelengths",
                 found=repr(" ".join(ex)),
             )
-        reads = [f"fluo_{e}_{w}" for e, w in zip(ex, wl_text)]
+        reads = [f"fluo_{e}_{w}" for e, w in zip(ex, wl_text, strict=True)]
         reduced_read = reads[0] if n_wl == 1 else "fluo_reduced"
     elif mode == "Luminescence":
         reads = ["lum"] if n_wl <= 1 else [f"lum_{w}" for w in wl_text]
@@ -431,7 +432,7 @@ def _plate_grid(ctx, section: list[int], reads: list[str], metric: str, *, reduc
             except ValueError:
                 temp = _NAN
         letter = row_letter(r)
-        for read, grp in zip(reads, groups):
+        for read, grp in zip(reads, groups, strict=True):
             for idx, c in grp:
                 _emit(ctx, f"{letter}{c}", read, metric, cells[idx], reduced, j + 1)
     return temp
@@ -486,10 +487,7 @@ def _time_format(ctx, sections: list[list[int]], reads: list[str], reduced_read:
                 reduced_lines.append(j)
             else:
                 data_lines.append(j)
-            ctx_wells = wells
-            _ = ctx_wells
-    if wells is None:
-        raise source.error("TimeFormat block has no well header", plate=name, expected="well names", found="none")
+    assert wells is not None  # sections are non-empty: a value line before a header raised above
     if data_type != "Reduced" and len(data_lines) != len(reads):
         raise source.error(
             "TimeFormat block does not hold one line per wavelength",
@@ -507,7 +505,7 @@ def _time_format(ctx, sections: list[list[int]], reads: list[str], reduced_read:
             found=f"{len(reduced_lines)}",
         )
     temp = _NAN
-    jobs = [(j, rd, "raw", False) for j, rd in zip(data_lines, reads)]
+    jobs = [(j, rd, "raw", False) for j, rd in zip(data_lines, reads[: len(data_lines)], strict=True)]
     jobs += [(j, reduced_read, "reduced", True) for j in reduced_lines]
     for j, read, metric, reduced in jobs:
         cells = lines[j].split("\t")
