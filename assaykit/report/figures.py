@@ -172,6 +172,10 @@ def plate_heatmap(
         If the read, metric or plate is not in the table, the plate is ambiguous, the
         table is not a plate-read table, or it has no finite value to scale colours.
     """
+    import matplotlib
+
+    if cmap not in matplotlib.colormaps:
+        raise ReportError("unknown colour map", expected="a matplotlib colormap name such as 'viridis'", found=repr(cmap))
     sub, plate_name = _select(plate_table, read, metric, plate)
     n_rows, n_cols = _shape(sub, n_wells)
     values = np.full((n_rows, n_cols), np.nan)
@@ -203,10 +207,7 @@ def plate_heatmap(
     big = n_rows > 8
     if ax is None:
         ax = _new_axes((10, 6.2) if big else (7.5, 4.6))
-    import matplotlib
-
-    cm = matplotlib.colormaps[cmap].copy()
-    cm.set_bad("#d9d9d9")
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="#d9d9d9")
     image = ax.imshow(
         np.ma.masked_invalid(color_values),
         cmap=cm,
