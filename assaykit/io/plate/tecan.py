@@ -250,8 +250,8 @@ def read_tecan_magellan(source: Source) -> pd.DataFrame:
                 break
             continue
         if not _is_well(first):
-            if wells:
-                break
+            if wells and not _strip_trailing(cells[1:]):
+                break  # the footer: one text cell per row
             raise source.error(
                 "expected a well row", sheet=name, line=k + 1,
                 expected="a well name such as 'A1'", found=repr(first[:40]),
