@@ -326,7 +326,7 @@ def test_normqpcr_ddcq_three_reference_genes(reference):
             assert val in ("+", "NA")
             assert ours["status"] in ("no_control", "no_valid_samples") and np.isnan(ours["fold_change"])
             assert ours["reason"]
-    assert n >= 70
+    assert n == 69  # detectors without any missing Cq
 
 
 def test_normqpcr_ddcq_linear_average_convention(reference):
