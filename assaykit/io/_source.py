@@ -139,7 +139,9 @@ class Source:
 
         try:
             return CalamineWorkbook.from_filelike(io.BytesIO(self.data))
-        except Exception as exc:  # calamine raises its own error types for corrupt files
+        except BaseException as exc:  # calamine errors; its Rust panics are BaseException
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
             raise self.error(
                 "cannot open workbook", expected=f"a valid {self.kind} file", found=str(exc)[:200]
             ) from None
