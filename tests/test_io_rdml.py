@@ -281,3 +281,13 @@ def test_fuzz_rdml_xml_mutations(parts, corpus):
             assert (np.isnan(df["cq"]) | (df["cq_flag"] == "") | (df["cq_flag"] == "omitted")).all()
 
     run()
+
+
+def test_unknown_encoding_and_too_large(monkeypatch):
+    with pytest.raises(ReaderError, match=r"cannot decode RDML XML .*unknown encoding"):
+        read_qpcr(_src('<?xml version="1.0" encoding="foo"?><rdml/>'), format="rdml")
+    import assaykit.io.qpcr.rdml as rdml_mod
+
+    monkeypatch.setattr(rdml_mod, "_MAX_XML_BYTES", 100)
+    with pytest.raises(ReaderError, match=r"RDML document too large .*at most 100 bytes"):
+        read_qpcr(_src(_zip(_rdml(""))), format="rdml")
