@@ -79,15 +79,16 @@ def long_reads(truth: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def main() -> list[Path]:
-    """Write the bundled files; return their paths."""
+def main(outdir: Path = DATA) -> list[Path]:
+    """Write the bundled files into ``outdir`` (default: assaykit/datasets); return their paths."""
+    outdir = Path(outdir)
     truth = make_truth()
     reads = long_reads(truth)
     out = [
-        write_plate(reads, DATA / "elisa_il6_gen5.txt", format="gen5"),
-        write_plate(reads, DATA / "elisa_il6_generic.csv", format="generic"),
+        write_plate(reads, outdir / "elisa_il6_gen5.txt", format="gen5"),
+        write_plate(reads, outdir / "elisa_il6_generic.csv", format="generic"),
     ]
-    truth_path = DATA / "elisa_il6_truth.csv"
+    truth_path = outdir / "elisa_il6_truth.csv"
     truth.to_csv(truth_path, index=False, lineterminator="\n")
     out.append(truth_path)
     return [Path(p) for p in out]
