@@ -21,7 +21,7 @@ import pandas as pd
 
 from assaykit.errors import ReaderError, SchemaError
 from assaykit.io._source import Source
-from assaykit.schema import join_flags, parse_well, qpcr_table, row_letter
+from assaykit.schema import join_flags, parse_well, plate_dims, qpcr_table, row_letter
 
 __all__ = [
     "INSTRUMENT_COLUMNS",
@@ -207,7 +207,7 @@ def normalize_header(name: Any) -> str:
 
 
 def cell_text(value: Any) -> str:
-    """The text of a cell as exported (floats without a spurious '.0' are not changed).
+    """The text of a cell as exported (integer-valued worksheet numbers without '.0').
 
     Worksheet cells arrive as ``str``, ``float``, ``int``, ``bool`` or dates; text cells
     are returned stripped of surrounding white space.
@@ -223,6 +223,8 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return ""
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))  # a worksheet number typed as 7 arrives as 7.0
         return repr(value)
     return str(value).strip()
 
@@ -370,18 +372,18 @@ def _plate_size(max_index: int) -> int:
     for size in (96, 384, 1536):
         if max_index <= size:
             return size
-    raise ReaderError("well number too large", expected="at most 1536", found=str(max_index))
+    return 1536
 
 
 def _well_from_index(index: int, size: int) -> str:
-    n_cols = {96: 12, 384: 24, 1536: 48}[size]
+    n_cols = plate_dims(size)[1]
     return f"{row_letter((index - 1) // n_cols)}{(index - 1) % n_cols + 1}"
 
 
 def _block_size(metadata: dict[str, str]) -> int | None:
     block = metadata.get("Block Type", "")
-    for size in (1536, 384, 96, 48):
-        if str(size) in block:
+    for size in (1536, 384, 96, 48, 24):
+        if f"{size}-Well" in block or f"{size}well" in block.replace(" ", "").lower():
             return size
     return None
 
@@ -660,6 +662,18 @@ def build_table(
     return df
 
 
+def sheet_rows(src: Source, sheet: str) -> list[list[Any]]:
+    """``src.sheet(sheet)``, with calamine panics on corrupt data turned into ReaderError."""
+    try:
+        return src.sheet(sheet)
+    except ReaderError:
+        raise
+    except BaseException as exc:  # pyo3 PanicException derives from BaseException
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise src.error("cannot read sheet", sheet=sheet, found=str(exc)[:200]) from None
+
+
 def sheet_table(src: Source, sheet: str) -> RawTable:
     """Cut the results table out of a worksheet.
 
@@ -673,7 +687,7 @@ def sheet_table(src: Source, sheet: str) -> RawTable:
     ReaderError
         When no header row is found or the table has no rows.
     """
-    rows = src.sheet(sheet)
+    rows = sheet_rows(src, sheet)
     metadata: dict[str, str] = {}
     header_at = None
     for i, r in enumerate(rows):
@@ -720,7 +734,7 @@ def sheet_table(src: Source, sheet: str) -> RawTable:
 def sheet_header(src: Source, sheet: str, max_rows: int = 80) -> list[str]:
     """Normalised cells of the results header row of ``sheet`` (``[]`` if none)."""
     try:
-        rows = src.sheet(sheet)
+        rows = sheet_rows(src, sheet)
     except ReaderError:
         return []
     for r in rows[:max_rows]:

@@ -31,6 +31,7 @@ from assaykit.io.qpcr._thermo import (
     normalize_header,
     parse_number,
     sheet_header,
+    sheet_rows,
     sheet_table,
 )
 
@@ -229,7 +230,7 @@ def _workbook_header(source: Source) -> list[str]:
 
 
 def _instrument_type(source: Source) -> str:
-    for r in source.sheet("Results")[:60]:
+    for r in sheet_rows(source, "Results")[:60]:
         if r and cell_text(r[0]) == "Instrument Type":
             return cell_text(r[1]) if len(r) > 1 else ""
     return ""
