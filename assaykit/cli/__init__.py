@@ -61,7 +61,7 @@ class AssaykitGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=AssaykitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("assaykit", cls=AssaykitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="assaykit", message="%(prog)s %(version)s")
 @click.option(
     "--debug",
