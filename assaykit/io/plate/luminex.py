@@ -822,11 +822,11 @@ def read_intelliflex(source: Source) -> pd.DataFrame:
             cols["sample_label"].append(label)
             cols["reporter"].append(rep)
             cols["dilution"].append(dil)
-    if header is None or not cols["well"]:
+    if not cols["well"]:
         raise source.error(
             "no wells found",
             expected="an INTELLIFLEX header row and one row per well",
-            found="no data rows" if header is not None else "no 'WELL LOCATION' header",
+            found="only a header row",
         )
     raw = np.asarray(cols["raw"], dtype=object)
     value, flag = parse_cells(raw, dc)
