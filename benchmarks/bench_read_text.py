@@ -49,7 +49,9 @@ def _grid_text(path: Path, fmt: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=1000, help="number of exports read with read_many")
-    ap.add_argument("--repeat", type=int, default=200, help="repetitions of the single-file timings")
+    ap.add_argument(
+        "--repeat", type=int, default=200, help="repetitions of the single-file timings"
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="assaykit_bench_"))
@@ -72,7 +74,9 @@ def main() -> None:
         t_ours = _median_ms(ours, args.repeat)
         t_base = _median_ms(baseline, args.repeat)
         status = "ok" if t_ours <= 5.0 else "SLOW (target 5 ms)"
-        print(f"{'read_plate ' + fmt + ' 96 wells':<34}{t_ours:>11.3f}{t_base:>13.3f}{t_ours / t_base:>8.2f}  {status}")
+        print(
+            f"{'read_plate ' + fmt + ' 96 wells':<34}{t_ours:>11.3f}{t_base:>13.3f}{t_ours / t_base:>8.2f}  {status}"
+        )
 
     # batch of exports, half Gen5 and half SoftMax, format detected per file
     paths = []
@@ -97,8 +101,11 @@ def main() -> None:
     )
 
 
-_BASE_GRID = "row," + ",".join(str(c) for c in range(1, 13)) + "\n" + "".join(
-    r + "," + ",".join(["0.123"] * 12) + "\n" for r in "ABCDEFGH"
+_BASE_GRID = (
+    "row,"
+    + ",".join(str(c) for c in range(1, 13))
+    + "\n"
+    + "".join(r + "," + ",".join(["0.123"] * 12) + "\n" for r in "ABCDEFGH")
 )
 
 if __name__ == "__main__":

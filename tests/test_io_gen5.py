@@ -55,7 +55,11 @@ def test_bca_file_three_data_sets_and_layout(corpus):
     df = read_plate(corpus(*GEN5, BCA))
     assert len(df) == 3 * 96
     assert set(df.read) == {"abs_630"}
-    assert df.groupby("metric").size().to_dict() == {"blank_corrected": 96, "instrument_conc": 96, "raw": 96}
+    assert df.groupby("metric").size().to_dict() == {
+        "blank_corrected": 96,
+        "instrument_conc": 96,
+        "raw": 96,
+    }
     assert _val(df, "A1", "abs_630").value == 3.337
     assert _val(df, "A1", "abs_630", "blank_corrected").value == 3.336
     assert _val(df, "A1", "abs_630", "instrument_conc").value == 1980.423
@@ -128,7 +132,12 @@ def test_parse_value_tokens():
 
 
 def test_classify_data_sets():
-    steps = {"630nmAbsRead": "abs", "Read 1": "fluo", "Filter Lum": "lum", "Alpha Endpoint": "alpha"}
+    steps = {
+        "630nmAbsRead": "abs",
+        "Read 1": "fluo",
+        "Filter Lum": "lum",
+        "Alpha Endpoint": "alpha",
+    }
     assert classify_data_set("630nmAbsRead:630", steps) == ("abs_630", "raw")
     assert classify_data_set("Blank 630nmAbsRead:630", steps) == ("abs_630", "blank_corrected")
     assert classify_data_set("Read 1:485/20,528/20", steps) == ("fluo_485_528", "raw")
@@ -163,7 +172,15 @@ def test_minimal_export_and_multi_plate():
 
 
 def test_text_in_numeric_cell_is_flagged_not_an_error():
-    text = HEAD + "Results\n" + COLS + _grid("ABCDEFG") + "H\t" + "\t".join(["0.1"] * 11 + ["oops"]) + "\tR:450\n"
+    text = (
+        HEAD
+        + "Results\n"
+        + COLS
+        + _grid("ABCDEFG")
+        + "H\t"
+        + "\t".join(["0.1"] * 11 + ["oops"])
+        + "\tR:450\n"
+    )
     df = read_plate(_src(text))
     h12 = _val(df, "H12", "abs_450")
     assert math.isnan(h12.value) and h12.flag == "not_numeric" and h12.raw == "oops"
@@ -176,7 +193,15 @@ def test_partial_plate_without_full_plate_is_accepted():
 
 
 def test_empty_cell_gives_flag_empty():
-    text = HEAD + "Results\n" + COLS + _grid("ABCDEFG") + "H\t" + "\t".join(["0.1"] * 11 + [""]) + "\tR:450\n"
+    text = (
+        HEAD
+        + "Results\n"
+        + COLS
+        + _grid("ABCDEFG")
+        + "H\t"
+        + "\t".join(["0.1"] * 11 + [""])
+        + "\tR:450\n"
+    )
     h12 = _val(read_plate(_src(text)), "H12", "abs_450")
     assert h12.flag == "empty" and math.isnan(h12.value)
 
@@ -206,7 +231,16 @@ def test_error_truncated_grid_rows():
 
 
 def test_error_grid_row_misses_a_column():
-    text = HEAD + "Results\n" + COLS + _grid("ABC") + "D\t" + "\t".join(["0.1"] * 10) + "\n" + _grid("EFGH")
+    text = (
+        HEAD
+        + "Results\n"
+        + COLS
+        + _grid("ABC")
+        + "D\t"
+        + "\t".join(["0.1"] * 10)
+        + "\n"
+        + _grid("EFGH")
+    )
     with pytest.raises(ReaderError, match="truncated or misses a column") as e:
         read_plate(_src(text))
     assert "line 18" in str(e.value) and "found 10" in str(e.value)
@@ -214,7 +248,11 @@ def test_error_grid_row_misses_a_column():
 
 def test_error_data_set_missing_in_a_row():
     two = "".join(
-        f"{r}\t" + "\t".join(["0.1"] * 12) + "\tR:450\n\t" + "\t".join(["0.2"] * 12) + "\tBlank R:450\n"
+        f"{r}\t"
+        + "\t".join(["0.1"] * 12)
+        + "\tR:450\n\t"
+        + "\t".join(["0.2"] * 12)
+        + "\tBlank R:450\n"
         for r in "ABCDEFGH"
     )
     broken = two.replace("\t" + "\t".join(["0.2"] * 12) + "\tBlank R:450\n", "", 1)
@@ -229,7 +267,13 @@ def test_error_extra_cells():
 
 
 def test_error_repeated_row():
-    text = HEAD.replace("\tFull Plate\n", "") + "Results\n" + COLS + _grid("AB") + _grid("A", value="0.3")
+    text = (
+        HEAD.replace("\tFull Plate\n", "")
+        + "Results\n"
+        + COLS
+        + _grid("AB")
+        + _grid("A", value="0.3")
+    )
     with pytest.raises(ReaderError, match="does not carry every data set|value repeated"):
         read_plate(_src(text))
 
@@ -255,15 +299,28 @@ def test_error_kinetic_not_supported():
     text = HEAD.replace("Absorbance Endpoint", "Absorbance Kinetic") + "Results\n" + COLS + _grid()
     with pytest.raises(ReaderError, match="only endpoint reads are supported"):
         read_plate(_src(text))
-    text = HEAD.replace("Read\tR", "Start Kinetic\tRuntime 0:10:00\nRead\tR") + "Results\n" + COLS + _grid()
+    text = (
+        HEAD.replace("Read\tR", "Start Kinetic\tRuntime 0:10:00\nRead\tR")
+        + "Results\n"
+        + COLS
+        + _grid()
+    )
     with pytest.raises(ReaderError, match="only endpoint reads are supported"):
         read_plate(_src(text))
 
 
 def test_error_layout_conc_not_numeric():
-    layout = "Layout\n" + COLS + "".join(
-        f"{r}\t" + "\t".join(["STD1"] * 12) + "\tWell ID\n\t" + "\t".join(["x"] * 12) + "\tConc/Dil\n"
-        for r in "ABCDEFGH"
+    layout = (
+        "Layout\n"
+        + COLS
+        + "".join(
+            f"{r}\t"
+            + "\t".join(["STD1"] * 12)
+            + "\tWell ID\n\t"
+            + "\t".join(["x"] * 12)
+            + "\tConc/Dil\n"
+            for r in "ABCDEFGH"
+        )
     )
     with pytest.raises(ReaderError, match="Conc/Dil value is not a number") as e:
         read_plate(_src(HEAD + layout + "\nResults\n" + COLS + _grid()))

@@ -87,8 +87,33 @@ def test_every_well_present(corpus):
 
 
 # ----------------------------------------------------------------- synthetic
-def _plate_block(name="P1", wl="450", n_wl=1, rows=8, cols=12, fill="0.1", size=96, fmt="PlateFormat", dtype="Raw"):
-    hdr = ["Plate:", name, "1.3", fmt, "Endpoint", "Absorbance", dtype, "FALSE", "1", "", "", "", "", ""]
+def _plate_block(
+    name="P1",
+    wl="450",
+    n_wl=1,
+    rows=8,
+    cols=12,
+    fill="0.1",
+    size=96,
+    fmt="PlateFormat",
+    dtype="Raw",
+):
+    hdr = [
+        "Plate:",
+        name,
+        "1.3",
+        fmt,
+        "Endpoint",
+        "Absorbance",
+        dtype,
+        "FALSE",
+        "1",
+        "",
+        "",
+        "",
+        "",
+        "",
+    ]
     hdr += [str(n_wl), wl + " ", "1", str(cols), str(size), "1", str(rows)]
     colnums = "\t".join(str(c) for c in range(1, cols + 1))
     out = ["\t".join(hdr), "\tTemperature(\u00a1C)\t" + "\t\t".join([colnums] * n_wl) + "\t"]
@@ -203,14 +228,50 @@ def test_error_header_problems():
 
 
 def test_error_fluorescence_and_time_format():
-    hdr = ["Plate:", "F", "1.3", "PlateFormat", "Endpoint", "Fluorescence", "FALSE", "Raw", "FALSE", "1"]
-    hdr += [""] * 5 + ["1", "528 ", "1", "12", "96", "485 530", "", "", "", "", "6", "", "", "", "1", "8"]
+    hdr = [
+        "Plate:",
+        "F",
+        "1.3",
+        "PlateFormat",
+        "Endpoint",
+        "Fluorescence",
+        "FALSE",
+        "Raw",
+        "FALSE",
+        "1",
+    ]
+    hdr += [""] * 5 + [
+        "1",
+        "528 ",
+        "1",
+        "12",
+        "96",
+        "485 530",
+        "",
+        "",
+        "",
+        "",
+        "6",
+        "",
+        "",
+        "",
+        "1",
+        "8",
+    ]
     with pytest.raises(ReaderError, match="excitation wavelengths do not match"):
         read_plate(_src("##BLOCKS= 1\n" + "\t".join(hdr) + "\n\t\t1\n~End\n"))
     wells = "\t".join(f"{r}{c}" for r in "ABCDEFGH" for c in range(1, 13))
     hdr_t = ["Plate:", "T", "1.3", "TimeFormat", "Endpoint", "Absorbance", "Reduced", "FALSE", "1"]
     hdr_t += [""] * 5 + ["1", "450 ", "1", "12", "96", "1", "8"]
-    good = "##BLOCKS= 1\n" + "\t".join(hdr_t) + "\n\t\t" + wells + "\n\t\t" + "\t".join(["0.3"] * 96) + "\n~End\n"
+    good = (
+        "##BLOCKS= 1\n"
+        + "\t".join(hdr_t)
+        + "\n\t\t"
+        + wells
+        + "\n\t\t"
+        + "\t".join(["0.3"] * 96)
+        + "\n~End\n"
+    )
     assert len(read_plate(_src(good))) == 96
     with pytest.raises(ReaderError, match="TimeFormat line misses values"):
         read_plate(_src(good.replace("\t0.3\n", "\n")))
@@ -219,7 +280,9 @@ def test_error_fluorescence_and_time_format():
     with pytest.raises(ReaderError, match="values before the well header"):
         read_plate(_src(good.replace("\t\t" + wells + "\n", "")))
     with pytest.raises(ReaderError, match="one line of reduced values"):
-        read_plate(_src(good.replace("\t\t" + wells + "\n\t\t" + "\t".join(["0.3"] * 96), "\t\t" + wells)))
+        read_plate(
+            _src(good.replace("\t\t" + wells + "\n\t\t" + "\t".join(["0.3"] * 96), "\t\t" + wells))
+        )
     raw = good.replace("Reduced", "Raw")
     raw2 = raw.replace("\n~End", "\n\t\t" + "\t".join(["0.3"] * 96) + "\n~End")
     with pytest.raises(ReaderError, match="one line per wavelength"):

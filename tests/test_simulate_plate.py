@@ -27,7 +27,9 @@ def _round_trip(truth: pd.DataFrame, path, fmt: str, **kw) -> pd.DataFrame:
     assert df.attrs["format"] == fmt
     raw = df[df.metric.isin(["raw"])]
     assert len(raw) == len(truth), "every written well must be read back"
-    m = truth.merge(raw, on=["plate", "well", "read"], how="left", suffixes=("_t", "_r"), validate="1:1")
+    m = truth.merge(
+        raw, on=["plate", "well", "read"], how="left", suffixes=("_t", "_r"), validate="1:1"
+    )
     dec = kw.get("decimals", PLATE_FORMATS[fmt])
     flagged = m.flag_t != ""
     assert (m.flag_r[flagged] == m.flag_t[flagged]).all()
@@ -40,7 +42,9 @@ def _round_trip(truth: pd.DataFrame, path, fmt: str, **kw) -> pd.DataFrame:
 
 
 def test_random_truth_shape_and_determinism():
-    t = random_plate_truth(96, ("abs_450", "fluo_485_528", "lum"), n_plates=2, seed=7, p_overflow=0.1)
+    t = random_plate_truth(
+        96, ("abs_450", "fluo_485_528", "lum"), n_plates=2, seed=7, p_overflow=0.1
+    )
     assert list(t.columns) == ["plate", "well", "read", "value", "flag"]
     assert len(t) == 2 * 3 * 96
     assert t.plate.unique().tolist() == ["1", "2"]
@@ -48,7 +52,9 @@ def test_random_truth_shape_and_determinism():
     assert (t.value.isna() == (t.flag != "")).all()
     od = t[(t.read == "abs_450") & (t.flag == "")].value
     assert od.between(0.04, 3.5).all()
-    assert t.equals(random_plate_truth(96, ("abs_450", "fluo_485_528", "lum"), 2, seed=7, p_overflow=0.1))
+    assert t.equals(
+        random_plate_truth(96, ("abs_450", "fluo_485_528", "lum"), 2, seed=7, p_overflow=0.1)
+    )
     assert len(random_plate_truth(384, seed=0)) == 384
 
 
@@ -73,10 +79,14 @@ def test_round_trip_instrument_formats(tmp_path, fmt, reads, n_wells, n_plates, 
         assert (df.temperature_c == 23.4).all()
 
 
-@pytest.mark.skipif(not HAS_GENERIC, reason="generic grid reader (assaykit/io/plate/generic.py) not available")
+@pytest.mark.skipif(
+    not HAS_GENERIC, reason="generic grid reader (assaykit/io/plate/generic.py) not available"
+)
 @pytest.mark.parametrize("n_wells", [96, 384])
 def test_round_trip_generic(tmp_path, n_wells):
-    truth = random_plate_truth(n_wells, ("abs_450", "abs_630"), 1, seed=5, p_overflow=0.05, p_missed=0.05)
+    truth = random_plate_truth(
+        n_wells, ("abs_450", "abs_630"), 1, seed=5, p_overflow=0.05, p_missed=0.05
+    )
     _round_trip(truth, tmp_path / "grid.csv", "generic")
 
 

@@ -100,7 +100,9 @@ def random_plate_truth(
         raise SchemaError("n_plates must be at least 1", found=str(n_plates))
     for name, p in (("p_overflow", p_overflow), ("p_missed", p_missed)):
         if not 0.0 <= p <= 1.0 or p_overflow + p_missed > 1.0:
-            raise SchemaError(f"{name} must be a probability", expected="0 <= p, sum <= 1", found=str(p))
+            raise SchemaError(
+                f"{name} must be a probability", expected="0 <= p, sum <= 1", found=str(p)
+            )
     rng = np.random.default_rng(seed)
     wells = [f"{row_letter(r)}{c}" for r in range(n_rows) for c in range(1, n_cols + 1)]
     nw = len(wells)
@@ -119,10 +121,14 @@ def random_plate_truth(
             else:
                 v = np.round(u, 4)
             f = rng.random(nw)
-            flag = np.where(f < p_overflow, "overflow", np.where(f < p_overflow + p_missed, "missed", ""))
+            flag = np.where(
+                f < p_overflow, "overflow", np.where(f < p_overflow + p_missed, "missed", "")
+            )
             v = np.where(flag == "", v, np.nan)
             frames.append(
-                pd.DataFrame({"plate": str(p), "well": wells, "read": read, "value": v, "flag": flag})
+                pd.DataFrame(
+                    {"plate": str(p), "well": wells, "read": read, "value": v, "flag": flag}
+                )
             )
     out = pd.concat(frames, ignore_index=True)
     out["value"] = out["value"].astype(float)
@@ -148,7 +154,9 @@ def _check_truth(truth: pd.DataFrame) -> pd.DataFrame:
     try:
         t["value"] = pd.to_numeric(t["value"]).astype(float)
     except (TypeError, ValueError):
-        raise SchemaError("truth 'value' must be numeric", found=str(truth["value"].dtype)) from None
+        raise SchemaError(
+            "truth 'value' must be numeric", found=str(truth["value"].dtype)
+        ) from None
     if "flag" in t.columns:
         t["flag"] = t["flag"].fillna("").astype(str)
     else:
@@ -156,7 +164,9 @@ def _check_truth(truth: pd.DataFrame) -> pd.DataFrame:
     bad = sorted(set(t["flag"]) - {"", "overflow", "missed"})
     if bad:
         raise SchemaError(
-            "unsupported flag in truth", expected="'', 'overflow' or 'missed'", found=", ".join(map(repr, bad))
+            "unsupported flag in truth",
+            expected="'', 'overflow' or 'missed'",
+            found=", ".join(map(repr, bad)),
         )
     rc = [parse_well(w) for w in t["well"].astype(str)]
     t["_row"] = [ord(r[0]) - 65 if len(r) == 1 else 26 + ord(r[1]) - 65 for r, _ in rc]
@@ -258,7 +268,9 @@ def write_plate(
     '##BLOCKS= 1'
     """
     if format not in PLATE_FORMATS:
-        raise SchemaError("unknown export format", expected=f"one of {sorted(PLATE_FORMATS)}", found=repr(format))
+        raise SchemaError(
+            "unknown export format", expected=f"one of {sorted(PLATE_FORMATS)}", found=repr(format)
+        )
     t = _check_truth(truth)
     dec = PLATE_FORMATS[format] if decimals is None else int(decimals)
     if dec < 0:
@@ -295,7 +307,9 @@ def _generic(t: pd.DataFrame, n_rows: int, n_cols: int, dec: int) -> list[str]:
     for _, reads in _groups(t):
         for k, (read, tr) in enumerate(reads):
             if "," in read or not read.strip():
-                raise SchemaError("read name not writable in a CSV grid", read=read, found=repr(read))
+                raise SchemaError(
+                    "read name not writable in a CSV grid", read=read, found=repr(read)
+                )
             if k:
                 lines.append("")
             lines.append(read + "," + ",".join(str(c) for c in range(1, n_cols + 1)))
@@ -323,7 +337,12 @@ def _mode(read: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _gen5(t: pd.DataFrame, size: int, n_rows: int, n_cols: int, dec: int) -> list[str]:
-    step_names = {"abs": "Absorbance", "fluo": "Fluorescence", "lum": "Luminescence", "alpha": "Alpha"}
+    step_names = {
+        "abs": "Absorbance",
+        "fluo": "Fluorescence",
+        "lum": "Luminescence",
+        "alpha": "Alpha",
+    }
     mode_lines = {
         "abs": "Absorbance Endpoint",
         "fluo": "Fluorescence Endpoint",
@@ -377,7 +396,10 @@ def _gen5(t: pd.DataFrame, size: int, n_rows: int, n_cols: int, dec: int) -> lis
                 lines.append("\tWavelengths:  " + ", ".join(w[0] for w in wls))
             elif mode == "fluo":
                 for k, w in enumerate(wls, start=1):
-                    lines += [f"\tFilter Set {k}", f"\t    Excitation: {w[0]}/20,  Emission: {w[1]}/20"]
+                    lines += [
+                        f"\tFilter Set {k}",
+                        f"\t    Excitation: {w[0]}/20,  Emission: {w[1]}/20",
+                    ]
         lines += ["", "Results", "\t" + "\t".join(str(c) for c in range(1, n_cols + 1))]
         for r in range(n_rows):
             for k, (label, grid) in enumerate(labelled):
@@ -404,19 +426,61 @@ def _softmax(
         wls = [_mode(read)[1] for read, _ in reads]
         n_wl = len(reads)
         if mode == "abs":
-            hdr = ["Plate:", plate, "1.3", "PlateFormat", "Endpoint", "Absorbance", "Raw", "FALSE", "1"]
-            hdr += [""] * 5 + [str(n_wl), " ".join(w[0] for w in wls) + " ", "1", str(n_cols), str(size)]
+            hdr = [
+                "Plate:",
+                plate,
+                "1.3",
+                "PlateFormat",
+                "Endpoint",
+                "Absorbance",
+                "Raw",
+                "FALSE",
+                "1",
+            ]
+            hdr += [""] * 5 + [
+                str(n_wl),
+                " ".join(w[0] for w in wls) + " ",
+                "1",
+                str(n_cols),
+                str(size),
+            ]
             hdr += ["1", str(n_rows), "", ""]
         elif mode == "fluo":
-            hdr = ["Plate:", plate, "1.3", "PlateFormat", "Endpoint", "Fluorescence", "FALSE", "Raw"]
+            hdr = [
+                "Plate:",
+                plate,
+                "1.3",
+                "PlateFormat",
+                "Endpoint",
+                "Fluorescence",
+                "FALSE",
+                "Raw",
+            ]
             hdr += ["FALSE", "1"] + [""] * 5 + [str(n_wl), " ".join(w[1] for w in wls) + " "]
             hdr += ["1", str(n_cols), str(size), " ".join(w[0] for w in wls) + " ", "", "", "", ""]
             hdr += ["6", "", "", "", "1", str(n_rows), ""]
         else:
-            hdr = ["Plate:", plate, "1.3", "PlateFormat", "Endpoint", "Luminescence", "Raw", "FALSE", "1"]
-            hdr += [""] * 5 + ["1", "", "1", str(n_cols), str(size)] + [""] * 9 + ["1", str(n_rows), ""]
+            hdr = [
+                "Plate:",
+                plate,
+                "1.3",
+                "PlateFormat",
+                "Endpoint",
+                "Luminescence",
+                "Raw",
+                "FALSE",
+                "1",
+            ]
+            hdr += (
+                [""] * 5
+                + ["1", "", "1", str(n_cols), str(size)]
+                + [""] * 9
+                + ["1", str(n_rows), ""]
+            )
         if "\t" in plate or not plate.strip():
-            raise SchemaError("plate name not writable in a SoftMax Pro header", plate=plate, found=repr(plate))
+            raise SchemaError(
+                "plate name not writable in a SoftMax Pro header", plate=plate, found=repr(plate)
+            )
         block = ["\t".join(hdr)]
         colnums = "\t".join(str(c) for c in range(1, n_cols + 1))
         block.append("\tTemperature(\u00b0C)\t" + "\t\t".join([colnums] * n_wl) + "\t")

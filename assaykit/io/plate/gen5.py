@@ -102,7 +102,9 @@ def _wavelength(spec: str) -> str:
     return spec.strip().split("/")[0].strip()
 
 
-def classify_data_set(label: str, steps: dict[str, str], raw_labels: set[str] | None = None) -> tuple[str, str]:
+def classify_data_set(
+    label: str, steps: dict[str, str], raw_labels: set[str] | None = None
+) -> tuple[str, str]:
     """Map a Gen5 data-set name to ``(read, metric)``.
 
     Parameters
@@ -171,7 +173,9 @@ def _raw_read(label: str, steps: dict[str, str]) -> str | None:
         wls = [_wavelength(p) for p in parts]
         if not all(_NUM_RE.match(w) for w in wls):
             return None
-        if mode == "lum" or (mode == "" and len(wls) == 1 and "/" in spec and not step.lower().startswith("abs")):
+        if mode == "lum" or (
+            mode == "" and len(wls) == 1 and "/" in spec and not step.lower().startswith("abs")
+        ):
             if mode == "lum":
                 return "lum_" + wls[0] if len(wls) == 1 else "lum_" + "_".join(wls)
         if mode == "fluo" or len(wls) == 2:
@@ -193,7 +197,10 @@ def sniff_gen5(source: Source) -> bool:
     head = source.head(6000)
     if "Software Version" not in head:
         return False
-    return any(k in head for k in ("Plate Number", "Procedure Details", "Experiment File Path:", "\nResults"))
+    return any(
+        k in head
+        for k in ("Plate Number", "Procedure Details", "Experiment File Path:", "\nResults")
+    )
 
 
 class _Plate:
@@ -239,7 +246,10 @@ def _header_columns(source: Source, cells: list[str], line_no: int, block: str) 
         cols.append(int(c))
     if not cols:
         raise source.error(
-            f"{block} block has no column header", line=line_no, expected="a line '\\t1\\t2\\t...\\t12'", found="none"
+            f"{block} block has no column header",
+            line=line_no,
+            expected="a line '\\t1\\t2\\t...\\t12'",
+            found="none",
         )
     if cols != list(range(cols[0], cols[0] + len(cols))):
         raise source.error(
@@ -294,7 +304,10 @@ def read_gen5(source: Source) -> pd.DataFrame:
         for other in plates:
             if other.name == p.name:
                 raise source.error(
-                    "plate name repeated", line=line_no, expected="one section per plate", found=repr(p.name)
+                    "plate name repeated",
+                    line=line_no,
+                    expected="one section per plate",
+                    found=repr(p.name),
                 )
         plates.append(p)
         return p
@@ -330,14 +343,27 @@ def read_gen5(source: Source) -> pd.DataFrame:
                 )
             cur.has_results = True
             i = _parse_results(
-                source, lines, i + 1, cur, plate_col, wells, reads, metrics, values, raws, flags, seen
+                source,
+                lines,
+                i + 1,
+                cur,
+                plate_col,
+                wells,
+                reads,
+                metrics,
+                values,
+                raws,
+                flags,
+                seen,
             )
             continue
         i += 1
 
     if not plates or not any(p.has_results for p in plates):
         raise source.error(
-            "no Results block found", expected="a line 'Results' followed by the plate grid", found="none"
+            "no Results block found",
+            expected="a line 'Results' followed by the plate grid",
+            found="none",
         )
     for p in plates:
         if not p.has_results:
@@ -352,7 +378,7 @@ def read_gen5(source: Source) -> pd.DataFrame:
     layouts = {p.name: p.layout for p in plates}
     empty = ("", _NAN, _NAN)
     lab, conc, dil = [], [], []
-    for pl, w in zip(plate_col, wells):
+    for pl, w in zip(plate_col, wells, strict=True):
         info = layouts[pl].get(w, empty)
         lab.append(info[0])
         conc.append(info[1])
@@ -417,7 +443,9 @@ def _parse_procedure(source: Source, lines: list[str], i: int, plate: _Plate) ->
 def _parse_layout(source: Source, lines: list[str], i: int, plate: _Plate) -> int:
     n = len(lines)
     if i >= n:
-        raise source.error("Layout block is truncated", line=i, expected="a column header", found="end of file")
+        raise source.error(
+            "Layout block is truncated", line=i, expected="a column header", found="end of file"
+        )
     cols = _header_columns(source, lines[i].split("\t"), i + 1, "Layout")
     ncol = len(cols)
     i += 1
@@ -434,13 +462,16 @@ def _parse_layout(source: Source, lines: list[str], i: int, plate: _Plate) -> in
             row = key
         if row is None:
             raise source.error(
-                "Layout line before the first row letter", line=i + 1, expected="a row letter", found=repr(line[:40])
+                "Layout line before the first row letter",
+                line=i + 1,
+                expected="a row letter",
+                found=repr(line[:40]),
             )
         label = cells[ncol + 1].strip() if len(cells) > ncol + 1 else ""
         vals = cells[1 : ncol + 1]
         vals += [""] * (ncol - len(vals))
         low = label.lower()
-        for c, v in zip(cols, vals):
+        for c, v in zip(cols, vals, strict=True):
             v = v.strip()
             well = f"{row}{c}"
             info = plate.layout.setdefault(well, ["", _NAN, _NAN])
@@ -483,7 +514,10 @@ def _parse_results(
     n = len(lines)
     if i >= n or not lines[i].strip():
         raise source.error(
-            "Results block is truncated", line=i + 1, expected="a column header '\\t1\\t2...'", found="nothing"
+            "Results block is truncated",
+            line=i + 1,
+            expected="a column header '\\t1\\t2...'",
+            found="nothing",
         )
     cols = _header_columns(source, lines[i].split("\t"), i + 1, "Results")
     ncol = len(cols)
@@ -531,7 +565,11 @@ def _parse_results(
         i += 1
     if not grid:
         raise source.error(
-            "Results block has no rows", line=i + 1, plate=plate.name, expected="rows 'A', 'B', ...", found="none"
+            "Results block has no rows",
+            line=i + 1,
+            plate=plate.name,
+            expected="rows 'A', 'B', ...",
+            found="none",
         )
 
     labels_in_order: list[str] = []
@@ -539,7 +577,9 @@ def _parse_results(
         if lab not in labels_in_order:
             labels_in_order.append(lab)
     # classify the data sets: raw first, then the rest (which may refer to raw ones)
-    raw_labels = {lab for lab in labels_in_order if lab and classify_data_set(lab, steps)[1] == "raw"}
+    raw_labels = {
+        lab for lab in labels_in_order if lab and classify_data_set(lab, steps)[1] == "raw"
+    }
     kinds: dict[str, tuple[str, str]] = {}
     raw_reads = []
     for lab in labels_in_order:
@@ -614,7 +654,7 @@ def _parse_results(
             read = single_raw or prev_read
         else:
             prev_read = read
-        for c, text in zip(cols, cells):
+        for c, text in zip(cols, cells, strict=True):
             well = f"{r}{c}"
             k = (name, well, read, metric)
             if k in seen:

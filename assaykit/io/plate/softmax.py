@@ -98,7 +98,9 @@ def _field(cells: list[str], i: int) -> str:
     return cells[i].strip() if i < len(cells) else ""
 
 
-def _int_field(source: Source, cells: list[str], i: int, what: str, line_no: int, default: int | None = None) -> int:
+def _int_field(
+    source: Source, cells: list[str], i: int, what: str, line_no: int, default: int | None = None
+) -> int:
     t = _field(cells, i)
     if not t and default is not None:
         return default
@@ -187,7 +189,10 @@ def read_softmax(source: Source) -> pd.DataFrame:
             name = _field(line.split("\t"), 1) or str(len(names) + 1)
             if name in names:
                 raise source.error(
-                    "plate name repeated", line=i + 1, expected="one Plate: block per plate", found=repr(name)
+                    "plate name repeated",
+                    line=i + 1,
+                    expected="one Plate: block per plate",
+                    found=repr(name),
                 )
             _parse_plate_block(source, lines, i, end, out, len(names) + 1)
             names.append(name)
@@ -195,7 +200,9 @@ def read_softmax(source: Source) -> pd.DataFrame:
             continue
         i += 1
     if not names:
-        raise source.error("no Plate: block found", expected="a block starting with 'Plate:'", found="none")
+        raise source.error(
+            "no Plate: block found", expected="a block starting with 'Plate:'", found="none"
+        )
     return plate_table(
         plate=out.plate,
         well=out.well,
@@ -209,7 +216,9 @@ def read_softmax(source: Source) -> pd.DataFrame:
     )
 
 
-def _parse_plate_block(source: Source, lines: list[str], start: int, end: int, out: _Out, index: int) -> str:
+def _parse_plate_block(
+    source: Source, lines: list[str], start: int, end: int, out: _Out, index: int
+) -> str:
     """Parse lines[start:end] (the Plate: header up to, excluding, ~End); return the plate name."""
     hdr = lines[start].split("\t")
     ln = start + 1
@@ -238,7 +247,9 @@ def _parse_plate_block(source: Source, lines: list[str], start: int, end: int, o
             found=f"{kin} kinetic reads",
         )
     wl_text = _field(hdr, 15 + off).split()
-    n_wl = _int_field(source, hdr, 14 + off, "number of wavelengths", ln, default=max(len(wl_text), 1))
+    n_wl = _int_field(
+        source, hdr, 14 + off, "number of wavelengths", ln, default=max(len(wl_text), 1)
+    )
     if len(wl_text) != n_wl and not (mode == "Luminescence" and not wl_text):
         raise source.error(
             "wavelength list does not match the number of wavelengths",
@@ -251,11 +262,17 @@ def _parse_plate_block(source: Source, lines: list[str], start: int, end: int, o
     n_rows, n_cols = plate_dims(n_wells) if n_wells in (6, 12, 24, 48, 96, 384, 1536) else (0, 0)
     if not n_rows:
         raise source.error(
-            "unknown plate size in the Plate: header", line=ln, plate=name, expected="96 or 384 wells", found=str(n_wells)
+            "unknown plate size in the Plate: header",
+            line=ln,
+            plate=name,
+            expected="96 or 384 wells",
+            found=str(n_wells),
         )
     if mode == "Absorbance":
         reads = [f"abs_{w}" for w in wl_text]
-        reduced_read = reads[0] if n_wl == 1 else ("abs_" + "-".join(wl_text) if n_wl == 2 else "abs_reduced")
+        reduced_read = (
+            reads[0] if n_wl == 1 else ("abs_" + "-".join(wl_text) if n_wl == 2 else "abs_reduced")
+        )
     elif fluo:
         ex = _field(hdr, 20).split()
         if len(ex) != n_wl:
@@ -300,7 +317,13 @@ def _parse_plate_block(source: Source, lines: list[str], start: int, end: int, o
     if cur:
         sections.append(cur)
     if not sections:
-        raise source.error("Plate block has no grid", line=ln, plate=name, expected="a grid header", found="nothing")
+        raise source.error(
+            "Plate block has no grid",
+            line=ln,
+            plate=name,
+            expected="a grid header",
+            found="nothing",
+        )
     ctx = (source, lines, name, n_rows, n_cols, out)
     if fmt == "PlateFormat":
         first = sections[0]
@@ -371,7 +394,9 @@ def _emit(ctx, well: str, read: str, metric: str, text: str, reduced: bool, line
     out.flag.append(f)
 
 
-def _plate_grid(ctx, section: list[int], reads: list[str], metric: str, *, reduced: bool, temp_out) -> float:
+def _plate_grid(
+    ctx, section: list[int], reads: list[str], metric: str, *, reduced: bool, temp_out
+) -> float:
     """Parse one PlateFormat grid (header + rows), side-by-side grids for each read."""
     source, lines, name, n_rows, n_cols, out = ctx
     hdr_no = section[0]
@@ -438,7 +463,9 @@ def _plate_grid(ctx, section: list[int], reads: list[str], metric: str, *, reduc
     return temp
 
 
-def _time_format(ctx, sections: list[list[int]], reads: list[str], reduced_read: str, data_type: str) -> None:
+def _time_format(
+    ctx, sections: list[list[int]], reads: list[str], reduced_read: str, data_type: str
+) -> None:
     source, lines, name, n_rows, n_cols, out = ctx
     wells: list[tuple[int, str]] | None = None
     data_lines: list[int] = []
@@ -464,7 +491,12 @@ def _time_format(ctx, sections: list[list[int]], reads: list[str], reduced_read:
                             expected="names like 'A1'",
                             found=repr(w),
                         ) from None
-                    if c > n_cols or len(r) > 1 and n_rows <= 26 or (len(r) == 1 and ord(r) - 64 > n_rows):
+                    if (
+                        c > n_cols
+                        or len(r) > 1
+                        and n_rows <= 26
+                        or (len(r) == 1 and ord(r) - 64 > n_rows)
+                    ):
                         raise source.error(
                             "well outside the plate",
                             line=j + 1,
@@ -505,7 +537,9 @@ def _time_format(ctx, sections: list[list[int]], reads: list[str], reduced_read:
             found=f"{len(reduced_lines)}",
         )
     temp = _NAN
-    jobs = [(j, rd, "raw", False) for j, rd in zip(data_lines, reads[: len(data_lines)], strict=True)]
+    jobs = [
+        (j, rd, "raw", False) for j, rd in zip(data_lines, reads[: len(data_lines)], strict=True)
+    ]
     jobs += [(j, reduced_read, "reduced", True) for j in reduced_lines]
     for j, read, metric, reduced in jobs:
         cells = lines[j].split("\t")
