@@ -540,3 +540,17 @@ def test_workbook_truncation_and_flips(corpus, name, fmt):
     for pos in rng.integers(0, n, 12):
         blob = data[:pos] + bytes([data[pos] ^ 0xFF]) + data[pos + 1 :]
         check_reader_contract(blob, name, kind="qpcr", format=fmt)
+
+
+def test_sheet_read_failure_becomes_reader_error(monkeypatch):
+    data = _xlsx({"Results": [XLSX_HEADER, [1, "A1", False, "s", "T", "UNKNOWN", "FAM", 20]]})
+
+    class Panic(BaseException):  # calamine's Rust panics derive from BaseException
+        pass
+
+    def boom(self, name=0):
+        raise Panic("index out of bounds")
+
+    monkeypatch.setattr(Source, "sheet", boom)
+    err = _err(data, "quantstudio_xlsx", "r.xlsx")
+    assert "cannot read sheet" in str(err) and "index out of bounds" in str(err)
