@@ -99,18 +99,16 @@ def _sniff(source: Source) -> bool:
 
 def _number(text: str, *, decimal_comma: bool) -> float | None:
     """Parse a numeric cell; NaN for the CFX missing-value words; None if not a number."""
-    t = text.strip()
-    if t == "":
-        return math.nan
-    if t.lower() in _MISSING:
-        return math.nan
-    if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
-        t = t.replace(",", ".")
     try:
-        v = float(t)
+        v = float(text)  # fast path; accepts surrounding blanks and 'NaN'
     except ValueError:
+        t = text.strip()
+        if t == "" or t.lower() in _MISSING:
+            return math.nan
+        if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
+            return float(t.replace(",", "."))
         return None
-    if math.isinf(v):
+    if math.isinf(v) or "_" in text:
         return None
     return v
 

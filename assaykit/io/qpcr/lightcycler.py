@@ -47,14 +47,13 @@ def _sniff(source: Source) -> bool:
 
 
 def _number(text: str) -> float | None:
-    t = text.strip()
-    if t == "":
-        return math.nan
     try:
-        v = float(t)
+        v = float(text)
     except ValueError:
+        return math.nan if text.strip() == "" else None
+    if math.isinf(v) or math.isnan(v) or "_" in text:
         return None
-    return None if math.isinf(v) else v
+    return v
 
 
 @register(

@@ -94,16 +94,18 @@ def _split(line: str, sep: str) -> list[str]:
 
 
 def _number(text: str, decimal_comma: bool) -> float | None:
-    t = text.strip()
-    if t == "":
-        return math.nan
-    if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
-        t = t.replace(",", ".")
     try:
-        v = float(t)
+        v = float(text)
     except ValueError:
+        t = text.strip()
+        if t == "":
+            return math.nan
+        if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
+            return float(t.replace(",", "."))
         return None
-    return None if math.isinf(v) else v
+    if math.isinf(v) or math.isnan(v) or "_" in text:
+        return None
+    return v
 
 
 @register(
