@@ -127,7 +127,7 @@ def metric_name(label: str) -> str:
 
 
 def _detect_delimiter(lines: list[str]) -> str:
-    first = next((ln for ln in lines if ln.strip()), "")
+    first = next((ln for ln in lines[:50] if any(d in ln for d in ",;\t")), "")
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
