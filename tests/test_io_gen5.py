@@ -378,3 +378,55 @@ def test_fuzz_gen5(name, corpus):
             assert np.all(np.isnan(df["value"]) == (df["flag"] != ""))
 
     run()
+
+
+def test_two_read_steps_at_the_same_wavelength_stay_apart():
+    head = (
+        HEAD.replace("Read\tR\n", "Read\tR1\n")
+        + "Read\tR2\n\tAbsorbance Endpoint\n\tFull Plate\n\n"
+    )
+    rows = "".join(
+        f"{r}\t" + "\t".join(["0.1"] * 12) + "\tR1:450\n\t" + "\t".join(["0.2"] * 12) + "\tR2:450\n"
+        for r in "ABCDEFGH"
+    )
+    df = read_plate(_src(head + "Results\n" + COLS + rows))
+    assert sorted(df.read.unique()) == ["abs_450_r1", "abs_450_r2"]
+    assert _val(df, "C5", "abs_450_r2").value == 0.2
+    # names that cannot be told apart even so are an error, not a silent overwrite
+    clash = rows.replace("R1:450", "R 2:450").replace("\tR2:450", "\tR_2:450")
+    with pytest.raises(ReaderError, match="value repeated in the Results grid") as e:
+        read_plate(_src(head.replace("\tFull Plate\n", "") + "Results\n" + COLS + clash))
+    assert "well A1" in str(e.value)
+
+
+def test_fluorescence_filter_sets_layout_and_calculated_sets():
+    head = HEAD.replace("Absorbance Endpoint", "Fluorescence Endpoint").replace(
+        "\tWavelengths:  450\n", ""
+    )
+    layout = (
+        "Layout\n"
+        + COLS
+        + "".join(f"{r}\t" + "\t".join(["POS"] + ["SPL1"] * 11) + "\tWell ID\n" for r in "ABCDEFGH")
+    )
+    rows = "".join(
+        f"{r}\t"
+        + "\t".join(["9303"] * 12)
+        + "\tR:360/40,460/40\n"
+        + "\t"
+        + "\t".join(["8277"] * 12)
+        + "\tR:485/20,528/20\n"
+        + "\t"
+        + "\t".join(["1.001"] * 12)
+        + "\tnormDAPI\n"
+        for r in "ABCDEFGH"
+    )
+    df = read_plate(_src(head + layout + "\nResults\n" + COLS + rows))
+    assert len(df) == 3 * 96
+    assert set(zip(df.read, df.metric, strict=True)) == {
+        ("fluo_360_460", "raw"),
+        ("fluo_485_528", "raw"),
+        ("normdapi", "calculated"),
+    }
+    a1 = _val(df, "A1", "fluo_485_528")
+    assert a1.value == 8277 and a1.sample_label == "POS"
+    assert _val(df, "H12", "normdapi", "calculated").sample_label == "SPL1"

@@ -205,6 +205,10 @@ def test_error_grid_with_missing_column():
 def test_error_header_problems():
     with pytest.raises(ReaderError, match="only endpoint reads"):
         read_plate(_src("##BLOCKS= 1\n" + _plate_block().replace("Endpoint", "Kinetic")))
+    kinetic = _plate_block().replace("\tRaw\tFALSE\t1\t", "\tRaw\tFALSE\t5\t")
+    with pytest.raises(ReaderError, match="only endpoint reads are supported") as e:
+        read_plate(_src("##BLOCKS= 1\n" + kinetic))
+    assert "5 kinetic reads" in str(e.value)
     with pytest.raises(ReaderError, match="wavelength list does not match"):
         read_plate(_src("##BLOCKS= 1\n" + _plate_block(n_wl=2)))
     with pytest.raises(ReaderError, match="number of side-by-side grids"):
@@ -288,14 +292,18 @@ def test_error_fluorescence_and_time_format():
     with pytest.raises(ReaderError, match="one line per wavelength"):
         read_plate(_src(raw2))
     bad = good.replace("\tA2\t", "\tZ9x\t")
-    with pytest.raises(ReaderError):
+    with pytest.raises(ReaderError, match="bad well name in a TimeFormat header"):
         read_plate(_src(bad))
 
 
 def test_error_unexpected_lines_and_repeated_well():
     block = _plate_block()
-    extra = block.replace("\n~End", "\n\t\t1\n\t\t0.1\n\nstray\n~End")
-    with pytest.raises(ReaderError, match="unexpected lines after the plate grids|truncated"):
+    reduced = "\t\t" + "\t".join(str(c) for c in range(1, 13)) + "\n"
+    reduced += ("\t\t" + "\t".join(["0.1"] * 12) + "\n") * 8
+    ok = read_plate(_src("##BLOCKS= 1\n" + block.replace("\n~End", "\n" + reduced + "~End")))
+    assert ok.groupby("metric").size().to_dict() == {"raw": 96, "reduced": 96}
+    extra = block.replace("\n~End", "\n" + reduced + "\nstray\n~End")
+    with pytest.raises(ReaderError, match="unexpected lines after the plate grids"):
         read_plate(_src("##BLOCKS= 1\n" + extra))
     rep = block.replace("Temperature(\u00a1C)\t1\t2", "Temperature(\u00a1C)\t1\t1")
     with pytest.raises(ReaderError, match="well repeated"):

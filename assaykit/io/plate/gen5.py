@@ -597,6 +597,19 @@ def _parse_results(
                 )
         else:
             kinds[lab] = classify_data_set(lab, steps, raw_labels)
+    # two read steps measuring the same thing (e.g. two 450 nm steps): keep both, apart,
+    # by appending the snake-cased step name to the read of each colliding data set
+    by_key: dict[tuple[str, str], list[str]] = {}
+    for lab, key in kinds.items():
+        if key[1] != "instrument_conc":
+            by_key.setdefault(key, []).append(lab)
+    for key, labs in by_key.items():
+        if len(labs) > 1:
+            for lab in labs:
+                core = lab[6:].strip() if lab.lower().startswith("blank ") else lab
+                step = core.rpartition(":")[0] or core
+                kinds[lab] = (f"{key[0]}_{_snake(step)}", key[1])
+    for lab in labels_in_order:
         if kinds[lab][1] == "raw":
             raw_reads.append(kinds[lab][0])
 
