@@ -3,6 +3,7 @@
 >>> from assaykit.immunoassay import fit_curve, four_pl
 """
 
+from assaykit.immunoassay.batch import CurveBatch, fit_curves, lm_batch
 from assaykit.immunoassay.curve import BACKCALC_STATUS, STATUS_PRIORITY, StandardCurve, worst_status
 from assaykit.immunoassay.fit import WEIGHTS, fit_curve, parse_weights
 from assaykit.immunoassay.models import (
@@ -24,12 +25,14 @@ from assaykit.immunoassay.models import (
 
 __all__ = [
     "BACKCALC_STATUS",
+    "CurveBatch",
     "MODELS",
     "STATUS_PRIORITY",
     "WEIGHTS",
     "StandardCurve",
     "ec50",
     "fit_curve",
+    "fit_curves",
     "five_pl",
     "five_pl_inverse",
     "four_pl",
@@ -38,6 +41,7 @@ __all__ = [
     "from_prism",
     "linear",
     "linear_inverse",
+    "lm_batch",
     "loglinear",
     "loglinear_inverse",
     "parse_weights",

@@ -155,59 +155,90 @@ def public(model: str, gd: np.ndarray, cov: np.ndarray):
     return pub, pcov, orient
 
 
-def build_curves(model, TH, X, Y, USED, W, *, scheme, k, converged, messages, method, iterations, floors,
-                 labels, stats=None):
-    """StandardCurve objects for m fitted curves (arrays as in :func:`fit_stats`)."""
+def curve_arrays(model, TH, X, Y, USED, W, *, scheme, k, converged, messages, method, iterations, floors,
+                 labels, stats=None) -> dict:
+    """Everything a StandardCurve holds, as arrays over m fitted curves (vectorised)."""
     if model == "4pl":
         TH = normalise_4pl(TH)
     st = fit_stats(model, TH, X, Y, USED, W) if stats is None else stats
     gd, gcov = natural(model, TH, st["cov_int"])
     pub, pcov, orient = public(model, gd, gcov)
-    names = PARAM_NAMES[model]
     m = TH.shape[0]
-    ks = np.broadcast_to(np.asarray(k if k is not None else np.nan, dtype=float), (m,))
-    out = []
-    for i in range(m):
-        used = USED[i]
-        xu = X[i, used]
-        status, reason = "ok", ""
-        if not converged[i]:
-            status, reason = "not_converged", str(messages[i])
-        elif model == "5pl" and (TH[i, 4] <= G_LOG_BOUNDS[0] + 1e-6 or TH[i, 4] >= G_LOG_BOUNDS[1] - 1e-6):
-            status = "boundary"
-            reason = f"5PL asymmetry g at its bound ({gd[i, 4]:.4g}): the 5PL is not identifiable here"
-        elif st["singular"][i]:
-            status, reason = "boundary", "singular parameter covariance: standard errors are unreliable"
-        se = np.sqrt(np.clip(np.diagonal(pcov[i]), 0, None))
-        pos = xu[xu > 0]
-        out.append(StandardCurve(
-            model=model,
-            params={nm: float(v) for nm, v in zip(names, pub[i])},
-            stderr={nm: float(v) for nm, v in zip(names, se)},
-            covariance=pcov[i].copy(),
-            asymmetry=orient[i],
-            weights=scheme,
-            weight_power=None if not np.isfinite(ks[i]) else float(ks[i]),
-            rss=float(st["rss"][i]),
-            sigma=float(st["sigma"][i]),
-            df=int(st["df"][i]),
-            n=int(st["n"][i]),
-            aic=float(st["aic"][i]),
-            r2=float(st["r2"][i]),
-            converged=bool(converged[i]),
-            status=status,
-            reason=reason,
-            message=str(messages[i]),
-            method=method,
-            iterations=int(iterations[i]),
-            conc=X[i].copy(),
-            response=Y[i].copy(),
-            used=used.copy(),
-            fit_weights=np.where(used, W[i], 0.0),
-            conc_range=(float(pos.min()) if pos.size else float("nan"), float(xu.max()) if xu.size else float("nan")),
-            response_floor=float(floors[i]),
-            label=labels[i],
-            gd=gd[i].copy(),
-            gd_cov=gcov[i].copy(),
-        ))
-    return out
+    conv = np.asarray(converged, dtype=bool)
+    status = np.full(m, "ok", dtype=object)
+    reason = np.full(m, "", dtype=object)
+    sing = np.asarray(st["singular"], dtype=bool)
+    status[sing] = "boundary"
+    reason[sing] = "singular parameter covariance: standard errors are unreliable"
+    if model == "5pl":
+        atb = (TH[:, 4] <= G_LOG_BOUNDS[0] + 1e-6) | (TH[:, 4] >= G_LOG_BOUNDS[1] - 1e-6)
+        status[atb] = "boundary"
+        for i in np.flatnonzero(atb):
+            reason[i] = f"5PL asymmetry g at its bound ({gd[i, 4]:.4g}): the 5PL is not identifiable here"
+    status[~conv] = "not_converged"
+    for i in np.flatnonzero(~conv):
+        reason[i] = str(messages[i])
+    Xu = np.where(USED, X, np.nan)
+    with np.errstate(invalid="ignore"), _quiet():
+        conc_lo = np.nanmin(np.where(Xu > 0, Xu, np.nan), axis=1)
+        conc_hi = np.nanmax(Xu, axis=1)
+    se = np.sqrt(np.clip(np.einsum("mii->mi", pcov), 0, None))
+    ks = np.broadcast_to(np.asarray(np.nan if k is None else k, dtype=float), (m,))
+    return {
+        "model": model, "TH": TH, "stats": st, "gd": gd, "gd_cov": gcov, "pub": pub, "pcov": pcov, "se": se,
+        "orient": orient, "status": status, "reason": reason, "converged": conv,
+        "messages": list(messages), "method": np.broadcast_to(np.asarray(method, dtype=object), (m,)).copy(),
+        "iterations": np.asarray(iterations, dtype=int), "floors": np.asarray(floors, dtype=float),
+        "labels": list(labels), "k": ks.copy(), "scheme": scheme, "conc_lo": conc_lo, "conc_hi": conc_hi,
+        "X": X, "Y": Y, "USED": USED, "W": np.where(USED, W, 0.0),
+    }
+
+
+def make_curve(arr: dict, i: int) -> StandardCurve:
+    """The StandardCurve of row ``i`` of :func:`curve_arrays` output."""
+    model = arr["model"]
+    names = PARAM_NAMES[model]
+    st = arr["stats"]
+    k = arr["k"][i]
+    return StandardCurve(
+        model=model,
+        params={nm: float(v) for nm, v in zip(names, arr["pub"][i], strict=True)},
+        stderr={nm: float(v) for nm, v in zip(names, arr["se"][i], strict=True)},
+        covariance=arr["pcov"][i].copy(),
+        asymmetry=arr["orient"][i],
+        weights=arr["scheme"],
+        weight_power=None if not np.isfinite(k) else float(k),
+        rss=float(st["rss"][i]),
+        sigma=float(st["sigma"][i]),
+        df=int(st["df"][i]),
+        n=int(st["n"][i]),
+        aic=float(st["aic"][i]),
+        r2=float(st["r2"][i]),
+        converged=bool(arr["converged"][i]),
+        status=str(arr["status"][i]),
+        reason=str(arr["reason"][i]),
+        message=str(arr["messages"][i]),
+        method=str(arr["method"][i]),
+        iterations=int(arr["iterations"][i]),
+        conc=arr["X"][i].copy(),
+        response=arr["Y"][i].copy(),
+        used=arr["USED"][i].copy(),
+        fit_weights=arr["W"][i].copy(),
+        conc_range=(float(arr["conc_lo"][i]), float(arr["conc_hi"][i])),
+        response_floor=float(arr["floors"][i]),
+        label=arr["labels"][i],
+        gd=arr["gd"][i].copy(),
+        gd_cov=arr["gd_cov"][i].copy(),
+    )
+
+
+class _quiet:
+    def __enter__(self):
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)

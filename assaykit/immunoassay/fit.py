@@ -204,8 +204,8 @@ def _lmfit_gd(x, y, w, model, theta0):
         return np.where(np.isfinite(J), J, 0.0)
 
     out = lmfit.minimize(
-        resid, params, method="least_squares", Dfun=jac, ftol=1e-15, xtol=1e-15, gtol=1e-15,
-        x_scale="jac", max_nfev=2000,
+        resid, params, method="least_squares", Dfun=jac, ftol=1e-13, xtol=1e-13, gtol=1e-13,
+        x_scale="jac", max_nfev=1000,
     )
     th = np.array([vals(out.params)[i] for i in range(5 if with_g else 4)])
     ok = bool(out.success) and np.all(np.isfinite(th))
@@ -356,11 +356,13 @@ def fit_curve(
     th, w, ok, msg, nfev = fit_internal(x, y, model, scheme, k, theta0=theta0, floor=floor)
     if not np.all(np.isfinite(th)):
         raise FitError("the curve fit did not converge", read=name, expected="finite parameters", found=msg)
-    return _stats.build_curves(
+    arr = _stats.curve_arrays(
         model, th[None], x_all[None], y_all[None], used[None], w_full(w, used)[None],
-        scheme=scheme, k=k, converged=np.array([ok]), messages=[msg], method="closed_form" if model in ("linear", "loglinear") else "lmfit", iterations=[nfev],
+        scheme=scheme, k=k, converged=np.array([ok]), messages=[msg],
+        method="closed_form" if model in ("linear", "loglinear") else "lmfit", iterations=[nfev],
         floors=np.array([floor]), labels=[name],
-    )[0]
+    )
+    return _stats.make_curve(arr, 0)
 
 
 def w_full(w: np.ndarray, used: np.ndarray) -> np.ndarray:
