@@ -256,3 +256,14 @@ def test_command_modules_plug_in(tmp_path, monkeypatch, run):
 
 def test_main_is_a_click_group():
     assert isinstance(main, click.Group) and cli.COMMAND_MODULES[:2] == ("elisa", "qpcr")
+
+
+def test_every_installed_format_is_in_the_docs_index():
+    from pathlib import Path
+
+    from assaykit.io import formats
+
+    index = (Path(__file__).resolve().parent.parent / "docs" / "formats.md").read_text(encoding="utf-8")
+    for kind in ("plate", "qpcr"):
+        for name in formats(kind)["format"]:
+            assert f"| `{name}` |" in index, f"format {name!r} missing from docs/formats.md"
