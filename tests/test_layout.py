@@ -298,3 +298,14 @@ def test_annotate_bundled_gen5_export_with_its_layout():
     assert out["role"].notna().all()
     h12 = out[(out["well"] == "H12") & (out["read"] == "abs_450")].iloc[0]
     assert h12["sample"] == "D3_iguratimod_30uM" and h12["dilution"] == 8
+
+
+def test_corpus_layouts(corpus):
+    std = read_layout(corpus("plate_reader", "layouts", "wellmap_std_curve.toml"))
+    assert len(std) == 18 and set(std.columns) == {"plate", "well", "dilution", "replicate"}
+    c3 = std.set_index("well").loc["C3"]
+    assert c3["dilution"] == 1e3 and c3["replicate"] == 3
+    brad = read_layout(corpus("plate_reader", "layouts", "wellmap_bradford_standards.toml"))
+    assert len(brad) == 27 and brad["standard"].all()
+    by_well = brad.set_index("well")["ug_mL"]
+    assert by_well["A1"] == by_well["C1"] == 2000 and by_well["B9"] == 0
