@@ -66,7 +66,10 @@ def test_react_id_to_well(rid, rows, cols, well):
     assert react_id_to_well(rid, rows, cols) == well
 
 
-@pytest.mark.parametrize("rid, rows, cols", [("97", 8, 12), ("0", 8, 12), ("x?", 8, 12), ("2000", None, None)])
+@pytest.mark.parametrize(
+    "rid, rows, cols",
+    [("97", 8, 12), ("0", 8, 12), ("x?", 8, 12), ("2000", None, None), ("703", 1000, 1), ("1000", 1, 1000)],
+)
 def test_react_id_errors(rid, rows, cols):
     with pytest.raises(ValueError):
         react_id_to_well(rid, rows, cols)

@@ -45,6 +45,19 @@ SAMPLE_TYPE_TASKS = {
 
 _MAX_XML_BYTES = 512 * 1024 * 1024
 
+# Runs of well-formed amplification / melting data points (<adp>/<mdp> holding only
+# <cyc>/<tmp>/<fluor>), which this reader does not use: removed before parsing (they are
+# > 90 % of a typical file), keeping their line breaks so that error lines stay right.
+_P = rb"(?:[\w.-]+:)?"
+_CURVES_RE = re.compile(
+    rb"(?:\s*<" + _P + rb"[am]dp>[^<]*(?:<" + _P + rb"(?:cyc|tmp|fluor)>[^<]*</" + _P
+    + rb"(?:cyc|tmp|fluor)>[^<]*)*</" + _P + rb"[am]dp>)+"
+)
+
+
+def _strip_curves(data: bytes) -> bytes:
+    return _CURVES_RE.sub(lambda m: b"\n" * m.group(0).count(b"\n"), data)
+
 
 def _local(tag: object) -> str:
     if not isinstance(tag, str):
@@ -110,6 +123,8 @@ def react_id_to_well(react_id: str, rows: int | None, columns: int | None) -> st
         if not 1 <= pos <= rows * columns:
             raise ValueError(f"position {pos} outside a {rows} x {columns} format")
         r, c = divmod(pos - 1, columns)
+        if r >= 26 * 27 or c >= 999:
+            raise ValueError(f"position {pos} gives row {r + 1}, column {c + 1}: beyond well names 'ZZ999'")
         return f"{row_letter(r)}{c + 1}"
     try:
         r, c = parse_well(rid)
@@ -242,6 +257,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
       values are kept as they are.
     """
     data, _member = _xml_bytes(source)
+    data = _strip_curves(data)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
