@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 import numpy as np
@@ -289,8 +290,10 @@ def parse_numbers(values: Sequence[Any]) -> np.ndarray:
         # Fast path for text columns holding only plain decimal numbers and empty cells.
         if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
             try:
-                return np.array([v if v.strip() else "nan" for v in values]).astype(float)
-            except ValueError:
+                return np.fromiter(
+                    map(float, [v or "nan" for v in values]), dtype=float, count=len(values)
+                )
+            except ValueError:  # e.g. a blank cell, '1-2', 'e'
                 pass
     try:
         return np.fromiter((_fast_number(v) for v in values), dtype=float, count=len(values))
@@ -363,9 +366,15 @@ def _where(src: Source, table: RawTable, loc: int) -> dict[str, Any]:
     return {"line": loc}
 
 
+_WELL_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")  # as schema.parse_well
+
+
 def _canonical_well(text: str) -> str:
-    r, c = parse_well(text)
-    return f"{r}{c}"
+    m = _WELL_RE.match(text)
+    if m is None or int(m.group(2)) < 1:
+        r, c = parse_well(text)  # raises SchemaError with the schema's message
+        return f"{r}{c}"
+    return f"{m.group(1).upper()}{int(m.group(2))}"
 
 
 def _plate_size(max_index: int) -> int:
@@ -476,10 +485,14 @@ def build_table(
                 found=f"{len(r)} cells",
             )
 
-    def col(role_index: int | None) -> list[Any]:
-        if role_index is None:
-            return [""] * len(rows)
-        return [r[role_index] if role_index < len(r) else "" for r in rows]
+    # Cells column by column (rows may be shorter than the header: missing cells are '').
+    columns = list(zip_longest(*rows, fillvalue="")) if rows else []
+    blank = ("",) * len(rows)
+
+    def col(role_index: int | None) -> Sequence[Any]:
+        if role_index is None or role_index >= len(columns):
+            return blank
+        return columns[role_index]
 
     # ---- wells
     wells: list[str] = []

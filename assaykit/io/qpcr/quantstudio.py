@@ -64,14 +64,28 @@ def _sniff_txt(source: Source) -> bool:
     )
 
 
+_FIND_SECTION_RE = re.compile(r"\[([^\]\r\n]+)\][ \t]*(?=[\r\n]|$)")
+
+
 def _sections(source: Source) -> dict[str, int]:
     """Map section name → 0-based index of its ``[Name]`` line (first occurrence)."""
     out: dict[str, int] = {}
-    for i, line in enumerate(source.lines):
-        if line.startswith("[") or line.lstrip().startswith("["):
-            m = _SECTION_RE.match(line)
-            if m and m.group(1).strip() not in out:
-                out[m.group(1).strip()] = i
+    text = source.text
+    lines = source.lines
+    at = 0
+    # The regex finds candidate '[Name]' in C; only those starting a line are sections,
+    # and list.index then locates them in ``lines``.
+    for m in _FIND_SECTION_RE.finditer(text):
+        begin = m.start()
+        while begin > 0 and text[begin - 1] in " \t":
+            begin -= 1
+        if begin > 0 and text[begin - 1] not in "\r\n":
+            continue
+        try:
+            at = lines.index(text[begin : m.end()], at)
+        except ValueError:  # pragma: no cover - every match is a whole line
+            continue
+        out.setdefault(m.group(1).strip(), at)
     return out
 
 
