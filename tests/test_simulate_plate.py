@@ -158,6 +158,8 @@ def test_errors(tmp_path):
         write_plate(one, tmp_path / "x.csv", "generic")
     with pytest.raises(SchemaError, match="plate name not writable"):
         write_plate(random_plate_truth(96, seed=0).assign(plate=" "), tmp_path / "x.txt", "softmax")
+    with pytest.raises(SchemaError, match="plate name not writable"):
+        write_plate(random_plate_truth(96, seed=0).assign(plate="a\tb"), tmp_path / "x.txt", "gen5")
     with pytest.raises(SchemaError, match="unknown plate size"):
         random_plate_truth(100)
     with pytest.raises(SchemaError, match="non-empty list of distinct names"):

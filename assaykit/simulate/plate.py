@@ -277,6 +277,15 @@ def write_plate(
         raise SchemaError("decimals must be >= 0", found=str(decimals))
     size, n_rows, n_cols = _plate_size(t, n_wells)
     nl = newline if newline is not None else ("\n" if format == "generic" else "\r\n")
+    if format != "generic":
+        for plate in t["plate"].unique():
+            if not plate.strip() or plate != plate.strip() or any(ch in plate for ch in "\t\r\n"):
+                raise SchemaError(
+                    "plate name not writable in an instrument export",
+                    plate=plate,
+                    expected="a non-empty name without tabs, line breaks or edge spaces",
+                    found=repr(plate),
+                )
     if format == "generic":
         lines = _generic(t, n_rows, n_cols, dec)
     elif format == "gen5":
@@ -476,10 +485,6 @@ def _softmax(
                 + ["1", "", "1", str(n_cols), str(size)]
                 + [""] * 9
                 + ["1", str(n_rows), ""]
-            )
-        if "\t" in plate or not plate.strip():
-            raise SchemaError(
-                "plate name not writable in a SoftMax Pro header", plate=plate, found=repr(plate)
             )
         block = ["\t".join(hdr)]
         colnums = "\t".join(str(c) for c in range(1, n_cols + 1))
