@@ -501,6 +501,22 @@ def test_error_row_longer_than_header():
     assert "row has more values than the 'Avg Net MFI' header" in str(e)
 
 
+def test_error_repeated_block():
+    e = _err(xponent(MED + MED))
+    assert "duplicate well in plate table (a block or row of the export is repeated)" in str(e)
+    assert "well A1" in str(e) and "read IL6" in str(e)
+
+
+def test_error_column_zero():
+    e = _err(xponent(MED.replace('"1(1,A1)"', '"1(1,A0)"')))
+    assert "cannot read the well location" in str(e)
+
+
+def test_error_block_without_header():
+    e = _err(xponent(MED.replace("Location,Sample,IL6,TNF,Total Events\n", "")))
+    assert "the 'Median' block has no header row" in str(e) and "line 9" in str(e)
+
+
 def test_error_group_sample_without_well():
     grp = MED + "DataType:,Avg Net MFI\nSample,IL6,TNF\nStandard9,1,2\n"
     e = _err(xponent(grp))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from assaykit.errors import AssaykitWarning, SchemaError
+from assaykit.errors import AssaykitWarning, ReaderError, SchemaError
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import (
@@ -150,8 +150,10 @@ def _csv_rows(source: Source, delimiter: str) -> list[tuple[int, list[str]]]:
 
 # --------------------------------------------------------------------------- xPONENT
 
-_LOCATION_RE = re.compile(r"^(\d+)\s*\(\s*(\d+)\s*[,;\t]\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*\)$")
-_WARN_LOC_RE = re.compile(r"^(\d+)\s*[,;\t]\s*([A-Za-z]{1,2})\s*0*(\d{1,3})$")
+_LOCATION_RE = re.compile(
+    r"^(\d+)\s*\(\s*(\d+)\s*[,;\t]\s*([A-Za-z]{1,2})\s*0*([1-9]\d{0,2})\s*\)$"
+)
+_WARN_LOC_RE = re.compile(r"^(\d+)\s*[,;\t]\s*([A-Za-z]{1,2})\s*0*([1-9]\d{0,2})$")
 _SPLIT_LOC_HEAD = re.compile(r"^\d+\s*\(\s*\d+$")
 _SPLIT_LOC_TAIL = re.compile(r"^[A-Za-z]{1,2}\s*\d{1,3}\s*\)$")
 
@@ -267,6 +269,13 @@ class _XponentBuilder:
         well_blocks: list[tuple[_Block, list[tuple[int, str]], dict]] = []
         text_flags: dict[tuple[str, str], dict[str, str]] = {}
         for blk in batch.blocks:
+            if blk.header and _LOCATION_RE.match(_merge_location(blk.header)[0]):
+                raise src.error(
+                    f"the '{blk.name}' block has no header row",
+                    line=blk.line,
+                    expected="a 'Location,Sample,<analytes>' row after the DataType line",
+                    found=f"a data row {','.join(blk.header[:3])!r}",
+                )
             if not blk.header or blk.header[0].lower() != "location":
                 continue
             lname = blk.name.strip().lower()
@@ -560,11 +569,27 @@ class _XponentBuilder:
 
 
 def parse_cells(raw: np.ndarray, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`_cell_value` over an object array of exported cell texts.
+    """Convert exported cell texts to values and flags (bead-assay rules).
 
-    Returns ``(value, flag)``: float array and object array of flags (``''`` for none).
-    Plain numbers are converted in one pass; only the other cells go through the
-    per-cell rules ('< x', 'OOR >', 'NaN', text ...).
+    Plain numbers are converted in one vectorised pass; only the other cells go
+    through the per-cell rules: ``''`` → NaN/``empty``; ``'< x'``/``'> x'`` → x with
+    ``out_of_range_low``/``out_of_range_high``; ``'OOR <'``/``'OOR >'`` → NaN with the
+    same flags; ``'*x'`` → x/``extrapolated``; anything else (``'NaN'``, ``'N/A'``,
+    ``'inf'``, text) → NaN/``not_numeric``.
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        Object array of stripped cell texts.
+    decimal_comma : bool
+        Read ``'1,5'`` as 1.5 (exports using ``;`` as delimiter).
+
+    Returns
+    -------
+    value : numpy.ndarray
+        Float array, NaN where no number.
+    flag : numpy.ndarray
+        Object array of flags (``''`` for none).
     """
     n = len(raw)
     flag = np.full(n, "", dtype=object)
@@ -576,6 +601,25 @@ def parse_cells(raw: np.ndarray, decimal_comma: bool = False) -> tuple[np.ndarra
     for j in np.flatnonzero(redo):
         value[j], flag[j] = _cell_value(raw[j], decimal_comma)
     return value, flag
+
+
+def reader_error_from(source: Source, exc: SchemaError) -> ReaderError:
+    """A :class:`ReaderError` in ``source`` from a table check that failed (e.g. a repeated key)."""
+    loc = {k: v for k, v in exc.location.items() if k in ("plate", "well", "read")}
+    return source.error(
+        f"{exc.message} (a block or row of the export is repeated)",
+        expected=exc.expected,
+        found=exc.found,
+        **loc,
+    )
+
+
+def fast_plate_table_or_error(source: Source, **columns) -> pd.DataFrame:
+    """:func:`fast_plate_table`, turning a failed check into a ReaderError naming ``source``."""
+    try:
+        return fast_plate_table(**columns)
+    except SchemaError as exc:
+        raise reader_error_from(source, exc) from None
 
 
 def fast_plate_table(
@@ -595,6 +639,27 @@ def fast_plate_table(
     ``plate_table`` turns every column into a Python list, which costs ~1.5 ms per
     column on a 20 000-row multiplex export; this builds the same columns from object
     arrays (well keys computed once per distinct well) and validates the result.
+
+    Parameters
+    ----------
+    plate, well, read, metric, raw, flag : numpy.ndarray
+        One entry per row (object arrays of str).
+    value : numpy.ndarray
+        Float values.
+    source_file : str
+        The file the values were read from.
+    extra : dict of str to numpy.ndarray
+        Extra columns appended after the canonical ones, in order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`assaykit.schema.PLATE_COLUMNS` then ``extra``'s, validated.
+
+    Raises
+    ------
+    SchemaError
+        If a well name is invalid or a plate × well × read × metric key repeats.
     """
     n = len(value)
     codes, uniq = pd.factorize(np.asarray(well, dtype=object))
@@ -685,7 +750,10 @@ def read_xponent(source: Source) -> pd.DataFrame:
     builder = _XponentBuilder(source, decimal_comma=(delim == ";"))
     for i, batch in enumerate(batches, start=1):
         builder.batch(batch, i)
-    return builder.table()
+    try:
+        return builder.table()
+    except SchemaError as exc:
+        raise reader_error_from(source, exc) from None
 
 
 # --------------------------------------------------------------------------- INTELLIFLEX
@@ -830,7 +898,8 @@ def read_intelliflex(source: Source) -> pd.DataFrame:
         )
     raw = np.asarray(cols["raw"], dtype=object)
     value, flag = parse_cells(raw, dc)
-    return fast_plate_table(
+    return fast_plate_table_or_error(
+        source,
         plate=np.asarray(cols["plate"], dtype=object),
         well=np.asarray(cols["well"], dtype=object),
         read=np.asarray(cols["read"], dtype=object),

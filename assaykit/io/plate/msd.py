@@ -27,7 +27,7 @@ from assaykit.io.plate.luminex import (
     _csv_rows,
     _detect_delimiter,
     _number,
-    fast_plate_table,
+    fast_plate_table_or_error,
     metric_name,
     parse_cells,
 )
@@ -265,7 +265,8 @@ def read_msd(source: Source) -> pd.DataFrame:
     flag = np.asarray(
         [join_flags(a, b) for a, b in zip(flag, out["extra_flag"], strict=True)], dtype=object
     )
-    return fast_plate_table(
+    return fast_plate_table_or_error(
+        source,
         plate=np.asarray(out["plate"], dtype=object),
         well=np.asarray(out["well"], dtype=object),
         read=np.asarray(out["read"], dtype=object),
