@@ -45,6 +45,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from assaykit.errors import FitError
+
 __all__ = [
     "MODELS",
     "PARAM_NAMES",
@@ -122,7 +124,7 @@ def gd_predict(x: ArrayLike, a, b, c, d, g=1.0) -> np.ndarray:
     s, log_s, _ = _sig(x, b, np.log(np.asarray(c, dtype=float)))
     with np.errstate(invalid="ignore", over="ignore"):
         sg = np.where(g == 1.0, s, np.exp(g * log_s))
-    return d + (np.asarray(a, dtype=float) - d) * sg
+    return np.asarray(a, dtype=float) * sg + np.asarray(d, dtype=float) * (1.0 - sg)
 
 
 def four_pl(x: ArrayLike, a: float, b: float, c: float, d: float) -> np.ndarray:
@@ -181,7 +183,7 @@ def five_pl(
         return gd_predict(x, a, b, c, d, g)
     if asymmetry == "low":
         return gd_predict(x, d, -np.asarray(b, dtype=float), c, a, g)
-    raise ValueError(f"asymmetry must be 'high' or 'low', got {asymmetry!r}")
+    raise FitError("unknown 5PL asymmetry", expected="'high' or 'low'", found=repr(asymmetry))
 
 
 def _gd_inverse(y, a, b, c, d, g):
@@ -242,7 +244,7 @@ def five_pl_inverse(
         return _gd_inverse(y, a, b, c, d, g)
     if asymmetry == "low":
         return _gd_inverse(y, d, -np.asarray(b, dtype=float), c, a, g)
-    raise ValueError(f"asymmetry must be 'high' or 'low', got {asymmetry!r}")
+    raise FitError("unknown 5PL asymmetry", expected="'high' or 'low'", found=repr(asymmetry))
 
 
 def ec50(b: float, c: float, g: float = 1.0, asymmetry: Asymmetry = "high") -> float:
@@ -383,7 +385,7 @@ def gd_jacobian(x: ArrayLike, a, b, log_c, d, log_g=0.0, *, with_g: bool = True)
         d_b = -common * L
         d_logc = common * b
         d_logg = np.where(sg > 0, amd * sg * g * log_s, 0.0)
-    y = d + amd * sg
+    y = a * sg + d * (1.0 - sg)
     shape = y.shape
     cols = [np.broadcast_to(sg, shape), np.broadcast_to(d_b, shape), np.broadcast_to(d_logc, shape),
             np.broadcast_to(1.0 - sg, shape)]
@@ -473,7 +475,7 @@ def to_drc(params: dict[str, float], model: str = "4pl", asymmetry: Asymmetry = 
         if asymmetry == "high":
             return {"b": p["b"], "c": p["d"], "d": p["a"], "e": p["c"], "f": p["g"]}
         return {"b": -p["b"], "c": p["a"], "d": p["d"], "e": p["c"], "f": p["g"]}
-    raise ValueError(f"model must be '4pl' or '5pl', got {model!r}")
+    raise FitError("converters exist for the 4PL and 5PL only", expected="'4pl' or '5pl'", found=repr(model))
 
 
 def from_drc(drc: dict[str, float]) -> tuple[dict[str, float], str]:
@@ -532,7 +534,7 @@ def to_prism(params: dict[str, float], model: str = "4pl", asymmetry: Asymmetry 
     if model == "4pl":
         return {"Bottom": p["a"], "Top": p["d"], "HillSlope": p["b"], "LogEC50": float(np.log10(p["c"]))}
     if model != "5pl":
-        raise ValueError(f"model must be '4pl' or '5pl', got {model!r}")
+        raise FitError("converters exist for the 4PL and 5PL only", expected="'4pl' or '5pl'", found=repr(model))
     if asymmetry == "low":
         bottom, top, h = p["a"], p["d"], p["b"]
     else:
@@ -641,4 +643,4 @@ def lmfit_model(model: str = "4pl", asymmetry: Asymmetry = "high"):
                 return lmfit.models.update_param_vals(self.make_params(slope=sl, intercept=ic), self.prefix, **kwargs)
 
         return _LogLin(fll, name="loglinear")
-    raise ValueError(f"model must be one of {MODELS}, got {model!r}")
+    raise FitError("unknown curve model", expected=" or ".join(repr(m) for m in MODELS), found=repr(model))
