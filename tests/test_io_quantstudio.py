@@ -102,7 +102,28 @@ def test_qs7flex_ntc_undetermined(corpus):
     assert df.attrs["metadata"]["Experiment Type"].startswith(
         "Comparative C\u0442 (\u0394\u0394C\u0442)"
     )
-    assert set(INSTRUMENT_COLUMNS) <= set(df.columns)
+    inst = [c for c in df.columns if c.startswith("instrument_")]
+    assert inst == [c for c in INSTRUMENT_COLUMNS if c in inst]  # fixed order
+    assert inst == [
+        "instrument_quantity",
+        "instrument_quantity_mean",
+        "instrument_quantity_sd",
+        "instrument_cq_mean",
+        "instrument_cq_sd",
+        "instrument_delta_cq",
+        "instrument_delta_cq_mean",
+        "instrument_delta_cq_se",
+        "instrument_delta_delta_cq",
+        "instrument_rq",
+        "instrument_rq_min",
+        "instrument_rq_max",
+        "instrument_threshold",
+        "instrument_baseline_start",
+        "instrument_baseline_end",
+        "instrument_amp_score",
+        "instrument_cq_conf",
+    ]
+    assert all(df[c].dtype == float for c in inst)
 
 
 @pytest.mark.shared

@@ -85,6 +85,16 @@ def test_sds23_rq_results(corpus, reference):
         "flagged;naw": 9,
     }
     assert df.attrs["metadata"]["Assay Type"] == "RQ Study"
+    assert df.columns[15:].tolist() == [
+        "instrument_delta_cq",
+        "instrument_delta_cq_mean",
+        "instrument_delta_cq_se",
+        "instrument_delta_delta_cq_sd",
+        "instrument_rq",
+        "instrument_rq_min",
+        "instrument_rq_max",
+        "instrument_task",
+    ]
 
 
 def _make_names(text: str) -> str:

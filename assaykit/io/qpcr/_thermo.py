@@ -90,7 +90,8 @@ _INSTRUMENT_ALIASES: dict[str, str] = {
     "tm3": "instrument_tm3",
 }
 
-#: Every ``instrument_*`` float column the Thermo readers return, in output order.
+#: Every ``instrument_*`` float column the Thermo readers may return, in output order
+#: (a table holds those whose source column is in the export).
 INSTRUMENT_COLUMNS: tuple[str, ...] = (
     "instrument_quantity",
     "instrument_quantity_mean",
@@ -424,7 +425,7 @@ def build_table(
     Returns
     -------
     pandas.DataFrame
-        The canonical qPCR table with every :data:`INSTRUMENT_COLUMNS` column.
+        The canonical qPCR table, then the :data:`INSTRUMENT_COLUMNS` the export carries.
 
     Raises
     ------
@@ -659,18 +660,17 @@ def build_table(
         "tm": tm,
     }
     inst: dict[str, Any] = {}
-    for name in INSTRUMENT_COLUMNS:
+    for name in INSTRUMENT_COLUMNS:  # only the columns the export carries, in a fixed order
         if name == "instrument_quantity":
-            inst[name] = np.asarray(inst_quantity, dtype=float)
+            if "quantity" in roles:
+                inst[name] = np.asarray(inst_quantity, dtype=float)
         elif name in instrument:
             inst[name] = parse_numbers(col(instrument[name]))
-        else:
-            inst[name] = np.full(len(rows), np.nan)
     if keep_instrument_task:
         inst["instrument_task"] = task_raw
     core = qpcr_table(data, source_file=src.name)
     # one concat instead of one column insertion per instrument_* column (much faster)
-    df = pd.concat([core, pd.DataFrame(inst, index=core.index)], axis=1)
+    df = pd.concat([core, pd.DataFrame(inst, index=core.index)], axis=1) if inst else core
     df.attrs["metadata"] = ExportMetadata(table.metadata)
     return df
 
