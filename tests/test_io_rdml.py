@@ -259,7 +259,7 @@ def test_xlsx_is_not_sniffed_as_rdml(corpus):
 
 
 # ------------------------------------------------------------------ fuzz
-@pytest.mark.parametrize("parts", [V10, V14_GENORM])
+@pytest.mark.parametrize("parts", [V10, V11, V14_GENORM, V14_REL])
 def test_fuzz_rdml_zip_bytes(parts, corpus):
     data = corpus(*parts).read_bytes()
 
@@ -271,7 +271,7 @@ def test_fuzz_rdml_zip_bytes(parts, corpus):
     run()
 
 
-@pytest.mark.parametrize("parts", [V10, V14_GENORM])
+@pytest.mark.parametrize("parts", [V10, V11, V14_GENORM, V14_REL])
 def test_fuzz_rdml_xml_mutations(parts, corpus):
     with zipfile.ZipFile(corpus(*parts)) as zf:
         xml = zf.read(zf.namelist()[0])
