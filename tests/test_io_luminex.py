@@ -664,3 +664,100 @@ def test_fuzz_flexmap():
 
 def test_fuzz_intelliflex():
     _fuzz(FIFX, "intelliflex")
+
+
+# ----------------------------------------------------------------- Bio-Plex Manager XML
+
+BPX = ("corpus", "plate_reader", "bioplex_manager")
+
+
+def test_bioplex_samples_fragment():
+    from assaykit.io.plate.luminex import BIOPLEX_EXTRA
+
+    df = read_plate(shared_path(*BPX, "sample_xml_example.xml"))
+    _check_table(df, BIOPLEX_EXTRA)
+    assert df.attrs["format"] == "bioplex"
+    assert set(df["plate"]) == {"1"}  # no <PlateID> in the fragment
+    assert len(df) == 10
+    # Blank 'B': RowNo=1/2, ColNo=12 → A12, B12
+    b = _one(df, "A12", "alpha", "fi")
+    assert b["value"] == 62.0 and b["sample_type"] == "blank" and b["sample_label"] == "B"
+    assert math.isnan(b["dilution"])
+    c = _one(df, "C1", "bravo", "fi")
+    assert c["value"] == 1171.0 and c["sample_label"] == "C1" and c["dilution"] == 1.0
+    assert _one(df, "D2", "alpha", "fi")["value"] == 132.5
+    # MWObsConc ReadingOK="false": the placeholder 0 is not a concentration
+    oc = _one(df, "C1", "alpha", "instrument_conc")
+    assert math.isnan(oc["value"]) and oc["flag"] == "invalid" and oc["raw"].startswith("0.000")
+    assert oc["comment"] == "Data field has not been set; recovery: NotInRange"
+    assert set(df["well"]) == {"A12", "B12", "C1", "C2", "D2"}
+
+
+BPX_DOC = """<?xml version="1.0" encoding="utf-8"?>
+<bpm:BioPlexManager xmlns:bpm="urn:x" BioPlexManagerVersion="6.2.0.175">
+ <Wells><Well RowNo="1" ColNo="1"><PlateID>555</PlateID></Well></Wells>
+ <Samples><Standards><Standard><Label>S1</Label>
+  <MemberWells><MemberWell RowNo="1" ColNo="1" WellNumber="1"><MWAnalytes>
+   <MWAnalyte RegionNumber="12"><AnalyteName>IL-6</AnalyteName>
+    <Reading Valid="false" Code="3" OutlierType="High">1.5E+003</Reading>
+    <MWExpConc>3.2E+003</MWExpConc><MWObsConc ReadingOK="true">3.1E+003</MWObsConc>
+    <MWFoo>7</MWFoo><MWNote>text</MWNote>
+   </MWAnalyte>
+   <MWAnalyte RegionNumber="15"><Reading Valid="true">20</Reading></MWAnalyte>
+  </MWAnalytes></MemberWell></MemberWells>
+ </Standard></Standards></Samples>
+</bpm:BioPlexManager>
+"""
+
+
+def test_bioplex_document():
+    df = read_bytes(BPX_DOC.encode())
+    assert df.attrs["format"] == "bioplex"
+    assert set(df["plate"]) == {"555"}
+    r = _one(df, "A1", "IL-6", "fi")
+    assert math.isnan(r["value"]) and r["flag"] == "invalid" and r["comment"] == "outlier: High"
+    assert _one(df, "A1", "IL-6", "expected_conc")["value"] == 3200.0
+    assert _one(df, "A1", "IL-6", "instrument_conc")["value"] == 3100.0
+    assert _one(df, "A1", "IL-6", "mwfoo")["value"] == 7.0
+    assert _one(df, "A1", "R15", "fi")["value"] == 20.0  # no AnalyteName: region number
+    assert set(df["metric"]) == {"fi", "expected_conc", "instrument_conc", "mwfoo"}
+    std = standards_from_plate(df)
+    assert std["expected_conc"].tolist() == [3200.0] and std["sample_label"].tolist() == ["S1"]
+
+
+def test_bioplex_errors():
+    e = _err(shared_path(*BPX, "well_xml_example.xml").read_bytes(), "bioplex")
+    assert "no analyte readings in this Bio-Plex XML" in str(e) and "<Well>" in str(e)
+    e = _err(BPX_DOC.replace("</Samples>", "").encode(), "bioplex")
+    assert "malformed XML" in str(e) and "line" in str(e)
+    e = _err(
+        BPX_DOC.replace(
+            'RowNo="1" ColNo="1" WellNumber', 'RowNo="0" ColNo="1" WellNumber'
+        ).encode(),
+        "bioplex",
+    )
+    assert "MemberWell without a valid position" in str(e) and "sample S1" in str(e)
+    dup = BPX_DOC.replace(
+        "</Standards>",
+        "<Standard><Label>S2</Label><MemberWells>"
+        '<MemberWell RowNo="1" ColNo="1"><MWAnalytes><MWAnalyte><AnalyteName>IL-6'
+        "</AnalyteName><Reading>1</Reading></MWAnalyte></MWAnalytes></MemberWell>"
+        "</MemberWells></Standard></Standards>",
+    )
+    e = _err(dup.encode(), "bioplex")
+    assert "duplicate well in plate table" in str(e) and "well A1" in str(e)
+
+
+def test_fuzz_bioplex():
+    _fuzz_path(shared_path(*BPX, "sample_xml_example.xml"), "bioplex")
+
+
+def _fuzz_path(path, fmt):
+    data = path.read_bytes()
+
+    @FUZZ_SETTINGS
+    @given(mutated(data))
+    def run(blob):
+        check_reader_contract(blob, path.name, format=fmt)
+
+    run()

@@ -34,12 +34,19 @@ from assaykit.io._source import Source
 from assaykit.schema import (
     join_flags,
     parse_well,
+    row_letter,
     validate_plate_table,
     well_name,
     well_name_padded,
 )
 
-__all__ = ["metric_name", "read_intelliflex", "read_xponent", "standards_from_plate"]
+__all__ = [
+    "metric_name",
+    "read_bioplex",
+    "read_intelliflex",
+    "read_xponent",
+    "standards_from_plate",
+]
 
 #: Extra columns of an xPONENT table, always present, in this order.
 XPONENT_EXTRA = ("sample_label", "analyte_unit", "dilution", "total_events", "comment", "warning")
@@ -912,6 +919,189 @@ def read_intelliflex(source: Source) -> pd.DataFrame:
             "sample_label": np.asarray(cols["sample_label"], dtype=object),
             "reporter": np.asarray(cols["reporter"], dtype=object),
             "dilution": np.asarray(cols["dilution"], dtype=float),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- Bio-Plex Manager XML
+
+#: Extra columns of a Bio-Plex Manager table, always present, in this order.
+BIOPLEX_EXTRA = ("sample_label", "sample_type", "dilution", "comment")
+_BIOPLEX_GROUPS = {
+    "blank": "blank",
+    "control": "control",
+    "standard": "standard",
+    "unknown": "unknown",
+}
+# MWAnalyte children → metric (others with a number: snake_case of the tag).
+_BIOPLEX_METRICS = {"reading": "fi", "mwobsconc": "instrument_conc", "mwexpconc": "expected_conc"}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _sniff_bioplex(source: Source) -> bool:
+    head = source.head(4000).lstrip()
+    return head.startswith("<") and (
+        "BioPlexManager" in head or "<MemberWell" in head or "<MWAnalyte" in head
+    )
+
+
+@register(
+    "bioplex",
+    kind="plate",
+    sniff=_sniff_bioplex,
+    description="Bio-Rad Bio-Plex Manager XML (Samples / MemberWell / MWAnalyte readings)",
+    priority=20,
+)
+def read_bioplex(source: Source) -> pd.DataFrame:
+    """Read the per-well analyte readings of a Bio-Plex Manager XML export.
+
+    Reads every ``<Blank>``, ``<Control>``, ``<Standard>`` and ``<Unknown>`` sample of
+    the ``<Samples>`` element: each ``<MemberWell RowNo ColNo>`` × ``<MWAnalyte>``
+    gives rows with ``read`` = ``AnalyteName`` and ``metric`` = ``'fi'`` (the
+    ``<Reading>``, Bio-Plex's fluorescence intensity), ``'instrument_conc'``
+    (``<MWObsConc>``), ``'expected_conc'`` (``<MWExpConc>``, when exported) or the
+    snake_case of another numeric child tag.
+
+    Parameters
+    ----------
+    source : Source
+        The XML export (a whole Bio-Plex Manager document or a ``<Samples>`` fragment).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical plate-read table with extra columns :data:`BIOPLEX_EXTRA`:
+        ``sample_label`` (``<Label>``), ``sample_type`` (``blank``, ``control``,
+        ``standard``, ``unknown``), ``dilution`` (``<Dilution>``, NaN when absent) and
+        ``comment`` (``ReadError`` / outlier text). ``plate`` = the first ``<PlateID>``
+        of the document, else ``'1'``. ``Reading Valid="false"`` or
+        ``ReadingOK="false"`` → NaN with flag ``invalid`` (the exported number, often
+        a placeholder 0, stays in ``raw``).
+
+    Raises
+    ------
+    ReaderError
+        If the XML is malformed, holds no MemberWell readings (e.g. a ``<Well>``
+        fragment with run settings only), or a MemberWell has no valid row/column.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(source.data)
+    except ET.ParseError as exc:
+        raise source.error(
+            f"malformed XML ({exc.msg if hasattr(exc, 'msg') else exc})",
+            line=exc.position[0] if exc.position else None,
+            expected="a Bio-Plex Manager XML document",
+        ) from None
+    plate = next(
+        (
+            el.text.strip()
+            for el in root.iter()
+            if _local(el.tag) == "PlateID" and el.text and el.text.strip()
+        ),
+        "1",
+    )
+    cols: dict[str, list] = {
+        k: [] for k in ("well", "read", "metric", "raw", "flag", "comment", *BIOPLEX_EXTRA[:3])
+    }
+    for group in root.iter():
+        stype = _BIOPLEX_GROUPS.get(_local(group.tag).lower())
+        if stype is None:
+            continue
+        label, dil = "", math.nan
+        for child in group:
+            name = _local(child.tag)
+            if name == "Label":
+                label = (child.text or "").strip()
+            elif name == "Dilution":
+                v = _number((child.text or "").strip())
+                dil = math.nan if v is None else v
+        for mw in group.iter():
+            if _local(mw.tag) != "MemberWell":
+                continue
+            r, c = mw.get("RowNo", ""), mw.get("ColNo", "")
+            if not (r.isdigit() and c.isdigit() and int(r) >= 1 and int(c) >= 1):
+                raise source.error(
+                    "MemberWell without a valid position",
+                    sample=label or stype,
+                    expected="RowNo and ColNo attributes >= 1",
+                    found=f"RowNo={r!r} ColNo={c!r}",
+                )
+            well = f"{row_letter(int(r) - 1)}{int(c)}"
+            for an in mw.iter():
+                if _local(an.tag) != "MWAnalyte":
+                    continue
+                analyte = ""
+                values = []
+                for el in an:
+                    tag = _local(el.tag)
+                    if tag == "AnalyteName":
+                        analyte = (el.text or "").strip()
+                    elif len(el) == 0:
+                        values.append(el)
+                analyte = analyte or f"R{an.get('RegionNumber', '?')}"
+                for el in values:
+                    tag = _local(el.tag)
+                    text = (el.text or "").strip()
+                    metric = _BIOPLEX_METRICS.get(tag.lower())
+                    if metric is None:
+                        if _number(text) is None:
+                            continue  # descriptive text, not a value
+                        metric = metric_name(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", tag))
+                    bad = el.get("Valid", "true").lower() == "false" or (
+                        el.get("ReadingOK", "true").lower() == "false"
+                    )
+                    notes = []
+                    if el.get("ReadError"):
+                        notes.append(el.get("ReadError"))
+                    outlier = el.get("OutlierType", "None")
+                    if outlier not in ("None", ""):
+                        notes.append(f"outlier: {outlier}")
+                    if el.get("RecoveryRange") not in (None, "", "InRange"):
+                        notes.append(f"recovery: {el.get('RecoveryRange')}")
+                    cols["well"].append(well)
+                    cols["read"].append(analyte)
+                    cols["metric"].append(metric)
+                    cols["raw"].append(text)
+                    cols["flag"].append("invalid" if bad else "")
+                    cols["comment"].append("; ".join(notes))
+                    cols["sample_label"].append(label)
+                    cols["sample_type"].append(stype)
+                    cols["dilution"].append(dil)
+    if not cols["well"]:
+        raise source.error(
+            "no analyte readings in this Bio-Plex XML",
+            expected="<Samples> with <MemberWell>/<MWAnalyte> readings",
+            found=f"root element <{_local(root.tag)}>",
+        )
+    raw = np.asarray(cols["raw"], dtype=object)
+    value, flag = parse_cells(raw)
+    invalid = np.asarray(cols["flag"], dtype=object) == "invalid"
+    value[invalid] = np.nan
+    flag = np.asarray(
+        [join_flags("invalid", f) if i else f for f, i in zip(flag, invalid, strict=True)],
+        dtype=object,
+    )
+    n = len(raw)
+    return fast_plate_table_or_error(
+        source,
+        plate=np.full(n, plate, dtype=object),
+        well=np.asarray(cols["well"], dtype=object),
+        read=np.asarray(cols["read"], dtype=object),
+        metric=np.asarray(cols["metric"], dtype=object),
+        value=value,
+        raw=raw,
+        flag=flag,
+        source_file=source.name,
+        extra={
+            "sample_label": np.asarray(cols["sample_label"], dtype=object),
+            "sample_type": np.asarray(cols["sample_type"], dtype=object),
+            "dilution": np.asarray(cols["dilution"], dtype=float),
+            "comment": np.asarray(cols["comment"], dtype=object),
         },
     )
 
