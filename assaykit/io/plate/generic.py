@@ -50,8 +50,8 @@ __all__ = [
 
 # --------------------------------------------------------------------- values
 
-_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_COMMA_NUMBER_RE = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$")
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
+_COMMA_NUMBER_RE = re.compile(r"^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$", re.ASCII)
 
 #: Instrument tokens in a numeric cell and the flag they map to (lower-case keys).
 _TOKEN_FLAGS: dict[str, str] = {
@@ -181,7 +181,7 @@ def _header_numbers(cells: Sequence[Any], *, strict: bool = False) -> list[int] 
     nums: list[int] = []
     for c in body:
         t = cell_text(c).strip()
-        if not t.isdigit():
+        if not (t.isascii() and t.isdigit()):
             break
         nums.append(int(t))
     rest = body[len(nums):]

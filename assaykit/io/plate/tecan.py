@@ -50,8 +50,9 @@ from assaykit.schema import parse_well, plate_table
 
 __all__ = ["read_tecan_icontrol", "read_tecan_magellan"]
 
+_NUMBER_ONLY_RE = re.compile(r"^\d+(?:\.0*)?$", re.ASCII)
 _EXTRA = ("label", "cycle", "time_s", "temperature_c")
-_NUM_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?")
+_NUM_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?", re.ASCII)
 
 
 def _number(cell: Any) -> float:
@@ -231,7 +232,7 @@ def read_tecan_magellan(source: Source) -> pd.DataFrame:
     temps = [math.nan] * ncol
     k = 1
     # rows 2-3: time and temperature per label (first cell empty)
-    while k < len(rows) and k <= 3 and not cell_text(rows[k][0]).strip():
+    while k < len(rows) and k <= 3 and not cell_text(rows[k][0] if rows[k] else "").strip():
         cells = list(rows[k]) + [""] * ncol
         texts = [cell_text(c) for c in cells[1 : ncol + 1]]
         if any("°" in t or t.strip().endswith("C") for t in texts if t.strip()):
@@ -409,7 +410,7 @@ def _kinetic_columns(rows, k, out: _Reads, *, source, sheet, plate, read, label)
     while k < len(rows):
         cells = list(rows[k]) + [""] * len(header)
         cyc = _number(cells[0]) if cell_text(cells[0]).strip() else math.nan
-        if math.isnan(cyc) or not cell_text(cells[0]).strip().replace(".", "", 1).isdigit():
+        if math.isnan(cyc) or not _NUMBER_ONLY_RE.match(cell_text(cells[0]).strip()):
             break
         cycles.append(int(cyc))
         times.append(_number(cells[t_col]) if t_col is not None else math.nan)
