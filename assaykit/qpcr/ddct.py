@@ -23,7 +23,7 @@ from scipy import stats as _st
 from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 from assaykit.qpcr.efficiency import _check_efficiency
-from assaykit.qpcr.replicates import qc_wells
+from assaykit.qpcr.replicates import _combine, _factor_str, _qc
 from assaykit.stats import RESULT_COLUMNS, compare_groups
 
 __all__ = ["METHODS", "ddct"]
@@ -193,7 +193,7 @@ def ddct(
             expected=f"a column '{group_col}' (annotate with a layout, or pass group_col='{sample_col}')",
             found=str(list(data.columns)),
         )
-    wells = qc_wells(
+    wells, keys = _qc(
         data,
         sample_col=sample_col,
         target_col=target_col,
@@ -205,14 +205,25 @@ def ddct(
         tm_tolerance=tm_tolerance,
     )
     analysed = wells["status"].to_numpy() != "not_analysed"
-    a = wells.loc[analysed]
-    targets_all = list(pd.unique(a[target_col].astype(str)))
+    every = bool(analysed.all())
+
+    def sel(x: np.ndarray) -> np.ndarray:
+        return x if every else x[analysed]
+
+    def refactor(codes_uniques: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        c, idx = pd.factorize(sel(codes_uniques[0]))
+        return c, codes_uniques[1][idx]
+
+    s_codes, samples_u = refactor(keys["sample"])
+    t_codes, targets_u = refactor(keys["target"])
+    grp_codes, groups_all = refactor(_factor_str(wells[group_col]))
+    targets_all = list(targets_u)
     for r in refs:
         if r not in targets_all:
             raise AnalysisError(
                 "reference gene not found", target=r, expected=f"one of the targets {targets_all}", found=repr(r)
             )
-    groups_present = list(pd.unique(a[group_col].astype(str)))
+    groups_present = list(groups_all)
     if str(control) not in groups_present:
         raise AnalysisError(
             "control group not found",
@@ -224,32 +235,28 @@ def ddct(
     eff = _efficiencies(targets_all, method, efficiency)
 
     # ---- codes ---------------------------------------------------------------
-    s_codes, samples_u = pd.factorize(a[sample_col].astype(str))
-    t_codes, targets_u = pd.factorize(a[target_col].astype(str))
-    samples_u = np.asarray(samples_u, dtype=object)
-    targets_u = np.asarray(targets_u, dtype=object)
     n_s, n_t = len(samples_u), len(targets_u)
-    grp = a[group_col].astype(str).to_numpy()
     # sample -> group, must be unique
     first = np.full(n_s, -1, dtype=np.int64)
     order = np.arange(len(s_codes))
     first[s_codes[::-1]] = order[::-1]
-    sample_group = grp[first]
-    mismatch = grp != sample_group[s_codes]
+    sample_group_code = grp_codes[first]
+    sample_group = groups_all[sample_group_code]
+    mismatch = grp_codes != sample_group_code[s_codes]
     if mismatch.any():
         i = int(np.flatnonzero(mismatch)[0])
         raise AnalysisError(
             "sample belongs to several groups",
             sample=str(samples_u[s_codes[i]]),
             expected="one group per biological sample (check sample names across plates and the layout)",
-            found=f"groups '{sample_group[s_codes[i]]}' and '{grp[i]}'",
+            found=f"groups '{sample_group[s_codes[i]]}' and '{groups_all[grp_codes[i]]}'",
         )
     is_ref_t = np.isin(targets_u, refs)
     ref_idx = np.array([int(np.flatnonzero(targets_u == r)[0]) for r in refs])
     e_t = np.array([eff[t] for t in targets_u], dtype=float)
     f_t = np.log2(1.0 + e_t)
 
-    cq_used = a["cq_used"].to_numpy(dtype=float)
+    cq_used = sel(wells["cq_used"].to_numpy(dtype=float))
     ecq = cq_used * f_t[t_codes]
     st_codes = s_codes * n_t + t_codes
     size = n_s * n_t
@@ -272,7 +279,7 @@ def ddct(
     ref_n_min = np.where(ref_ok, N2[:, ref_idx].min(axis=1), 0)
 
     # ---- per-well ΔCq (multiplexed wells) -------------------------------------
-    pw_codes, _ = pd.factorize(a["plate"].astype(str) + "\x1f" + a["well"].astype(str))
+    pw_codes = _combine(sel(keys["plate"][0]), sel(keys["well"][0]))
     n_pw = int(pw_codes.max()) + 1 if len(pw_codes) else 0
     is_ref_row = is_ref_t[t_codes]
     okr = is_ref_row & np.isfinite(ecq)
@@ -346,7 +353,7 @@ def ddct(
     )
 
     # flags gathered from wells
-    qf = a["qc_flag"].to_numpy(dtype=object)
+    qf = sel(wells["qc_flag"].to_numpy(dtype=object))
     has_flag = qf != ""
     flag_join = np.full(size, "", dtype=object)
     if has_flag.any():
@@ -354,7 +361,7 @@ def ddct(
         tmp = tmp.assign(f=tmp["f"].str.split(";")).explode("f").drop_duplicates()
         agg = tmp.groupby("k")["f"].agg(";".join)
         flag_join[agg.index.to_numpy()] = agg.to_numpy()
-    n_excl = _bincount(st_codes, (a["status"].to_numpy() == "excluded").astype(float), size).astype(np.int64)
+    n_excl = _bincount(st_codes, (sel(wells["status"].to_numpy()) == "excluded").astype(float), size).astype(np.int64)
 
     samples = pd.DataFrame(
         {
@@ -376,9 +383,9 @@ def ddct(
             "dcq_se": dcq_se,
             "dcq_df": dcq_df,
             "pairing": pair_name,
-            "qc_flag": flag_join.astype(str),
-            "status": status.astype(str),
-            "reason": reason.astype(str),
+            "qc_flag": flag_join,
+            "status": status,
+            "reason": reason,
         }
     )
     if sample_col == group_col:
@@ -456,8 +463,8 @@ def ddct(
         groups[f"fold_change_{name}_high"] = 2.0 ** -(ddcq - h)
     groups["error_convention"] = error
     groups["control_error_propagated"] = bool(propagate_control)
-    groups["status"] = gstatus.astype(str)
-    groups["reason"] = greason.astype(str)
+    groups["status"] = gstatus
+    groups["reason"] = greason
     groups = groups.loc[~is_ref_t[TT]].reset_index(drop=True)
     # ddcq / rq per biological sample (points over bars)
     samp_ctrl = gmean[c_code * n_t + T]

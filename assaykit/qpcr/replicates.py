@@ -72,12 +72,19 @@ def _append(flags: np.ndarray, mask: np.ndarray, name: str) -> None:
         flags[i] = name if not flags[i] else flags[i] + ";" + name
 
 
-def _group_codes(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    codes = np.zeros(len(frame), dtype=np.int64)
-    for c in cols:
-        k, uniq = pd.factorize(frame[c], use_na_sentinel=False)
-        codes = codes * (len(uniq) + 1) + k
-    return pd.factorize(codes)[0]
+def _factor_str(values) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize a column and convert only its unique values to str (NaN/None -> '')."""
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    u = np.array(["" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x) for x in uniq], dtype=object)
+    c2, u2 = pd.factorize(u)
+    return c2[codes], np.asarray(u2, dtype=object)
+
+
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(codes[0]), dtype=np.int64)
+    for c in codes:
+        out = out * (int(c.max()) + 1 if len(c) else 1) + c
+    return pd.factorize(out)[0]
 
 
 def qc_wells(
@@ -124,6 +131,21 @@ def qc_wells(
     AnalysisError
         For a missing column, an unknown outlier rule or an invalid ``undetermined``.
     """
+    return _qc(
+        data,
+        sample_col=sample_col,
+        target_col=target_col,
+        tasks=tasks,
+        undetermined=undetermined,
+        outlier=outlier,
+        outlier_threshold=outlier_threshold,
+        ntc_margin=ntc_margin,
+        tm_tolerance=tm_tolerance,
+    )[0]
+
+
+def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_threshold, ntc_margin, tm_tolerance):
+    """qc_wells, also returning the factorized key columns {name: (codes, uniques)}."""
     needed = [c for c in ("plate", "well", "cq", "cq_flag", "task", "tm") if c in QPCR_COLUMNS]
     for c in [*needed, sample_col, target_col]:
         if c not in data.columns:
@@ -147,23 +169,33 @@ def qc_wells(
             ) from None
     thr = OUTLIER_RULES.get(outlier, np.nan) if outlier_threshold is None else float(outlier_threshold)
 
-    w = data.copy()
+    w = data.copy(deep=False)
     n = len(w)
     cq = w["cq"].to_numpy(dtype=float, copy=True)
-    cq_flag = w["cq_flag"].astype(str).str.lower()
-    task = w["task"].astype(str).str.lower()
-    analysed = task.isin([t.lower() for t in tasks]).to_numpy()
+    cf_codes, cf_u = _factor_str(w["cq_flag"])
+    cf_u = np.array([x.lower() for x in cf_u], dtype=object)
+    tk_codes, tk_u = _factor_str(w["task"])
+    tk_u = np.array([x.lower() for x in tk_u], dtype=object)
+    task = tk_u[tk_codes]
+    analysed = np.isin(tk_u, [t.lower() for t in tasks])[tk_codes]
     status = np.where(analysed, "used", "not_analysed").astype(object)
     reason = np.full(n, "", dtype=object)
     flags = np.full(n, "", dtype=object)
     if (~analysed).any():
-        reason[~analysed] = ("task '" + task[~analysed] + "' is not analysed for relative quantification").to_numpy()
+        msg = np.array([f"task '{t}' is not analysed for relative quantification" for t in tk_u], dtype=object)
+        reason[~analysed] = msg[tk_codes[~analysed]]
+    keys = {
+        "plate": _factor_str(w["plate"]),
+        "well": _factor_str(w["well"]),
+        "sample": _factor_str(w[sample_col]),
+        "target": _factor_str(w[target_col]),
+    }
 
-    omitted = cq_flag.str.contains("omitted", regex=False).to_numpy()
+    omitted = np.array(["omitted" in x for x in cf_u], dtype=bool)[cf_codes]
     m = analysed & omitted
     status[m], reason[m] = "excluded", "omitted in the instrument software"
     nocq = analysed & ~omitted & ~np.isfinite(cq)
-    undet = cq_flag.str.contains("undetermined", regex=False).to_numpy()
+    undet = np.array(["undetermined" in x for x in cf_u], dtype=bool)[cf_codes]
     if cutoff is None:
         m = nocq & undet
         status[m], reason[m] = "excluded", "undetermined (no Cq) and undetermined='exclude'"
@@ -176,27 +208,30 @@ def qc_wells(
         _append(flags, above, "above_cutoff_set_to_cutoff")
     m = nocq & ~undet
     if m.any():
-        fl = cq_flag.to_numpy()[m]
+        fl = cf_u[cf_codes[m]]
+        raw = w["cq_raw"].to_numpy(dtype=object)[m]
         status[m] = "excluded"
-        reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, w["cq_raw"].astype(str).to_numpy()[m], strict=False)], dtype=object)
+        reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, raw, strict=True)], dtype=object)
 
     # outliers among technical replicates
     if outlier is not None:
-        _outliers(w, cq, status, reason, flags, outlier, thr, sample_col, target_col)
+        group = _combine(keys["plate"][0], keys["sample"][0], keys["target"][0])
+        _outliers(cq, status, reason, flags, outlier, thr, group)
 
-    # negative controls
-    plate = w["plate"].astype(str)
-    target = w[target_col].astype(str)
-    sample = w[sample_col].astype(str)
-    for neg, (flag_amp, flag_near) in {"ntc": ("ntc_amplified", "ntc_within_margin"), "nrt": ("nrt_amplified", "nrt_within_margin")}.items():
-        is_neg = (task == neg).to_numpy() & np.isfinite(w["cq"].to_numpy(dtype=float))
+    # negative controls (keys compared as integer codes)
+    cq_raw_num = w["cq"].to_numpy(dtype=float)
+    for neg, (flag_amp, flag_near) in {
+        "ntc": ("ntc_amplified", "ntc_within_margin"),
+        "nrt": ("nrt_amplified", "nrt_within_margin"),
+    }.items():
+        is_neg = (task == neg) & np.isfinite(cq_raw_num)
         if not is_neg.any():
             continue
         _append(flags, is_neg, flag_amp)
-        keys = ["plate", "target"] if neg == "ntc" else ["plate", "sample", "target"]
-        frame = pd.DataFrame({"plate": plate, "sample": sample, "target": target})
-        neg_cq = frame.loc[is_neg, keys].assign(neg_cq=w["cq"].to_numpy(dtype=float)[is_neg]).groupby(keys)["neg_cq"].min()
-        joined = frame[keys].join(neg_cq, on=keys)["neg_cq"].to_numpy(dtype=float)
+        kcols = ["plate", "target"] if neg == "ntc" else ["plate", "sample", "target"]
+        frame = pd.DataFrame({k: keys[k][0] for k in kcols})
+        neg_cq = frame.loc[is_neg].assign(neg_cq=cq_raw_num[is_neg]).groupby(kcols)["neg_cq"].min()
+        joined = frame.join(neg_cq, on=kcols)["neg_cq"].to_numpy(dtype=float)
         near = (status == "used") & np.isfinite(joined) & (joined - cq < ntc_margin)
         _append(flags, near, flag_near)
 
@@ -204,29 +239,28 @@ def qc_wells(
     tm = w["tm"].to_numpy(dtype=float)
     has_tm = np.isfinite(tm)
     if has_tm.any():
-        tmf = pd.DataFrame({"target": target.to_numpy()[has_tm], "bin": np.round(tm[has_tm] * 2) / 2})
+        t_codes = keys["target"][0]
+        tmf = pd.DataFrame({"target": t_codes[has_tm], "bin": np.round(tm[has_tm] * 2) / 2})
         counts = tmf.groupby(["target", "bin"]).size().reset_index(name="k")
         counts = counts.sort_values(["target", "k", "bin"], ascending=[True, False, True])
         mode = counts.drop_duplicates("target").set_index("target")["bin"]
-        mode_all = target.map(mode).to_numpy(dtype=float)
+        mode_all = pd.Series(t_codes).map(mode).to_numpy(dtype=float)
         off = has_tm & (np.abs(tm - mode_all) > tm_tolerance)
         _append(flags, off, "tm_off_mode")
 
     cq_used = np.where(status == "used", cq, np.nan)
     w["cq_used"] = cq_used
-    w["qc_flag"] = flags.astype(str)
-    w["status"] = status.astype(str)
-    w["reason"] = reason.astype(str)
-    return w
+    w["qc_flag"] = flags
+    w["status"] = status
+    w["reason"] = reason
+    return w, keys
 
 
-def _outliers(w, cq, status, reason, flags, rule, thr, sample_col, target_col) -> None:
+def _outliers(cq, status, reason, flags, rule, thr, group) -> None:
     live = status == "used"
     if not live.any():
         return
-    frame = pd.DataFrame({"plate": w["plate"].to_numpy(), "s": w[sample_col].to_numpy(), "t": w[target_col].to_numpy()})
-    frame = frame.loc[live]
-    codes = _group_codes(frame, ["plate", "s", "t"])
+    codes = pd.factorize(group[live])[0]
     x = cq[live]
     g = pd.Series(x).groupby(codes)
     n = g.transform("count").to_numpy()
