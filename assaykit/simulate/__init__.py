@@ -3,6 +3,8 @@
 :func:`random_plate_truth` draws a truth table (``plate, well, read, value, flag``) and
 :func:`write_plate` writes it as an instrument would ('generic' grid CSV, BioTek Gen5
 text, SoftMax Pro text), so that reading the file back must give the truth again.
+:func:`simulate_qpcr_run`, :func:`write_cfx_csv` and :func:`write_quantstudio_txt`
+(module :mod:`assaykit.simulate.qpcr`) do the same for qPCR runs.
 
 Examples
 --------
@@ -15,5 +17,13 @@ Examples
 """
 
 from assaykit.simulate.plate import PLATE_FORMATS, random_plate_truth, write_plate
+from assaykit.simulate.qpcr import simulate_qpcr_run, write_cfx_csv, write_quantstudio_txt
 
-__all__ = ["PLATE_FORMATS", "random_plate_truth", "write_plate"]
+__all__ = [
+    "PLATE_FORMATS",
+    "random_plate_truth",
+    "simulate_qpcr_run",
+    "write_cfx_csv",
+    "write_plate",
+    "write_quantstudio_txt",
+]
