@@ -141,7 +141,7 @@ def test_text_in_cq_names_line_and_well():
 
 def test_text_in_other_numeric_column():
     text = HEADER + "\n,A01,FAM,X,Unkn,s,,21.0,mean?,0,NaN,NaN,NaN,0,60,\n"
-    with pytest.raises(ReaderError, match=r"line 2, well A01: column 'Cq Mean' is not a number"):
+    with pytest.raises(ReaderError, match=r"line 2, well A1: column 'Cq Mean' is not a number"):
         read_qpcr(_src(text))
 
 
@@ -189,3 +189,9 @@ def test_fuzz_cfx(parts, corpus):
             assert (np.isnan(df["cq"]) == (df["cq_flag"] != "")).all()
 
     run()
+
+
+def test_unbalanced_quote_keeps_line_numbers():
+    text = HEADER + '\n,A01,FAM,X,Unkn,"s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n,A02,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n'
+    with pytest.raises(ReaderError, match=r"line 2: line has the wrong number of fields"):
+        read_qpcr(_src(text))

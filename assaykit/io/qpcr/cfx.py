@@ -166,117 +166,126 @@ def read_cfx(source: Source) -> pd.DataFrame:
     n_fields = len(header)
     decimal_comma = sep != ","
 
-    def cell(fields: list[str], name: str) -> str:
-        j = col.get(name)
-        return fields[j].strip() if j is not None else ""
-
-    def num(fields: list[str], name: str, lineno: int, *, zero_is_missing: bool = False) -> float:
-        text = cell(fields, name)
-        v = _number(text, decimal_comma=decimal_comma)
-        if v is None:
-            raise source.error(
-                f"column '{name}' is not a number",
-                line=lineno,
-                well=cell(fields, "Well") or None,
-                expected="a number, NaN or N/A",
-                found=repr(text[:40]),
-            )
-        if zero_is_missing and v == 0:
-            return math.nan
-        return v
-
-    out: dict[str, list] = {
-        k: []
-        for k in (
-            "well", "sample", "target", "task", "reporter", "quantity", "cq", "cq_raw", "cq_flag",
-            "tm", "instrument_content", "instrument_biological_set", "instrument_cq_mean",
-            "instrument_cq_sd", "instrument_starting_quantity", "instrument_sq_mean",
-            "instrument_sq_sd",
-        )
-    }  # fmt: skip
-    seen: dict[tuple[str, str], int] = {}
-    for i in range(hi + 1, len(source.lines)):
-        line = source.lines[i]
-        lineno = i + 1
-        if not line.strip() or not line.strip(sep + " "):
-            continue
-        fields = _split(line, sep)
-        # trailing empty fields beyond the header are harmless
-        while len(fields) > n_fields and not fields[-1].strip():
-            fields.pop()
+    # ---- split every data line (one csv pass), checking the field count
+    body = [(i + 1, ln) for i, ln in enumerate(source.lines[hi + 1 :], start=hi + 1) if ln.strip(sep + " \t")]
+    linenos = [n for n, _ in body]
+    rows = list(csv.reader([ln for _, ln in body], delimiter=sep))
+    if len(rows) != len(body):  # an unbalanced quote joined lines: split each line alone
+        rows = [_split(ln, sep) for _, ln in body]
+    for k, fields in enumerate(rows):
         if len(fields) != n_fields:
-            raise source.error(
-                "line has the wrong number of fields (truncated or wrong separator?)",
-                line=lineno,
-                expected=f"{n_fields} fields separated by {sep!r}",
-                found=f"{len(fields)} fields",
-            )
-        well_text = cell(fields, "Well")
-        try:
-            r, c = parse_well(well_text)
-        except SchemaError:
-            raise source.error(
-                "invalid well name", line=lineno, expected="a well such as 'A01'", found=repr(well_text[:20])
-            ) from None
-        well = f"{r}{c}"
-        fluor = cell(fields, "Fluor")
-        target = cell(fields, "Target") or fluor
-        key = (well, target)
-        if key in seen:
-            raise source.error(
-                "duplicated well × target",
-                line=lineno,
-                well=well,
-                target=target,
-                expected="each well × target once",
-                found=f"a second row (first on line {seen[key]})",
-            )
-        seen[key] = lineno
-        cq_text = cell(fields, "Cq")
-        cq = _number(cq_text, decimal_comma=decimal_comma)
-        if cq is None:
-            raise source.error(
-                "Cq is not a number", line=lineno, well=well, expected="a number, NaN or N/A", found=repr(cq_text[:40])
-            )
-        if cq_text == "":
-            flag = "empty"
-        elif math.isnan(cq):
-            flag = "undetermined"
-        else:
-            flag = ""
-        content = cell(fields, "Content")
-        task = cfx_task(content)
-        sq = num(fields, "Starting Quantity (SQ)", lineno)
-        cq_mean = num(fields, "Cq Mean", lineno, zero_is_missing=True)
-        cq_sd = num(fields, "Cq Std. Dev", lineno)
-        if math.isnan(cq_mean):
-            cq_sd = math.nan  # CFX writes SD 0 when no replicate has a Cq
-        sq_mean = num(fields, "SQ Mean", lineno)
-        sq_sd = num(fields, "SQ Std. Dev", lineno)
-        if (task != "standard" and sq_mean == 0 and math.isnan(sq)) or math.isnan(sq_mean):
-            sq_mean = sq_sd = math.nan  # CFX writes SQ Mean/SD 0 (or SD 0) when there is no SQ
-        tm = num(fields, "Melt Temperature", lineno, zero_is_missing=True)
-        out["well"].append(well)
-        out["sample"].append(cell(fields, "Sample"))
-        out["target"].append(target)
-        out["task"].append(task)
-        out["reporter"].append(fluor)
-        out["quantity"].append(sq if task == "standard" else math.nan)
-        out["cq"].append(cq)
-        out["cq_raw"].append(cq_text)
-        out["cq_flag"].append(flag)
-        out["tm"].append(tm)
-        out["instrument_content"].append(content)
-        out["instrument_biological_set"].append(cell(fields, "Biological Set Name"))
-        out["instrument_cq_mean"].append(cq_mean)
-        out["instrument_cq_sd"].append(cq_sd)
-        out["instrument_starting_quantity"].append(sq)
-        out["instrument_sq_mean"].append(sq_mean)
-        out["instrument_sq_sd"].append(sq_sd)
-    if not out["well"]:
+            # trailing empty fields beyond the header are harmless
+            while len(fields) > n_fields and not fields[-1].strip():
+                fields.pop()
+            if len(fields) != n_fields:
+                raise source.error(
+                    "line has the wrong number of fields (truncated or wrong separator?)",
+                    line=linenos[k],
+                    expected=f"{n_fields} fields separated by {sep!r}",
+                    found=f"{len(fields)} fields",
+                )
+    if not rows:
         raise source.error(
             "no wells after the header", line=hi + 1, expected="at least one result line", found="none"
         )
+    n = len(rows)
+
+    def text_col(name: str) -> list[str]:
+        j = col.get(name)
+        if j is None:
+            return [""] * n
+        return [f[j].strip() for f in rows]
+
+    wells_raw = text_col("Well")
+    wells: list[str] = []
+    cache: dict[str, str] = {}
+    for k, w in enumerate(wells_raw):
+        name = cache.get(w)
+        if name is None:
+            try:
+                r, c = parse_well(w)
+            except SchemaError:
+                raise source.error(
+                    "invalid well name", line=linenos[k], expected="a well such as 'A01'", found=repr(w[:20])
+                ) from None
+            name = cache[w] = f"{r}{c}"
+        wells.append(name)
+
+    def num_col(name: str, *, label: str | None = None) -> np.ndarray:
+        texts = text_col(name)
+        memo: dict[str, float] = {}
+        out_ = np.empty(n)
+        for k, t in enumerate(texts):
+            v = memo.get(t)
+            if v is None:
+                v = _number(t, decimal_comma=decimal_comma)
+                if v is None:
+                    raise source.error(
+                        label or f"column '{name}' is not a number",
+                        line=linenos[k],
+                        well=wells[k],
+                        expected="a number, NaN or N/A",
+                        found=repr(t[:40]),
+                    )
+                memo[t] = v
+            out_[k] = v
+        return out_
+
+    fluor = text_col("Fluor")
+    target = [t or f for t, f in zip(text_col("Target"), fluor, strict=True)]
+    seen: dict[tuple[str, str], int] = {}
+    for k, key in enumerate(zip(wells, target, strict=True)):
+        if key in seen:
+            raise source.error(
+                "duplicated well × target",
+                line=linenos[k],
+                well=key[0],
+                target=key[1],
+                expected="each well × target once",
+                found=f"a second row (first on line {seen[key]})",
+            )
+        seen[key] = linenos[k]
+    cq_raw = text_col("Cq")
+    cq = num_col("Cq", label="Cq is not a number")
+    cq_nan = np.isnan(cq)
+    flag = np.where(cq_nan, "undetermined", "")
+    flag[np.asarray([t == "" for t in cq_raw], dtype=bool)] = "empty"
+    content = text_col("Content")
+    task = [cfx_task(t) for t in content]
+    is_std = np.asarray([t == "standard" for t in task], dtype=bool)
+    sq = num_col("Starting Quantity (SQ)")
+    cq_mean = num_col("Cq Mean")
+    cq_sd = num_col("Cq Std. Dev")
+    # CFX writes Cq Mean = 0 and SD = 0 when no replicate has a Cq: NaN, never 0
+    cq_mean[cq_mean == 0] = np.nan
+    cq_sd[np.isnan(cq_mean)] = np.nan
+    sq_mean = num_col("SQ Mean")
+    sq_sd = num_col("SQ Std. Dev")
+    # ... and SQ Mean / SD 0 (or SD 0 beside a NaN mean) when there is no SQ
+    no_sq = np.isnan(sq_mean) | (~is_std & (sq_mean == 0) & np.isnan(sq))
+    sq_mean[no_sq] = np.nan
+    sq_sd[no_sq] = np.nan
+    tm = num_col("Melt Temperature")
+    tm[tm == 0] = np.nan
+    out = {
+        "well": wells,
+        "sample": text_col("Sample"),
+        "target": target,
+        "task": task,
+        "reporter": fluor,
+        "quantity": np.where(is_std, sq, np.nan),
+        "cq": cq,
+        "cq_raw": cq_raw,
+        "cq_flag": flag.tolist(),
+        "tm": tm,
+        "instrument_content": content,
+        "instrument_biological_set": text_col("Biological Set Name"),
+        "instrument_cq_mean": cq_mean,
+        "instrument_cq_sd": cq_sd,
+        "instrument_starting_quantity": sq,
+        "instrument_sq_mean": sq_mean,
+        "instrument_sq_sd": sq_sd,
+    }
     out["plate"] = ["1"] * len(out["well"])
     df = qpcr_table(out, source_file=source.name)
     for name in ("instrument_cq_mean", "instrument_cq_sd", "instrument_starting_quantity",
