@@ -19,6 +19,8 @@ responses <= 0 are replaced by the smallest positive observed standard response
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -203,10 +205,13 @@ def _lmfit_gd(x, y, w, model, theta0):
         J = -sw[:, None] * J
         return np.where(np.isfinite(J), J, 0.0)
 
-    out = lmfit.minimize(
-        resid, params, method="least_squares", Dfun=jac, ftol=1e-13, xtol=1e-13, gtol=1e-13,
-        x_scale="jac", max_nfev=1000,
-    )
+    with warnings.catch_warnings():
+        # lmfit's own covariance (unused: ours is computed analytically) may divide by zero
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = lmfit.minimize(
+            resid, params, method="least_squares", Dfun=jac, ftol=1e-13, xtol=1e-13, gtol=1e-13,
+            x_scale="jac", max_nfev=1000, calc_covar=False,
+        )
     th = np.array([vals(out.params)[i] for i in range(5 if with_g else 4)])
     ok = bool(out.success) and np.all(np.isfinite(th))
     return th, ok, str(out.message), int(out.nfev)
