@@ -122,7 +122,7 @@ def test_cfx_round_trip(tmp_path):
     w.loc[sel, "cq"] = np.nan
     w.loc[sel, "cq_flag"] = "undetermined"
     path = tmp_path / "run -  Quantification Cq Results_0.csv"
-    write_cfx_csv(w, path)
+    assert write_cfx_csv(w, path) == path
     lines = path.read_text().splitlines()
     assert lines[0].startswith(",Well,Fluor,Target,Content,Sample,Biological Set Name,Cq,Cq Mean")
     assert lines[1].startswith(",A01,SYBR,GAPDH,Unkn,vehicle_1,vehicle,")
@@ -148,7 +148,7 @@ def test_cfx_round_trip(tmp_path):
 def test_quantstudio_round_trip(tmp_path):
     w = _sim(p_undetermined=0.2, seed=6)
     path = tmp_path / "run.txt"
-    write_quantstudio_txt(w, path, endogenous_control="GAPDH", reference_sample="vehicle_1")
+    assert write_quantstudio_txt(w, path, endogenous_control="GAPDH", reference_sample="vehicle_1") == path
     text = path.read_text(encoding="utf-8")
     assert text.startswith("* Block Type = 96-Well Block (0.2mL)\n")
     assert "\n[Sample Setup]\nWell\tWell Position\tSample Name" in text

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -135,20 +136,37 @@ def simulate_qpcr_run(
     references = [str(r) for r in references]
     genes = references + targets
     if not genes:
-        raise AnalysisError("no genes to simulate", expected="at least one target or reference", found="none")
+        raise AnalysisError(
+            "no genes to simulate", expected="at least one target or reference", found="none"
+        )
     if len(set(genes)) != len(genes):
-        raise AnalysisError("a gene is listed twice", expected="distinct target and reference names", found=str(genes))
+        raise AnalysisError(
+            "a gene is listed twice",
+            expected="distinct target and reference names",
+            found=str(genes),
+        )
     efficiencies = dict(efficiencies or {})
     cq0 = dict(cq0 or {})
     for g, e in efficiencies.items():
         if not (0 < float(e) <= 2):
-            raise AnalysisError("efficiency out of range", target=str(g), expected="0 < E <= 2 (1.0 = 100 %)", found=str(e))
+            raise AnalysisError(
+                "efficiency out of range",
+                target=str(g),
+                expected="0 < E <= 2 (1.0 = 100 %)",
+                found=str(e),
+            )
     if not 0 <= p_undetermined <= 1:
-        raise AnalysisError("p_undetermined must be a probability", expected="0 <= p <= 1", found=str(p_undetermined))
+        raise AnalysisError(
+            "p_undetermined must be a probability",
+            expected="0 <= p <= 1",
+            found=str(p_undetermined),
+        )
     if n_tech < 1:
         raise AnalysisError("n_tech must be at least 1", expected=">= 1", found=str(n_tech))
     if sd_tech < 0 or sd_bio < 0:
-        raise AnalysisError("standard deviations must be >= 0", found=f"sd_tech={sd_tech}, sd_bio={sd_bio}")
+        raise AnalysisError(
+            "standard deviations must be >= 0", found=f"sd_tech={sd_tech}, sd_bio={sd_bio}"
+        )
     for cond, folds in fold_changes.items():
         if not isinstance(folds, Mapping):
             raise AnalysisError(
@@ -158,7 +176,12 @@ def simulate_qpcr_run(
             )
         for g, f in folds.items():
             if not float(f) > 0:
-                raise AnalysisError("fold change must be > 0", target=str(g), expected="> 0", found=f"{f} in {cond!r}")
+                raise AnalysisError(
+                    "fold change must be > 0",
+                    target=str(g),
+                    expected="> 0",
+                    found=f"{f} in {cond!r}",
+                )
     if design is None:
         if n_bio < 1:
             raise AnalysisError("n_bio must be at least 1", expected=">= 1", found=str(n_bio))
@@ -172,10 +195,19 @@ def simulate_qpcr_run(
     else:
         missing = [c for c in ("sample", "condition") if c not in design.columns]
         if missing:
-            raise AnalysisError("design lacks columns", expected="columns 'sample' and 'condition'", found=f"missing {missing}")
+            raise AnalysisError(
+                "design lacks columns",
+                expected="columns 'sample' and 'condition'",
+                found=f"missing {missing}",
+            )
         if design["sample"].duplicated().any():
             dup = design.loc[design["sample"].duplicated(), "sample"].iloc[0]
-            raise AnalysisError("design lists a sample twice", sample=str(dup), expected="one row per sample", found="two")
+            raise AnalysisError(
+                "design lists a sample twice",
+                sample=str(dup),
+                expected="one row per sample",
+                found="two",
+            )
         design = design[["sample", "condition"]].astype(str).reset_index(drop=True)
     bio_rep = design.groupby("condition").cumcount().to_numpy() + 1
 
@@ -195,9 +227,15 @@ def simulate_qpcr_run(
     for g in genes:
         e = float(efficiencies.get(g, 1.0))
         base = float(cq0.get(g, 20.0 if g in references else 25.0))
-        for s_i, (sample, cond) in enumerate(zip(design["sample"], design["condition"], strict=True)):
+        for s_i, (sample, cond) in enumerate(
+            zip(design["sample"], design["condition"], strict=True)
+        ):
             fold = float(fold_changes.get(cond, {}).get(g, 1.0))
-            true_cq = base - math.log(fold) / math.log1p(e) + (rng.normal(0.0, sd_bio) if sd_bio > 0 else 0.0)
+            true_cq = (
+                base
+                - math.log(fold) / math.log1p(e)
+                + (rng.normal(0.0, sd_bio) if sd_bio > 0 else 0.0)
+            )
             for t in range(n_tech):
                 r, c = divmod(idx, n_cols)
                 recs["well"].append(f"{row_letter(r)}{c + 1}")
@@ -213,7 +251,9 @@ def simulate_qpcr_run(
                 idx += 1
     true = np.asarray(recs["true_cq"], dtype=float)
     noise = rng.normal(0.0, sd_tech, size=len(true)) if sd_tech > 0 else np.zeros(len(true))
-    undetermined = rng.random(len(true)) < p_undetermined if p_undetermined > 0 else np.zeros(len(true), bool)
+    undetermined = (
+        rng.random(len(true)) < p_undetermined if p_undetermined > 0 else np.zeros(len(true), bool)
+    )
     cq = np.where(undetermined, np.nan, true + noise)
     df = pd.DataFrame(recs)
     df.insert(0, "plate", str(plate))
@@ -231,14 +271,20 @@ def _check_wells(wells: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ("well", "sample", "target", "cq") if c not in wells.columns]
     if missing:
         raise AnalysisError(
-            "wells table lacks columns", expected="well, sample, target, cq (as from simulate_qpcr_run)", found=f"missing {missing}"
+            "wells table lacks columns",
+            expected="well, sample, target, cq (as from simulate_qpcr_run)",
+            found=f"missing {missing}",
         )
     df = wells.reset_index(drop=True)
     dup = df.duplicated(["well", "target"])
     if dup.any():
         first = df.loc[dup].iloc[0]
         raise AnalysisError(
-            "well × target listed twice", well=str(first["well"]), target=str(first["target"]), expected="each once", found="twice"
+            "well × target listed twice",
+            well=str(first["well"]),
+            target=str(first["target"]),
+            expected="each once",
+            found="twice",
         )
     return df
 
@@ -261,7 +307,7 @@ def _plate_size(df: pd.DataFrame) -> int:
     return 96 if max_r <= 8 and max_c <= 12 else 384
 
 
-def write_cfx_csv(wells: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_cfx_csv(wells: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write wells as a Bio-Rad CFX Maestro "Quantification Cq Results" CSV.
 
     The layout copies CFX Maestro's export: a leading empty column, the header
@@ -277,6 +323,11 @@ def write_cfx_csv(wells: pd.DataFrame, path: str | os.PathLike) -> None:
         uses ``reporter``, ``task``, ``condition`` and ``quantity`` when present).
     path : str or path-like
         Output file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
 
     Raises
     ------
@@ -298,7 +349,11 @@ def write_cfx_csv(wells: pd.DataFrame, path: str | os.PathLike) -> None:
         cq = float(row["cq"])
         m = mean[i]
         m_txt, sd_txt = ("0", "0") if not np.isfinite(m) else (fmt(m), fmt(sd[i]))
-        qty = float(row["quantity"]) if "quantity" in df.columns and pd.notna(row["quantity"]) else math.nan
+        qty = (
+            float(row["quantity"])
+            if "quantity" in df.columns and pd.notna(row["quantity"])
+            else math.nan
+        )
         sq = fmt(qty)
         log_sq = fmt(math.log10(qty)) if np.isfinite(qty) and qty > 0 else "NaN"
         cells = [
@@ -321,10 +376,15 @@ def write_cfx_csv(wells: pd.DataFrame, path: str | os.PathLike) -> None:
         ]
         for cell in cells:
             if "," in cell or '"' in cell:
-                raise AnalysisError("text with a comma or quote cannot be written to the CFX CSV", well=row["well"], found=repr(cell))
+                raise AnalysisError(
+                    "text with a comma or quote cannot be written to the CFX CSV",
+                    well=row["well"],
+                    found=repr(cell),
+                )
         lines.append(",".join(cells))
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("\n".join(lines) + "\n")
+    return Path(path)
 
 
 def write_quantstudio_txt(
@@ -334,7 +394,7 @@ def write_quantstudio_txt(
     experiment_name: str = "assaykit simulated run",
     endogenous_control: str | None = None,
     reference_sample: str | None = None,
-) -> None:
+) -> Path:
     """Write wells as a Thermo QuantStudio (7 Flex) ``.txt`` export.
 
     The structure copies the QuantStudio software's text export: ``* Key = Value``
@@ -354,6 +414,11 @@ def write_quantstudio_txt(
         Written as ``* Experiment Name``.
     endogenous_control, reference_sample : str, optional
         Footer values.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
 
     Raises
     ------
@@ -408,7 +473,11 @@ def write_quantstudio_txt(
                  "", "", "", "", ""]  # fmt: skip
         for cell in cells_setup:
             if "\t" in cell or "\n" in cell or "\r" in cell:
-                raise AnalysisError("text with a tab or line break cannot be written", well=row["well"], found=repr(cell))
+                raise AnalysisError(
+                    "text with a tab or line break cannot be written",
+                    well=row["well"],
+                    found=repr(cell),
+                )
         setup.append("\t".join(cells_setup))
         results.append("\t".join(cells))
     footer = []
@@ -422,6 +491,7 @@ def write_quantstudio_txt(
         ]
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("\n".join(header + setup + results + footer) + "\n")
+    return Path(path)
 
 
 def _well_number(well: str, n_cols: int) -> int:
