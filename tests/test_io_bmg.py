@@ -12,10 +12,12 @@ import pytest
 from conftest import SHARED
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
+from hypothesis import strategies as st
 
-from assaykit.errors import ReaderError
+from assaykit.errors import AssaykitError, ReaderError
 from assaykit.io import Source, read_plate
 from assaykit.io.plate.bmg import metric_name, read_name
+from assaykit.schema import validate_plate_table
 
 BMG = SHARED / "corpus" / "plate_reader" / "bmg"
 
@@ -251,3 +253,40 @@ def test_fuzz_inputs_exist_or_skip():
     if not BMG.exists():
         pytest.skip("../shared not available")
     assert isinstance(BMG, Path) and _bytes("mars_absorbance_450.csv")
+
+
+# Cell-level fuzz of the SMART Control workbook (zip-level mutations rarely stay readable).
+_CELLS = ["", None, "OVER", "A", "1. Layout", "4. Raw Data (1/2)", "Absorbance", 1.0, -2.5, "x", True]
+
+
+@st.composite
+def _cell_edits(draw):
+    return draw(st.lists(st.tuples(st.sampled_from(["set", "delete", "dup", "cut"]), st.integers(0, 10_000),
+                                   st.integers(0, 10_000), st.sampled_from(_CELLS)), min_size=1, max_size=4))
+
+
+@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
+@FUZZ_SETTINGS
+@given(_cell_edits())
+def test_fuzz_smart_cells(edits):
+    data = _bytes("smart_control_picogreen_stdcurve.xlsx")
+    base, src = Source(data, "smart.xlsx"), Source(data, "smart.xlsx")
+    for sheet in base.sheet_names:
+        rows = [list(r) for r in base.sheet(sheet)]
+        for op, i, j, val in edits:
+            i %= len(rows)
+            if op == "set" and rows[i]:
+                rows[i][j % len(rows[i])] = val
+            elif op == "delete":
+                del rows[i]
+            elif op == "dup":
+                rows.insert(i, list(rows[i]))
+            else:
+                rows[i] = rows[i][: j % (len(rows[i]) + 1)]
+        src._sheets[sheet] = rows
+    try:
+        df = read_plate(src)
+    except AssaykitError as exc:
+        assert str(exc)
+        return
+    validate_plate_table(df)
