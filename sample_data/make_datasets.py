@@ -4,12 +4,17 @@ Run from the project root::
 
     python sample_data/make_datasets.py
 
-The design comes from the layout ``assaykit/datasets/elisa_il6_layout.toml`` (written by
-hand); this script computes the true IL-6 concentration of every well, the optical
-densities a 4PL standard curve gives for them plus measurement noise (fixed seed), and
-writes them with :func:`assaykit.simulate.write_plate` as a Gen5 text export and a
-generic stacked-grid CSV, and the truth as ``elisa_il6_truth.csv``. The output is
-deterministic: running it twice gives identical files.
+* IL-6 ELISA plate: the design comes from the layout ``elisa_il6_layout.toml`` (written
+  by hand); this script computes the true IL-6 concentration of every well, the optical
+  densities a 4PL standard curve gives for them plus measurement noise (fixed seed), and
+  writes them with :func:`assaykit.simulate.write_plate` as a Gen5 text export and a
+  generic stacked-grid CSV, and the truth as ``elisa_il6_truth.csv``.
+* qPCR run: :func:`assaykit.simulate.qpcr.simulate_qpcr_run` draws the Cq of IL6 and TNF
+  (targets) and GAPDH and ACTB (references) in PBMC of 3 donors, LPS + vehicle or
+  LPS + iguratimod 10 uM, from known fold changes; written as a QuantStudio text export
+  with its layout (``condition``, ``donor`` per well) and the per-well truth.
+
+The output is deterministic: running it twice gives identical files.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pandas as pd
 import assaykit
 from assaykit.immunoassay.models import four_pl
 from assaykit.simulate import write_plate
+from assaykit.simulate.qpcr import simulate_qpcr_run, write_quantstudio_txt
 
 DATA = Path(__file__).resolve().parent.parent / "assaykit" / "datasets"
 SEED = 20240611
@@ -70,6 +76,56 @@ def make_truth() -> pd.DataFrame:
     return t
 
 
+#: qPCR truth: fold change of each target under iguratimod 10 uM vs vehicle (references: 1).
+QPCR_FOLD = {"iguratimod_10uM": {"IL6": 0.3, "TNF": 0.5}}
+#: Amplification efficiencies (1.0 = doubling every cycle).
+QPCR_EFFICIENCY = {"GAPDH": 0.98, "ACTB": 0.96, "IL6": 0.94, "TNF": 0.97}
+#: Cq of each gene in the vehicle condition.
+QPCR_CQ0 = {"GAPDH": 18.5, "ACTB": 17.8, "IL6": 24.0, "TNF": 26.5}
+QPCR_SEED = 7
+
+
+def make_qpcr() -> pd.DataFrame:
+    """One row per well of the simulated qPCR run (the simulator's truth table)."""
+    donors = ("D1", "D2", "D3")
+    design = pd.DataFrame(
+        [
+            {"sample": f"{d}_{cond}", "condition": cond}
+            for cond in ("vehicle", "iguratimod_10uM")
+            for d in donors
+        ]
+    )
+    wells = simulate_qpcr_run(
+        design,
+        targets=["IL6", "TNF"],
+        references=["GAPDH", "ACTB"],
+        fold_changes=QPCR_FOLD,
+        efficiencies=QPCR_EFFICIENCY,
+        cq0=QPCR_CQ0,
+        n_tech=3,
+        sd_tech=0.12,
+        sd_bio=0.25,
+        control="vehicle",
+        seed=QPCR_SEED,
+    )
+    wells.insert(wells.columns.get_loc("condition") + 1, "donor", wells["sample"].str.split("_").str[0])
+    return wells
+
+
+def qpcr_layout(wells: pd.DataFrame) -> str:
+    """wellmap TOML giving the condition and donor of every well of the qPCR run."""
+    lines = [
+        "# Layout of assaykit's simulated qPCR run qpcr_pbmc_quantstudio.txt (written by",
+        "# sample_data/make_datasets.py). PBMC of 3 donors stimulated with LPS, with vehicle or",
+        "# iguratimod 10 uM; IL6 and TNF (targets), GAPDH and ACTB (references), 3 technical",
+        "# replicates. Sample names and targets come from the export itself.",
+        "",
+    ]
+    for (cond, donor), grp in wells.groupby(["condition", "donor"], sort=False):
+        lines += [f"[well.'{','.join(grp['well'])}']", f"condition = '{cond}'", f"donor = '{donor}'", ""]
+    return "\n".join(lines)
+
+
 def long_reads(truth: pd.DataFrame) -> pd.DataFrame:
     """The simulator's input: plate, well, read, value."""
     parts = [
@@ -91,6 +147,16 @@ def main(outdir: Path = DATA) -> list[Path]:
     truth_path = outdir / "elisa_il6_truth.csv"
     truth.to_csv(truth_path, index=False, lineterminator="\n")
     out.append(truth_path)
+
+    wells = make_qpcr()
+    qs = outdir / "qpcr_pbmc_quantstudio.txt"
+    write_quantstudio_txt(wells, qs, experiment_name="PBMC LPS iguratimod (simulated)")
+    layout = outdir / "qpcr_pbmc_layout.toml"
+    layout.write_text(qpcr_layout(wells), encoding="utf-8", newline="\n")
+    qtruth = outdir / "qpcr_pbmc_truth.csv"
+    # 6 decimals: byte-identical on every platform (the export itself holds 3)
+    wells.round({"true_cq": 6, "cq": 6}).to_csv(qtruth, index=False, lineterminator="\n")
+    out += [qs, layout, qtruth]
     return [Path(p) for p in out]
 
 

@@ -88,6 +88,32 @@ def test_truth_matches_layout(truth):
 def test_bundled_files_are_up_to_date(tmp_path):
     """Regenerating the datasets gives byte-identical files (deterministic and committed)."""
     written = load_generator().main(tmp_path)
-    assert sorted(p.name for p in written) == sorted(n for n in DATASETS if not n.endswith(".toml"))
+    assert sorted(p.name for p in written) == sorted(n for n in DATASETS if n != "elisa_il6_layout.toml")
     for p in written:
         assert p.read_bytes() == path(p.name).read_bytes(), f"{p.name} is stale: run sample_data/make_datasets.py"
+
+
+def test_qpcr_run_reads_back_to_its_truth():
+    run = assaykit.read_qpcr(path("qpcr_pbmc_quantstudio.txt"))
+    assert run.attrs["format"] == "quantstudio_txt"
+    assert len(run) == 72 and set(run["target"]) == {"GAPDH", "ACTB", "IL6", "TNF"}
+    truth = pd.read_csv(path("qpcr_pbmc_truth.csv"), dtype={"plate": str})
+    m = run.merge(truth, on=["well", "target"], suffixes=("", "_truth"), validate="one_to_one")
+    assert len(m) == 72
+    assert (m["sample"] == m["sample_truth"]).all() and (m["task"] == "unknown").all()
+    np.testing.assert_allclose(m["cq"], m["cq_truth"], atol=5e-4)
+    lay = assaykit.read_layout(path("qpcr_pbmc_layout.toml"))
+    annotated = assaykit.annotate(run, lay)
+    assert len(annotated) == 72 and annotated["condition"].notna().all()
+    assert (annotated["sample"].str.split("_").str[0] == annotated["donor"]).all()
+    assert all(s.endswith(c) for s, c in zip(annotated["sample"], annotated["condition"], strict=True))
+
+
+def test_qpcr_truth_follows_the_model():
+    gen = load_generator()
+    truth = pd.read_csv(path("qpcr_pbmc_truth.csv"))
+    assert truth.groupby("target")["efficiency"].first().to_dict() == gen.QPCR_EFFICIENCY
+    fold = truth.groupby(["condition", "target"])["fold_change"].first()
+    assert fold[("iguratimod_10uM", "IL6")] == 0.3 and fold[("iguratimod_10uM", "TNF")] == 0.5
+    assert (fold.loc["vehicle"] == 1).all() and fold[("iguratimod_10uM", "GAPDH")] == 1
+    assert truth["cq_flag"].isna().all() and truth["cq"].notna().all()

@@ -34,6 +34,15 @@ DATASETS: dict[str, str] = {
         "truth of the IL-6 plate, one row per well: layout fields, true IL-6 in the sample and in the well "
         "(pg/mL), noiseless and exported optical densities"
     ),
+    "qpcr_pbmc_quantstudio.txt": (
+        "qPCR run as a QuantStudio 7 Flex text export: IL6, TNF (targets) and GAPDH, ACTB (references) "
+        "in LPS-stimulated PBMC of 3 donors, vehicle vs iguratimod 10 uM, 3 technical replicates"
+    ),
+    "qpcr_pbmc_layout.toml": "wellmap layout of the qPCR run: condition and donor of every well",
+    "qpcr_pbmc_truth.csv": (
+        "truth of the qPCR run, one row per well: sample, condition, donor, target, efficiency, "
+        "true fold change, true and exported Cq"
+    ),
 }
 
 
