@@ -148,9 +148,19 @@ def test_qs7flex_footer_crlf(corpus):
 @pytest.mark.shared
 def test_qs7flex_standard_curve_thousands_separators(corpus):
     df = read_qpcr(corpus(QS, TXT_FILES[2]))
-    assert len(df) == 95
-    assert "H11" not in set(df["well"])  # the export has no row for well 95
-    assert df["task"].value_counts().to_dict() == {"unknown": 71, "standard": 20, "ntc": 4}
+    # 95 result rows; well H11 is set up (10K, RNase P) but has no result row: kept, flagged
+    assert len(df) == 96
+    h11 = df.iloc[-1]
+    assert (h11["well"], h11["sample"], h11["target"], h11["task"]) == (
+        "H11",
+        "10K",
+        "RNase P",
+        "unknown",
+    )
+    assert h11["reporter"] == "FAM" and np.isnan(h11["cq"]) and h11["cq_raw"] == ""
+    assert h11["cq_flag"] == "no_result" and np.isnan(h11["instrument_slope"])
+    assert (df["cq_flag"] == "no_result").sum() == 1
+    assert df["task"].value_counts().to_dict() == {"unknown": 72, "standard": 20, "ntc": 4}
     a1 = one(df, "A1")
     assert a1["sample"] == "5K" and a1["target"] == "RNase P"
     assert np.isnan(a1["quantity"])  # an unknown's quantity is the instrument's estimate
@@ -357,6 +367,24 @@ def test_melt_curve_result_section_fills_tm():
     )
     assert one(df, "A1")["tm"] == 81.25
     assert np.isnan(one(df, "A2")["tm"])
+
+
+def test_sample_setup_well_without_result_is_kept():
+    setup = (
+        "[Sample Setup]\nWell\tWell Position\tSample Name\tTarget Name\tTask\tReporter\tQuantity\n"
+        "1\tA1\tveh 1\tTBX21\tUNKNOWN\tFAM\t\n"
+        "5\tA5\tstd\tTBX21\tSTANDARD\tFAM\t100\n"
+        "6\tA6\t\t\t\t\t\n"
+    )
+    top = "* Block Type = 96-Well Block (0.2mL)\n\n" + setup
+    df = read_bytes(qs_text(GOOD_ROWS[:1], top=top))
+    assert df["well"].tolist() == ["A1", "A5"]  # A6 has no target: an empty well
+    a5 = one(df, "A5")
+    assert a5["cq_flag"] == "no_result" and a5["task"] == "standard" and a5["quantity"] == 100.0
+    assert np.isnan(a5["cq"]) and np.isnan(a5["instrument_cq_mean"]) and np.isnan(a5["tm"])
+    bad = top.replace("5\tA5", "5\tA 5 x")
+    err = _err(qs_text(GOOD_ROWS[:1], top=bad))
+    assert "not a well position in the sample setup" in str(err) and "line 6" in str(err)
 
 
 def test_well_number_only_uses_block_type():

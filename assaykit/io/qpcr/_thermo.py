@@ -405,6 +405,7 @@ def build_table(
     default_plate: str = "1",
     standards_quantity_in_sample: bool = False,
     keep_instrument_task: bool = False,
+    setup: RawTable | None = None,
 ) -> pd.DataFrame:
     """Interpret a Thermo results table as the canonical qPCR table.
 
@@ -421,6 +422,9 @@ def build_table(
     keep_instrument_task : bool
         Add an ``instrument_task`` column with the task as exported (SDS 'Target' /
         'Endogenous Control').
+    setup : RawTable, optional
+        The Sample Setup table. A well × target set up there but absent from the results
+        is added with ``cq`` NaN and ``cq_flag`` 'no_result' (no input well is dropped).
 
     Returns
     -------
@@ -646,6 +650,35 @@ def build_table(
             )
         seen[key] = table.locations[k]
 
+    # ---- wells set up but without a result row
+    n_extra = 0
+    if setup is not None:
+        plate = plates[0] if plates else default_plate
+        for loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup):
+            key = (plate, _canonical_well(w), tgt)
+            if key in seen:
+                continue
+            seen[key] = loc
+            n_extra += 1
+            task = map_task(traw)
+            plates.append(plate)
+            wells.append(w)
+            samples.append(smp)
+            targets.append(tgt)
+            task_raw.append(traw)
+            tasks.append(task)
+            reporters.append(rep)
+            quantity.append(qty if task == "standard" else np.nan)
+            inst_quantity.append(np.nan)
+            cq.append(np.nan)
+            cq_raw.append("")
+            cq_flag.append("no_result")
+        if n_extra:
+            tm = np.concatenate([tm, np.full(n_extra, np.nan)])
+
+    def padded(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([values, np.full(n_extra, np.nan)]) if n_extra else values
+
     data: dict[str, Sequence[Any]] = {
         "plate": plates,
         "well": wells,
@@ -665,7 +698,7 @@ def build_table(
             if "quantity" in roles:
                 inst[name] = np.asarray(inst_quantity, dtype=float)
         elif name in instrument:
-            inst[name] = parse_numbers(col(instrument[name]))
+            inst[name] = padded(parse_numbers(col(instrument[name])))
     if keep_instrument_task:
         inst["instrument_task"] = task_raw
     core = qpcr_table(data, source_file=src.name)
@@ -673,6 +706,53 @@ def build_table(
     df = pd.concat([core, pd.DataFrame(inst, index=core.index)], axis=1) if inst else core
     df.attrs["metadata"] = ExportMetadata(table.metadata)
     return df
+
+
+def _setup_rows(src: Source, setup: RawTable) -> list[tuple[int, str, str, str, str, str, float]]:
+    """Wells with a target in a Sample Setup table: (location, well, sample, target, task,
+    reporter, quantity). Empty wells are skipped; a setup without well/target columns gives []."""
+    roles: dict[str, int] = {}
+    for i, name in enumerate(setup.header):
+        role = _ROLES.get(normalize_header(name))
+        if role is not None and role not in roles:
+            roles[role] = i
+    i_well = roles.get("well_position", roles.get("well"))
+    i_target = roles.get("target")
+    if i_well is None or i_target is None:
+        return []
+    out = []
+
+    def cell(r: list[Any], role: str) -> Any:
+        i = roles.get(role)
+        return r[i] if i is not None and i < len(r) else ""
+
+    for r, loc in zip(setup.rows, setup.locations, strict=True):
+        target = cell_text(r[i_target]) if i_target < len(r) else ""
+        if not target:
+            continue
+        well = cell_text(r[i_well]) if i_well < len(r) else ""
+        try:
+            _canonical_well(well)
+        except SchemaError:
+            raise src.error(
+                "not a well position in the sample setup",
+                **_where(src, setup, loc),
+                expected="a well like 'A1' or 'P24'",
+                found=repr(well),
+            ) from None
+        qty = parse_number(cell(r, "quantity"))
+        out.append(
+            (
+                loc,
+                well,
+                cell_text(cell(r, "sample")),
+                target,
+                cell_text(cell(r, "task")),
+                cell_text(cell(r, "reporter")),
+                np.nan if qty is None else qty,
+            )
+        )
+    return out
 
 
 def sheet_rows(src: Source, sheet: str) -> list[list[Any]]:
@@ -687,7 +767,7 @@ def sheet_rows(src: Source, sheet: str) -> list[list[Any]]:
         raise src.error("cannot read sheet", sheet=sheet, found=str(exc)[:200]) from None
 
 
-def sheet_table(src: Source, sheet: str) -> RawTable:
+def sheet_table(src: Source, sheet: str, *, require_cq: bool = True) -> RawTable:
     """Cut the results table out of a worksheet.
 
     The header is the first row whose first cell is 'Well' (or 'Well Position') and that
@@ -705,8 +785,8 @@ def sheet_table(src: Source, sheet: str) -> RawTable:
     header_at = None
     for i, r in enumerate(rows):
         first = normalize_header(r[0]) if r else ""
-        if first in ("well", "well position", "#") and any(
-            normalize_header(c) in CQ_HEADERS for c in r
+        if first in ("well", "well position", "#") and (
+            not require_cq or any(normalize_header(c) in CQ_HEADERS for c in r)
         ):
             header_at = i
             break

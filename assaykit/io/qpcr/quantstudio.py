@@ -21,6 +21,7 @@ import re
 
 import pandas as pd
 
+from assaykit.errors import ReaderError
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.io.qpcr._thermo import (
@@ -194,7 +195,10 @@ def read_quantstudio_txt(source: Source) -> pd.DataFrame:
     meta = _metadata(source, min(sections.values()))
     meta.update(_footer(source, end))
     table.metadata = meta
-    df = build_table(source, table, default_plate=_plate_name(meta))
+    setup = None
+    if "Sample Setup" in sections:
+        setup, _ = _text_section(source, sections["Sample Setup"], "Sample Setup")
+    df = build_table(source, table, default_plate=_plate_name(meta), setup=setup)
     if "Melt Curve Result" in sections and df["tm"].isna().any():
         _fill_tm(source, df, sections["Melt Curve Result"])
     return df
@@ -279,7 +283,13 @@ def _read_results_sheet(source: Source, **kw) -> pd.DataFrame:
             found=f"sheets {source.sheet_names}",
         )
     table = sheet_table(source, "Results")
-    return build_table(source, table, default_plate=_plate_name(table.metadata), **kw)
+    setup = None
+    if "Sample Setup" in source.sheet_names:
+        try:
+            setup = sheet_table(source, "Sample Setup", require_cq=False)
+        except ReaderError:
+            setup = None  # a Sample Setup sheet without a well table is not needed
+    return build_table(source, table, default_plate=_plate_name(table.metadata), setup=setup, **kw)
 
 
 @register(
