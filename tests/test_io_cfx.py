@@ -195,3 +195,14 @@ def test_unbalanced_quote_keeps_line_numbers():
     text = HEADER + '\n,A01,FAM,X,Unkn,"s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n,A02,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n'
     with pytest.raises(ReaderError, match=r"line 2: line has the wrong number of fields"):
         read_qpcr(_src(text))
+
+
+def test_metadata_lines_before_header_and_no_leading_column():
+    meta = "".join(f"Key {i},value {i}\n" for i in range(15))
+    text = meta + "Well,Fluor,Target,Content,Sample,Cq\nA01,HEX,RNase P,Pos Ctrl,PC-001,22.14\nA02,FAM,CoV,NTC,,N/A\n"
+    df = read_qpcr(_src(text))
+    assert df.attrs["format"] == "cfx"
+    a1 = _row(df, "A1", "RNase P")
+    assert (a1["task"], a1["reporter"], a1["cq"]) == ("positive_control", "HEX", 22.14)
+    assert math.isnan(a1["instrument_cq_mean"]) and math.isnan(a1["instrument_starting_quantity"])
+    assert _row(df, "A2", "CoV")["cq_flag"] == "undetermined"

@@ -1,7 +1,7 @@
 """Reader of Bio-Rad CFX Maestro / CFX Manager "Quantification Cq Results" CSV exports.
 
-Format (see ``docs/formats/cfx.md``): one header line, usually with a leading empty
-column (``,Well,Fluor,Target,Content,Sample,Biological Set Name,Cq,Cq Mean,...``), then
+Format (see ``docs/formats/cfx.md``): optional ``key,value`` metadata lines (CFX Manager
+3.x), one header line, usually with a leading empty column (``,Well,Fluor,Target,Content,Sample,Biological Set Name,Cq,Cq Mean,...``), then
 one line per well × fluorophore. Missing Cq is written ``NaN`` (CFX Maestro) or ``N/A``
 (older CFX Manager); when every replicate of a group lacks a Cq the software writes
 ``Cq Mean = 0`` and ``Cq Std. Dev = 0``, which are read as NaN here.
@@ -71,7 +71,7 @@ def _split(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep))
 
 
-def _find_header(source: Source, max_lines: int = 10) -> tuple[int, str, list[str]] | None:
+def _find_header(source: Source, max_lines: int = 40) -> tuple[int, str, list[str]] | None:
     """Return (0-based line index, separator, fields) of the header line, or None."""
     for i, line in enumerate(source.lines[:max_lines]):
         if "Well" not in line or "Cq" not in line:
@@ -92,7 +92,7 @@ def _sniff(source: Source) -> bool:
     if "Cq" not in head or "Well" not in head or ("Fluor" not in head and "Content" not in head):
         return False
     try:
-        return _find_header(source, 5) is not None
+        return _find_header(source) is not None
     except Exception:  # a sniffer never raises
         return False
 
