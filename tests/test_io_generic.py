@@ -11,7 +11,7 @@ import pytest
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
-from assaykit.errors import AssaykitError, FormatDetectionError, ReaderError
+from assaykit.errors import AssaykitError, AssaykitWarning, FormatDetectionError, ReaderError
 from assaykit.io import Source, read_plate
 from assaykit.io.plate.generic import cell_text, parse_value, read_grid, slug
 
@@ -106,6 +106,12 @@ def test_text_cell_is_flagged_not_error_and_empty_cell_kept():
     assert df.loc["C4", "flag"] == "not_numeric" and df.loc["C4", "raw"] == "high"
     assert math.isnan(df.loc["C4", "value"])
     assert df.loc["H12", "flag"] == "empty" and math.isnan(df.loc["H12", "value"])
+
+
+def test_all_text_grid_warns_like_a_layout():
+    with pytest.warns(AssaykitWarning, match="every cell of grid 'value' is text"):
+        df = read_plate(src(grid_text("", fill=lambda i, j: f"S{j}")))
+    assert len(df) == 96 and (df["flag"] == "not_numeric").all() and df["value"].isna().all()
 
 
 def test_tsv_semicolon_trailing_separator_and_crlf():

@@ -25,13 +25,14 @@ import csv
 import datetime as _dt
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from assaykit.errors import ReaderError
+from assaykit.errors import AssaykitWarning, ReaderError
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import plate_table, row_index, row_letter
@@ -453,6 +454,13 @@ def _read_grid_rows(
             )
         seen_reads[read] = grid.header_line
         wells, values, raws, flags = grid_values(grid, decimal_comma=decimal_comma)
+        if all(f == "not_numeric" for f in flags):
+            warnings.warn(
+                f"{source.name}: every cell of grid {read!r} is text (line {grid.header_line}); "
+                "is this a plate layout rather than reads?",
+                AssaykitWarning,
+                stacklevel=2,
+            )
         frames.append(
             plate_table(plate=plate, well=wells, read=read, value=values, raw=raws, flag=flags,
                         source_file=source.name)
