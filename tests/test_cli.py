@@ -267,3 +267,12 @@ def test_every_installed_format_is_in_the_docs_index():
     for kind in ("plate", "qpcr"):
         for name in formats(kind)["format"]:
             assert f"| `{name}` |" in index, f"format {name!r} missing from docs/formats.md"
+
+
+def test_broken_pipe_exits_quietly(run, monkeypatch):
+    def pipe(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(assaykit, "read_plate", pipe)
+    result = run("read", GEN5)
+    assert result.exit_code == 1 and result.stderr == ""

@@ -14,6 +14,8 @@ Usage errors (unknown option, bad choice) exit with status 2, as usual for click
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib import import_module
 
 import click
@@ -37,6 +39,15 @@ def _describe_os_error(exc: OSError) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _silence_stdout() -> None:
+    """Point stdout at devnull so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 class AssaykitGroup(click.Group):
     """A click group turning exceptions into a one-line error unless ``--debug`` is given."""
 
@@ -46,6 +57,9 @@ class AssaykitGroup(click.Group):
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
+            if isinstance(exc, BrokenPipeError):  # output piped into e.g. `head`: stop quietly
+                _silence_stdout()
+                ctx.exit(1)
             if ctx.params.get("debug"):
                 raise
             if isinstance(exc, AssaykitError):
