@@ -286,10 +286,11 @@ def ddct(
     pw_ref_n = _bincount(pw_codes[okr], None, n_pw)
     pw_ref_s = _bincount(pw_codes[okr], ecq[okr], n_pw)
     # a well's reference value needs every reference gene in that well
-    pw_ref_targets = np.zeros(n_pw)
-    if okr.any():
-        uniq_pairs = np.unique(pw_codes[okr] * n_t + t_codes[okr])
-        pw_ref_targets = _bincount(uniq_pairs // n_t, None, n_pw)
+    ref_pos = np.full(n_t, -1, dtype=np.int64)
+    ref_pos[ref_idx] = np.arange(len(ref_idx))
+    seen = np.zeros(n_pw * len(ref_idx), dtype=bool)
+    seen[pw_codes[okr] * len(ref_idx) + ref_pos[t_codes[okr]]] = True
+    pw_ref_targets = seen.reshape(n_pw, len(ref_idx)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         pw_ref = np.where(pw_ref_targets == k, pw_ref_s / pw_ref_n, np.nan)
     d_well = np.where(~is_ref_row, ecq - pw_ref[pw_codes], np.nan)

@@ -74,8 +74,8 @@ def _append(flags: np.ndarray, mask: np.ndarray, name: str) -> None:
 
 def _factor_str(values) -> tuple[np.ndarray, np.ndarray]:
     """Factorize a column and convert only its unique values to str (NaN/None -> '')."""
-    codes, uniq = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
-    u = np.array(["" if x is None or (isinstance(x, float) and np.isnan(x)) else str(x) for x in uniq], dtype=object)
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object))
+    u = np.array([str(x) for x in uniq] + [""], dtype=object)  # code -1 (missing) -> ''
     c2, u2 = pd.factorize(u)
     return c2[codes], np.asarray(u2, dtype=object)
 
