@@ -171,6 +171,15 @@ def test_plain_xml_types_per_target_excl_melt_namespaces():
             assert (b3r["task"], b3r["quantity"], b3r["cq_flag"], b3r["cq_raw"]) == ("ntc", 5.0, "undetermined", "-1")
 
 
+def test_reaction_without_data_is_kept():
+    xml = _rdml('<react id="1"><sample id="S1"/><data><tar id="T1"/><cq>20</cq></data></react><react id="2"><sample id="S1"/></react>')
+    df = read_qpcr(_src(xml))
+    assert len(df) == 2
+    a2 = _row(df, "A2", "")
+    assert (a2["sample"], a2["cq_flag"], a2["reporter"], a2["task"]) == ("S1", "empty", "", "unknown")
+    assert math.isnan(a2["cq"])
+
+
 def test_two_experiments_same_run_id():
     xml = _rdml('<react id="1"><sample id="S1"/><data><tar id="T1"/><cq>20</cq></data></react>')
     xml = xml.replace(

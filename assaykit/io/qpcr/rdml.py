@@ -345,7 +345,13 @@ def read_rdml(source: Source) -> pd.DataFrame:
             if sref is None or sref.get("id") is None:
                 raise source.error("react without sample", plate=plate, well=well, expected="<sample id='...'/>", found="none")
             sid = sref.get("id", "")
-            for d in _children(react, "data"):
+            datas = _children(react, "data")
+            no_data = not datas
+            if no_data:  # a reaction without data stays in the table (target '', cq_flag 'empty')
+                placeholder = ET.Element("data")
+                ET.SubElement(placeholder, "tar", id="")
+                datas = [placeholder]
+            for d in datas:
                 tar = _child(d, "tar")
                 if tar is None or tar.get("id") is None:
                     raise source.error("data without target", plate=plate, well=well, expected="<tar id='...'/>", found="none")
@@ -369,7 +375,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
                     )
                 flags = []
                 if cq_el is None or cq_text == "":
-                    flags.append("undetermined" if has_cq else "empty")
+                    flags.append("undetermined" if has_cq and not no_data else "empty")
                 elif math.isnan(cq) or cq < 0:
                     cq = math.nan
                     flags.append("undetermined")
