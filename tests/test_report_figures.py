@@ -165,3 +165,15 @@ def test_no_pyplot_figures_left_open():
     before = len(plt.get_fignums())
     plate_heatmap(make_plate(), "abs_450")
     assert len(plt.get_fignums()) == before
+
+
+def test_heatmap_of_a_real_gen5_export_with_overflow_and_missed(corpus):
+    import assaykit
+
+    plate = assaykit.read_plate(corpus("plate_reader", "biotek_gen5", "abs450_96well_non_numeric_values_OVRFLW.txt"))
+    ax = plate_heatmap(plate, "abs_450")
+    texts = [t.get_text() for t in labels(ax)]
+    assert len(texts) == 96
+    assert texts.count("OVER") == 8 and texts.count("MISS") == 5
+    assert len(patches(ax, "no_value")) == 13 and patches(ax, "flagged") == []
+    assert ax.get_title() == "abs_450 (raw), Plate 1"

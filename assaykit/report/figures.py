@@ -254,7 +254,8 @@ def plate_heatmap(
     ax.set_ylim(n_rows + 0.5, 0.5)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    ax.set_title(title if title is not None else f"{read} ({metric}), plate {plate_name}", fontsize=10)
+    plate_label = plate_name if plate_name.lower().startswith("plate") else f"plate {plate_name}"
+    ax.set_title(title if title is not None else f"{read} ({metric}), {plate_label}", fontsize=10)
     if colorbar:
         cb = ax.figure.colorbar(image, ax=ax, shrink=0.8)
         cb.set_label(f"{read} ({metric})" + (", log scale" if log else ""))
