@@ -239,8 +239,10 @@ class CurveBatch:
         Returns
         -------
         pandas.DataFrame
-            A copy of ``table`` with ``conc``, ``ci_low``, ``ci_high``, ``se_log_conc``
-            and ``status`` appended (``'no_curve'`` for groups without a fitted curve).
+            Same index as ``table``; columns: the ``by`` columns, ``response``,
+            ``n_replicates``, ``dilution``, ``conc`` (dilution applied), ``ci_low``,
+            ``ci_high``, ``se_log_conc``, ``status`` (``'no_curve'`` for groups without a
+            fitted curve). Join it back to ``table`` on the index.
 
         Raises
         ------
@@ -267,7 +269,10 @@ class CurveBatch:
             np.nan_to_num(bc["k"][g]), bc["floors"][g], bc["conc_lo"][g], bc["conc_hi"][g],
             y[sel], m[sel], dil[sel], level,
         )
-        result = table.copy()
+        result = table.loc[:, list(self.by)].copy()
+        result["response"] = y
+        result["n_replicates"] = m
+        result["dilution"] = dil
         for k in ("conc", "ci_low", "ci_high", "se_log_conc"):
             col = np.full(N, np.nan)
             col[sel] = res[k]

@@ -217,6 +217,24 @@ def _lmfit_gd(x, y, w, model, theta0):
     return th, ok, str(out.message), int(out.nfev)
 
 
+def _fit_gd(x, y, w, model, theta0):
+    """lmfit fit; if it stops before converging (5PL ridges), restart it from a
+    Levenberg–Marquardt solution with geodesic acceleration."""
+    th, ok, msg, nfev = _lmfit_gd(x, y, w, model, theta0)
+    if ok:
+        return th, ok, msg, nfev
+    from assaykit.immunoassay.batch import lm_batch
+
+    t2, c2, it2, _ = lm_batch(x[None], y[None], w[None], np.asarray(theta0, float)[None], model, max_iter=500,
+                              accelerate=True)
+    if c2[0]:
+        th3, ok3, msg3, nfev3 = _lmfit_gd(x, y, w, model, t2[0])
+        if ok3:
+            return th3, ok3, f"{msg3} (restarted from accelerated LM)", nfev + nfev3 + int(it2[0])
+        return t2[0], True, "converged (accelerated LM after lmfit stopped early)", nfev + int(it2[0])
+    return th, ok, msg, nfev
+
+
 def fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
     """Fit the used standards; return (theta, w, converged, message, nfev, k)."""
     floor = response_floor(y) if floor is None else floor
@@ -239,13 +257,13 @@ def fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
             th4, ok4, _, _ = _lmfit_gd(x, y, weight_values(scheme, k or 0.0, y, None, floor), "4pl", theta0)
             theta0 = np.append(th4 if ok4 else theta0, 0.0)
     w = weight_values(scheme, k if k is not None else 0.0, y, None, floor)
-    th, ok, msg, nfev = _lmfit_gd(x, y, w, model, theta0)
+    th, ok, msg, nfev = _fit_gd(x, y, w, model, theta0)
     if scheme == "power":
         total = nfev
         for _ in range(50):
             yf, _ = _stats.gd_eval(x[None], th[None], model)
             w = weight_values(scheme, k, y, yf[0], floor)
-            new, ok, msg, nfev = _lmfit_gd(x, y, w, model, th)
+            new, ok, msg, nfev = _fit_gd(x, y, w, model, th)
             total += nfev
             done = np.allclose(new, th, rtol=1e-10, atol=1e-12)
             th = new
