@@ -1,8 +1,9 @@
 """Reader of Bio-Rad CFX Maestro / CFX Manager "Quantification Cq Results" CSV exports.
 
 Format (see ``docs/formats/cfx.md``): optional ``key,value`` metadata lines (CFX Manager
-3.x), one header line, usually with a leading empty column (``,Well,Fluor,Target,Content,Sample,Biological Set Name,Cq,Cq Mean,...``), then
-one line per well × fluorophore. Missing Cq is written ``NaN`` (CFX Maestro) or ``N/A``
+3.x), one header line, usually with a leading empty column
+(``,Well,Fluor,Target,Content,Sample,Biological Set Name,Cq,Cq Mean,...``), then one
+line per well × fluorophore. Missing Cq is written ``NaN`` (CFX Maestro) or ``N/A``
 (older CFX Manager); when every replicate of a group lacks a Cq the software writes
 ``Cq Mean = 0`` and ``Cq Std. Dev = 0``, which are read as NaN here.
 """
