@@ -181,7 +181,9 @@ def annotate(
     how : {'strict', 'left'}
         ``'strict'`` (default): every layout well must be present in ``data`` — a well
         described in the layout but absent from the export raises :class:`LayoutError`.
-        ``'left'``: keep all rows of ``data`` and ignore layout wells it lacks.
+        ``'left'``: keep all rows of ``data`` and ignore layout wells it lacks, and layout
+        plates it lacks as long as at least one layout plate (or a plate-less part of the
+        layout) applies to the data.
         In both modes every row of ``data`` is kept; wells the layout does not describe
         get missing values in the layout columns. A data column that holds no value at all
         (e.g. the ``dilution`` column a Gen5 reader adds when the export has no layout block)
@@ -197,8 +199,8 @@ def annotate(
     ------
     LayoutError
         On a duplicated layout well, a layout column that would overwrite a data column,
-        plate names that match no plate of the data, or (strict) layout wells missing from
-        the data.
+        (strict) layout plates or wells missing from the data, or (left) a layout none of
+        whose plates is in the data.
     """
     if how not in ("strict", "left"):
         raise LayoutError("unknown join mode", expected="'strict' or 'left'", found=repr(how))
@@ -231,8 +233,11 @@ def annotate(
     data_plates = list(dict.fromkeys(str(p) for p in data["plate"]))
     generic = lay[lay["plate"].isna()]
     specific = lay[lay["plate"].notna()]
-    unknown = sorted(set(specific["plate"].astype(str)) - set(data_plates))
-    if unknown:
+    layout_plates = set(specific["plate"].astype(str))
+    unknown = sorted(layout_plates - set(data_plates))
+    # left join: plates of a multi-plate layout that this export lacks are ignored, as long
+    # as the layout matches the data at all (a layout matching nothing is always an error)
+    if unknown and (how == "strict" or (not len(generic) and not layout_plates & set(data_plates))):
         raise LayoutError(
             "layout plates not found in the data",
             file=where,

@@ -309,3 +309,16 @@ def test_corpus_layouts(corpus):
     assert len(brad) == 27 and brad["standard"].all()
     by_well = brad.set_index("well")["ug_mL"]
     assert by_well["A1"] == by_well["C1"] == 2000 and by_well["B9"] == 0
+
+
+def test_annotate_left_ignores_plates_the_export_lacks():
+    data = plate96(["P1"])
+    lay = pd.DataFrame({"plate": ["P1", "P2"], "well": ["A1", "A1"], "sample": ["x", "y"]})
+    with pytest.raises(LayoutError, match="layout plates not found in the data"):
+        annotate(data, lay)
+    out = annotate(data, lay, how="left")
+    assert out.set_index("well").loc["A1", "sample"] == "x" and len(out) == 96
+    nothing = pd.DataFrame({"plate": ["P7", "P8"], "well": ["A1", "A1"], "sample": ["x", "y"]})
+    with pytest.raises(LayoutError, match="layout plates not found in the data") as info:
+        annotate(data, nothing, how="left")
+    assert info.value.found == "P7, P8"
