@@ -146,7 +146,7 @@ def _csv_rows(source: Source, delimiter: str) -> list[tuple[int, list[str]]]:
     out: list[tuple[int, list[str]]] = []
     try:
         for row in reader:
-            cells = [c.strip() for c in row]
+            cells = list(map(str.strip, row))
             while cells and not cells[-1]:
                 cells.pop()
             out.append((reader.line_num, cells))
@@ -290,6 +290,9 @@ class _XponentBuilder:
                 self._warnings(blk, wells)
                 continue
             analytes = _analyte_columns(blk)
+            low_header = [h.lower() for h in blk.header]
+            j_events = low_header.index("total events") if "total events" in low_header else None
+            j_dil = low_header.index("dilution factor") if "dilution factor" in low_header else 2
             seen: dict[tuple[str, str], list[str]] = {}
             for line, cells in blk.rows:
                 plate_no, well = _well_of(src, cells[0], line)
@@ -317,16 +320,12 @@ class _XponentBuilder:
                 )
                 if not info["label"] and len(cells) > 1:
                     info["label"] = cells[1]
-                if "total events" in (h.lower() for h in blk.header) and math.isnan(info["events"]):
-                    j = [h.lower() for h in blk.header].index("total events")
-                    v = _number(cells[j], self.dc)
+                if j_events is not None and math.isnan(info["events"]):
+                    v = _number(cells[j_events], self.dc)
                     if v is not None:
                         info["events"] = v
                 if lname == "dilution factor":
-                    j = next(
-                        (i for i, h in enumerate(blk.header) if h.lower() == "dilution factor"), 2
-                    )
-                    v = _number(cells[j], self.dc) if j < len(cells) else None
+                    v = _number(cells[j_dil], self.dc) if j_dil < len(cells) else None
                     info["dilution"] = math.nan if v is None else v
             if lname in _WELL_TEXT_BLOCKS:
                 for key, cells in seen.items():
@@ -370,9 +369,12 @@ class _XponentBuilder:
         def emit_cells(wi, metric, analytes, cells, comments=None):
             names = [a for _, a in analytes]
             n = len(names)
-            ncell = len(cells)
             start = len(r_raw)
-            r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
+            if n and len(cells) > analytes[-1][0]:
+                r_raw.extend(cells[i] for i, _ in analytes)
+            else:
+                ncell = len(cells)
+                r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
             r_read.extend(names)
             r_metric.extend([metric] * n)
             r_wi.extend([wi] * n)
