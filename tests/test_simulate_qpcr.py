@@ -198,3 +198,16 @@ def test_writer_rejects_separators_in_text(tmp_path):
     w.loc[0, "sample"] = "a\tb"
     with pytest.raises(AnalysisError, match="text with a tab or line break cannot be written"):
         write_quantstudio_txt(w, tmp_path / "x.txt")
+
+
+def test_quantstudio_writer_plate_size_from_wells(tmp_path):
+    w = _sim(sd_tech=0)
+    w.attrs.clear()
+    text = write_quantstudio_txt(w, tmp_path / "a.txt").read_text(encoding="utf-8")
+    assert text.startswith("* Block Type = 96-Well Block (0.2mL)")
+    w.loc[0, "well"] = "P24"
+    text = write_quantstudio_txt(w, tmp_path / "b.txt").read_text(encoding="utf-8")
+    assert text.startswith("* Block Type = 384-Well Block") and "\n384\tP24\tfalse\t" in text
+    w.loc[0, "well"] = "Q1"
+    with pytest.raises(AnalysisError, match="wells do not fit a 384-well plate"):
+        write_quantstudio_txt(w, tmp_path / "c.txt")

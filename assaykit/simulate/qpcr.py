@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import AnalysisError
-from assaykit.schema import parse_well, plate_dims, row_letter
+from assaykit.schema import parse_well, plate_dims, row_index, row_letter
 
 __all__ = ["simulate_qpcr_run", "write_cfx_csv", "write_quantstudio_txt"]
 
@@ -301,10 +301,16 @@ def _plate_size(df: pd.DataFrame) -> int:
     size = df.attrs.get("plate_size")
     if size in (96, 384):
         return int(size)
-    rows_cols = [parse_well(w) for w in df["well"]]
-    max_r = max(ord(r[-1]) - 64 + (26 if len(r) == 2 else 0) for r, _ in rows_cols)
-    max_c = max(c for _, c in rows_cols)
-    return 96 if max_r <= 8 and max_c <= 12 else 384
+    keys = [parse_well(w) for w in df["well"]]
+    max_r = max(row_index(r) for r, _ in keys) + 1
+    max_c = max(c for _, c in keys)
+    if max_r <= 8 and max_c <= 12:
+        return 96
+    if max_r <= 16 and max_c <= 24:
+        return 384
+    raise AnalysisError(
+        "wells do not fit a 384-well plate", expected="rows A-P and columns 1-24", found=f"{max_r} rows, {max_c} columns"
+    )
 
 
 def write_cfx_csv(wells: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -496,5 +502,4 @@ def write_quantstudio_txt(
 
 def _well_number(well: str, n_cols: int) -> int:
     r, c = parse_well(well)
-    ri = ord(r[-1]) - 65 + (26 * (ord(r[0]) - 64) if len(r) == 2 else 0)
-    return ri * n_cols + c
+    return row_index(r) * n_cols + c
