@@ -23,7 +23,18 @@ DEMO_PARTS: tuple[str, ...] = ("plate", "elisa", "qpcr", "flow", "blot")
 
 
 def available_parts() -> dict[str, Callable[[Path], list[Path]]]:
-    """Return ``{name: run}`` for the demo parts whose module exists, in :data:`DEMO_PARTS` order."""
+    """Return the demo parts whose module exists.
+
+    Returns
+    -------
+    dict
+        ``{name: run}`` in :data:`DEMO_PARTS` order.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        If a part's module exists but needs a module that is not installed.
+    """
     parts: dict[str, Callable[[Path], list[Path]]] = {}
     for name in DEMO_PARTS:
         modname = f"assaykit.cli.demo_{name}"

@@ -20,7 +20,18 @@ TRUTH = "elisa_il6_truth.csv"
 
 
 def run(outdir: Path) -> list[Path]:
-    """Read, annotate and report the bundled IL-6 plate; return the files written."""
+    """Read, annotate and report the bundled IL-6 plate.
+
+    Parameters
+    ----------
+    outdir : pathlib.Path
+        Existing folder to write into.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The CSV table, the heat-map PNG and the workbook written.
+    """
     import pandas as pd
 
     import assaykit

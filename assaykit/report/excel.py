@@ -55,6 +55,16 @@ _LIBRARIES = ("pandas", "numpy", "scipy", "lmfit", "openpyxl", "matplotlib", "we
 def file_sha256(path: str | os.PathLike) -> str:
     """Return the SHA-256 hex digest of a file's bytes.
 
+    Parameters
+    ----------
+    path : str or path-like
+        The file (read in 1 MiB chunks).
+
+    Returns
+    -------
+    str
+        64 lower-case hexadecimal characters.
+
     Raises
     ------
     ReportError
@@ -149,6 +159,16 @@ def sheet_names(names: Iterable[str]) -> list[str]:
     ``'sheet'``. Names that collide (Excel compares case-insensitively), including with
     the reserved ``info`` and ``history``, get a suffix ``_2``, ``_3`` ... inside the
     31-character limit.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Table names, in sheet order.
+
+    Returns
+    -------
+    list of str
+        One valid sheet name per input name.
 
     Examples
     --------
