@@ -67,6 +67,14 @@ def test_include_false_and_status():
     assert set(df["reporter"]) == {"FAM (465-510)"}
 
 
+def test_without_experiment_line_and_with_tm():
+    text = "Include\tColor\tPos\tName\tCp\tConcentration\tStandard\tStatus\tTm1\nTrue\t255\tB3\tS1\t20.5\t\t0\t\t84.2\n"
+    df = read_qpcr(_src(text))
+    assert df.attrs["format"] == "lightcycler"
+    b3 = _well(df, "B3")
+    assert (b3["cq"], b3["tm"], b3["reporter"], b3["instrument_experiment"]) == (20.5, 84.2, "", "")
+
+
 # ------------------------------------------------------------------ bad input
 def test_text_in_cp():
     with pytest.raises(ReaderError, match=r"lc.txt, line 3, well A1: column 'Cp' is not a number .*'n.d.'"):

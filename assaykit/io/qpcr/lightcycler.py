@@ -1,7 +1,7 @@
 """Reader of Roche LightCycler 480 text exports (Abs Quant / 2nd Derivative Max, Fit Points).
 
 Format (see ``docs/formats/lightcycler.md``): line 1 ``Experiment: <name>  Selected
-Filter: <filter>``, line 2 the tab-separated header ``Include, Color, Pos, Name, Cp,
+Filter: <filter>`` (optional), then the tab-separated header ``Include, Color, Pos, Name, Cp,
 Concentration, Standard, Status``, then one line per well. An empty ``Cp`` means the
 software found no crossing point.
 """
@@ -38,7 +38,7 @@ def _sniff(source: Source) -> bool:
     if source.kind != "text":
         return False
     head = source.head(2000)
-    if not head.lstrip().startswith("Experiment:"):
+    if not head.lstrip().startswith("Experiment:") and not ("\tPos\t" in head and "\tCp\t" in head):
         return False
     try:
         return _header_index(head.splitlines()) is not None
@@ -88,6 +88,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     Notes
     -----
     * ``cq`` is the Cp; an empty Cp gives ``cq_flag='undetermined'``.
+    * ``tm`` is the ``Tm1`` column when the export has one (NaN otherwise).
     * ``Include = False`` adds ``'omitted'`` to ``cq_flag``; a non-empty Status adds its
       lower-case text (spaces → ``_``).
     * ``task`` is ``'standard'`` when the Standard column holds a non-zero quantity (then
@@ -126,7 +127,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
 
     out: dict[str, list] = {
         k: []
-        for k in ("well", "sample", "task", "quantity", "cq", "cq_raw", "cq_flag",
+        for k in ("well", "sample", "task", "quantity", "cq", "cq_raw", "cq_flag", "tm",
                   "instrument_concentration", "instrument_status", "instrument_color")
     }  # fmt: skip
     seen: dict[str, int] = {}
@@ -161,7 +162,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
             )
         seen[well] = lineno
         values = {}
-        for name in ("Cp", "Concentration", "Standard"):
+        for name in ("Cp", "Concentration", "Standard", "Tm1"):
             text = cell(fields, name)
             v = _number(text)
             if v is None:
@@ -200,6 +201,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
         out["task"].append(task)
         out["quantity"].append(quantity)
         out["cq"].append(values["Cp"])
+        out["tm"].append(values["Tm1"])
         out["cq_raw"].append(cq_text)
         out["cq_flag"].append(";".join(flags))
         out["instrument_concentration"].append(values["Concentration"])
