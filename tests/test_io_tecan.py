@@ -217,6 +217,8 @@ def test_icontrol_errors():
     assert "cycle number repeated" in str(e) and "cycle 2" in str(e)
     e = _err(icontrol_rows([[["Label: K"], ["Cycle Nr.", "Time [s]", "Temp. [°C]", "x"], [1, 0, 37, 0.1]]]))
     assert "kinetic header without wells" in str(e)
+    e = _err(icontrol_rows([label_block("Same"), label_block("Same")]))
+    assert "a second endpoint block for the same label" in str(e) and "'Same'" in str(e)
     blk = label_block()
     blk[8][0] = "A"  # row B labelled A again
     e = _err(icontrol_rows([blk]))

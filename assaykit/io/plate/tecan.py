@@ -459,6 +459,7 @@ def read_tecan_icontrol(source: Source) -> pd.DataFrame:
             found=f"sheets {source.sheet_names[:5]}",
         )
     out = _Reads(source)
+    blocks_seen: dict[tuple[str, str, str], int] = {}
     for name in names:
         plate = "1" if len(names) == 1 else name
         rows = source.sheet(name)
@@ -490,7 +491,15 @@ def read_tecan_icontrol(source: Source) -> pd.DataFrame:
                     )
                 read = _read_from_settings(settings["mode"], settings["wl"], settings["ex"],
                                            settings["em"], settings["ref"]) or slug(label)
-                read = out.unique(plate, read, label, "endpoint" if first == "<>" else "kinetic")
+                kind = "endpoint" if first == "<>" else "kinetic"
+                if (plate, label, kind) in blocks_seen:
+                    raise source.error(
+                        f"a second {kind} block for the same label", sheet=name, line=k + 1,
+                        expected=f"one {kind} block per label",
+                        found=f"label {label!r} again (first block at row {blocks_seen[(plate, label, kind)]})",
+                    )
+                blocks_seen[(plate, label, kind)] = k + 1
+                read = out.unique(plate, read, label, kind)
                 if first == "<>":
                     grid = read_grid(rows, k, source=source, sheet=name)
                     for well, _line, cell in grid.cells():
