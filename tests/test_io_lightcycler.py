@@ -97,6 +97,12 @@ def test_truncated_line():
         read_qpcr(_src(HEAD + "True\t255\tA1\tS1\t20\t\t0\nTrue\t255\tA2\tS"))
 
 
+def test_second_experiment_block():
+    text = HEAD + "True\t255\tA1\tS1\t20\t\t0\n" + HEAD
+    with pytest.raises(ReaderError, match=r"line 4: a second Experiment block \(another filter\) is not supported"):
+        read_qpcr(_src(text))
+
+
 def test_wrong_separator():
     text = HEAD.replace("\t", ",")
     with pytest.raises(ReaderError, match=r"no LightCycler header line found"):

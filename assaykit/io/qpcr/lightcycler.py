@@ -136,6 +136,13 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
         lineno = i + 1
         if not line.strip():
             continue
+        if line.startswith("Experiment:"):
+            raise source.error(
+                "a second Experiment block (another filter) is not supported",
+                line=lineno,
+                expected="one Experiment (one filter) per file; export each filter separately",
+                found=repr(line[:60]),
+            )
         fields = line.split("\t")
         if len(fields) < min_fields:
             raise source.error(
