@@ -88,6 +88,7 @@ def test_v10_stepone(corpus):
     assert a4["instrument_quantity"] == pytest.approx(2484.3098)
     b2 = _row(df, "B2", "RNase P")
     assert (b2["sample"], b2["task"], b2["quantity"]) == ("STD_RNase P_10000.0", "standard", 10000.0)
+    assert b2["instrument_quantity_unit"] == "other" and a4["instrument_quantity_unit"] == ""
     assert b2["cq"] == pytest.approx(26.874498)
     c8 = _row(df, "C8", "RNase P")
     assert (c8["quantity"], c8["cq"]) == (625.0, pytest.approx(31.035166))
@@ -169,6 +170,7 @@ def test_plain_xml_types_per_target_excl_melt_namespaces():
             assert (b3["task"], b3["cq"]) == ("unknown", 30.0) and math.isnan(b3["quantity"])
             b3r = _row(df, "B3", "T2")
             assert (b3r["task"], b3r["quantity"], b3r["cq_flag"], b3r["cq_raw"]) == ("ntc", 5.0, "undetermined", "-1")
+            assert (b2["instrument_quantity_unit"], b3r["instrument_quantity_unit"]) == ("cop", "cop")
 
 
 def test_reaction_without_data_is_kept():

@@ -229,8 +229,9 @@ def read_rdml(source: Source) -> pd.DataFrame:
         (as written: unkn, std, ntc, ...), ``instrument_target_type`` (ref/toi),
         ``instrument_excl`` (exclusion reason), ``instrument_n0``, ``instrument_ncopy``,
         ``instrument_amp_eff`` (per-reaction efficiency, e.g. LinRegPCR),
-        ``instrument_quantity`` (a quantity stored in the reaction data, RDML 1.0) and
-        ``instrument_note``.
+        ``instrument_quantity`` (a quantity stored in the reaction data, RDML 1.0),
+        ``instrument_note`` and ``instrument_quantity_unit`` (unit of ``quantity``: cop,
+        fold, dil, ng, ...; ``''`` when none).
 
     Raises
     ------
@@ -273,12 +274,14 @@ def read_rdml(source: Source) -> pd.DataFrame:
     # ------------------------------------------------------------ samples, targets
     sample_type: dict[str, dict[str | None, str]] = {}
     sample_qty: dict[str, dict[str | None, float]] = {}
+    sample_unit: dict[str, dict[str | None, str]] = {}
     for s in _children(root, "sample"):
         sid = s.get("id", "")
         types: dict[str | None, str] = {}
         for t in _children(s, "type"):
             types[t.get("targetId")] = _text(t)
         qtys: dict[str | None, float] = {}
+        units: dict[str | None, str] = {}
         for q in _children(s, "quantity"):
             v = _float(_text(_child(q, "value")))
             if v is None:
@@ -289,8 +292,10 @@ def read_rdml(source: Source) -> pd.DataFrame:
                     found=repr(_text(_child(q, "value"))[:40]),
                 )
             qtys[q.get("targetId")] = v
+            units[q.get("targetId")] = _text(_child(q, "unit"))
         sample_type[sid] = types
         sample_qty[sid] = qtys
+        sample_unit[sid] = units
     target_type: dict[str, str] = {}
     target_dye: dict[str, str] = {}
     for t in _children(root, "target"):
@@ -311,7 +316,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
         "plate", "well", "sample", "target", "task", "reporter", "quantity", "cq", "cq_raw", "cq_flag", "tm",
         "instrument_experiment", "instrument_react_id", "instrument_sample_type", "instrument_target_type",
         "instrument_excl", "instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity",
-        "instrument_note",
+        "instrument_note", "instrument_quantity_unit",
     )  # fmt: skip
     out: dict[str, list] = {k: [] for k in cols}
     for exp_id, run in runs:
@@ -412,6 +417,8 @@ def read_rdml(source: Source) -> pd.DataFrame:
                 stype = types.get(tid) or types.get(None) or "unkn"
                 qtys = sample_qty.get(sid, {})
                 quantity = qtys.get(tid, qtys.get(None, math.nan))
+                units = sample_unit.get(sid, {})
+                unit = units.get(tid, units.get(None, ""))
                 out["plate"].append(plate)
                 out["well"].append(well)
                 out["sample"].append(sid)
@@ -433,6 +440,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
                 out["instrument_amp_eff"].append(nums["ampEff"])
                 out["instrument_quantity"].append(dq_v)
                 out["instrument_note"].append(_text(_child(d, "note")))
+                out["instrument_quantity_unit"].append(unit)
     if not out["well"]:
         raise source.error(
             "RDML file holds no reaction data", expected="experiment/run/react/data elements", found="none"
