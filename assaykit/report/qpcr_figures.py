@@ -1,0 +1,188 @@
+"""qPCR figures: fold change per target and group, standard curves.
+
+Each function takes ``ax=`` (a new figure is made when it is None), draws with
+matplotlib's object API and returns the Axes. No analysis happens here: the
+numbers come from :class:`assaykit.qpcr.DdctResult` / :class:`StandardCurveResult`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from assaykit.errors import ReportError
+from assaykit.qpcr._result import DdctResult, StandardCurveResult
+
+__all__ = ["ERROR_LABELS", "fold_change_plot", "significance_mark", "standard_curve_plot"]
+
+#: How each error convention is named on the figure.
+ERROR_LABELS: dict[str, str] = {
+    "sd": "error bars: ± 1 SD of ΔΔCq",
+    "sem": "error bars: ± 1 SEM of ΔΔCq",
+    "ci95": "error bars: 95 % CI of ΔΔCq",
+}
+
+
+def _new_axes(figsize: tuple[float, float]) -> Axes:
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig.add_subplot()
+
+
+def significance_mark(p: float) -> str:
+    """Return ``'***'`` (p < 0.001), ``'**'`` (< 0.01), ``'*'`` (< 0.05), ``'ns'`` or ``''`` (NaN).
+
+    Examples
+    --------
+    >>> significance_mark(0.003), significance_mark(0.2)
+    ('**', 'ns')
+    """
+    if p is None or not np.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "ns"
+
+
+def fold_change_plot(
+    result: DdctResult,
+    *,
+    targets: list[str] | None = None,
+    error: str | None = None,
+    log_scale: bool = True,
+    show_points: bool = True,
+    show_significance: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Bars of the fold change per target and group, biological replicates as points.
+
+    Parameters
+    ----------
+    result : DdctResult
+        Output of :func:`assaykit.qpcr.ddct`.
+    targets : list of str, optional
+        Targets to draw (default: all targets of interest, in result order).
+    error : {'sd', 'sem', 'ci95'}, optional
+        Error-bar convention (default: the one the analysis was run with); named in the legend.
+    log_scale : bool
+        Log2 y axis (fold changes are ratios).
+    show_points : bool
+        Draw each sample's ``rq`` over its bar.
+    show_significance : bool
+        Mark each non-control bar with the adjusted p-value of ``result.stats``.
+    ax : matplotlib Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ReportError
+        Unknown error convention or target.
+    """
+    error = error or result.settings.get("error", "sd")
+    if error not in ERROR_LABELS:
+        raise ReportError("unknown error convention", expected=f"one of {list(ERROR_LABELS)}", found=repr(error))
+    gcol = result.settings.get("group_col", "group")
+    g = result.groups
+    all_targets = list(pd.unique(g["target"]))
+    targets = all_targets if targets is None else list(targets)
+    for t in targets:
+        if t not in all_targets:
+            raise ReportError("target not in the result", target=t, expected=f"one of {all_targets}")
+    groups = list(pd.unique(g[gcol]))
+    control = result.settings.get("control")
+    if control in groups:
+        groups = [control] + [x for x in groups if x != control]
+    ax = ax if ax is not None else _new_axes((2.8 + 0.5 * len(targets) * max(len(groups), 1), 3.6))
+    width = 0.8 / max(len(groups), 1)
+    colors = [f"C{i}" for i in range(len(groups))]
+    gi = g.set_index([gcol, "target"])
+    stats = result.stats
+    for j, grp in enumerate(groups):
+        xs, ys, lo, hi = [], [], [], []
+        for i, t in enumerate(targets):
+            x = i - 0.4 + width * (j + 0.5)
+            if (grp, t) not in gi.index:
+                continue
+            row = gi.loc[(grp, t)]
+            fc = float(row["fold_change"])
+            if not np.isfinite(fc):
+                ax.text(x, 1.0, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+                continue
+            xs.append(x)
+            ys.append(fc)
+            lo.append(fc - float(row[f"fold_change_{error}_low"]))
+            hi.append(float(row[f"fold_change_{error}_high"]) - fc)
+            if show_points:
+                s = result.samples
+                pts = s.loc[(s[gcol] == grp) & (s["target"] == t) & (s["status"] == "ok"), "rq"].to_numpy(dtype=float)
+                jitter = np.linspace(-width / 4, width / 4, len(pts)) if len(pts) > 1 else np.zeros(len(pts))
+                ax.scatter(x + jitter, pts, s=10, color="black", zorder=3, linewidths=0)
+            if show_significance and grp != control and len(stats):
+                m = stats.loc[(stats["target"] == t) & (stats["group"] == grp) & (stats["versus"] == control)]
+                if len(m):
+                    mark = significance_mark(float(m["p_adjusted"].iloc[0]))
+                    top = fc + (hi[-1] if np.isfinite(hi[-1]) else 0.0)
+                    ax.text(x, top * (1.08 if log_scale else 1.0), mark, ha="center", va="bottom", fontsize=8)
+        err = np.array([lo, hi], dtype=float)
+        err = np.where(np.isfinite(err), err, 0.0)
+        ax.bar(xs, ys, width=width * 0.9, color=colors[j], alpha=0.7, label=str(grp), zorder=1)
+        ax.errorbar(xs, ys, yerr=err, fmt="none", ecolor="black", capsize=3, linewidth=1, zorder=2)
+    ax.set_xticks(range(len(targets)), targets)
+    if log_scale:
+        ax.set_yscale("log", base=2)
+    ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--", zorder=0)
+    method = result.settings.get("method", "livak")
+    lo_y, hi_y = ax.get_ylim()
+    ax.set_ylim(lo_y, hi_y * 1.6 if log_scale else hi_y * 1.12)  # room for the marks
+    ax.set_ylabel(f"fold change vs {control}\n(2^-ΔΔCq, {method})")
+    ax.legend(title=ERROR_LABELS[error], fontsize=7, title_fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return ax
+
+
+def standard_curve_plot(curves: StandardCurveResult, *, target: str | None = None, ax: Axes | None = None) -> Axes:
+    """Cq against log10(quantity) with the fitted line, slope, R² and efficiency.
+
+    Parameters
+    ----------
+    curves : StandardCurveResult
+        Output of :func:`assaykit.qpcr.standard_curve`.
+    target : str, optional
+        One target (default: every fitted target, one colour each).
+    ax : matplotlib Axes, optional
+        Where to draw.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ReportError
+        If ``target`` has no standard curve.
+    """
+    c = curves.curves
+    names = list(c["target"]) if target is None else [target]
+    if target is not None and target not in set(c["target"]):
+        raise ReportError("no standard curve for this target", target=target, expected=f"one of {list(c['target'])}")
+    ax = ax if ax is not None else _new_axes((4.5, 3.5))
+    for i, t in enumerate(names):
+        row = c.loc[c["target"] == t].iloc[0]
+        pts = curves.points.loc[curves.points["target"] == t]
+        ax.scatter(pts["log10_quantity"], pts["cq"], s=14, color=f"C{i}", zorder=3)
+        if row["status"] == "ok":
+            x = np.linspace(pts["log10_quantity"].min(), pts["log10_quantity"].max(), 2)
+            label = (
+                f"{t}: slope {row['slope']:.3f}, R² {row['r_squared']:.4f}, "
+                f"E {100 * row['efficiency']:.1f} % ({100 * row['efficiency_ci95_low']:.1f}–"
+                f"{100 * row['efficiency_ci95_high']:.1f})"
+            )
+            ax.plot(x, row["intercept"] + row["slope"] * x, color=f"C{i}", label=label)
+        else:
+            ax.plot([], [], color=f"C{i}", label=f"{t}: not fitted ({row['reason']})")
+    ax.set_xlabel("log10(quantity)")
+    ax.set_ylabel("Cq")
+    ax.legend(fontsize=7, frameon=False)
+    return ax
