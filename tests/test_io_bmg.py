@@ -139,6 +139,61 @@ def test_smart_control_workbook(corpus):
     np.testing.assert_allclose(bc["value"], raw.loc[bc.index, "value"] - blank, atol=0.5 + 1e-9)
 
 
+def _without_microplate_sheet(data: bytes) -> bytes:
+    src = Source(data, "x.xlsx")
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name in src.sheet_names:
+        if name != "Microplate End point":
+            ws = wb.create_sheet(name)
+            for r in src.sheet(name):
+                ws.append([None if c == "" else c for c in r])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_smart_control_table_sheet_agrees_with_microplate_sheet(corpus):
+    data = corpus("plate_reader", "bmg", "smart_control_picogreen_stdcurve.xlsx").read_bytes()
+    grid = read_plate(Source(data, "grid.xlsx"))
+    table = read_plate(Source(_without_microplate_sheet(data), "table.xlsx"))
+    assert table.attrs["format"] == "bmg_smart" and len(table) == 192
+    key = ["metric", "well"]
+    a = grid.drop(columns="source_file").sort_values(key).reset_index(drop=True)
+    b = table.drop(columns="source_file").sort_values(key).reset_index(drop=True)
+    assert list(a.columns) == list(b.columns)
+    for col in a.columns:
+        if col in ("value", "std_conc", "dilution"):
+            np.testing.assert_array_equal(a[col].to_numpy(), b[col].to_numpy())
+        else:
+            assert (a[col] == b[col]).all(), col
+
+
+def test_smart_table_errors():
+    rows = [["User: u"], ["Fluorescence (FI)"], [], ["Well", "A01", "A02", "B1x"], ["Content", "Sample X1"]]
+    with pytest.raises(ReaderError, match="not a well name in the 'Well' row") as info:
+        read_plate(Source(xlsx(rows, sheet="Table End point"), "t.xlsx"))
+    assert info.value.location["line"] == 4 and "column 4" in str(info.value)
+    rows[3] = ["Well", "A01", "A02", "A1"]
+    with pytest.raises(ReaderError, match="well listed twice") as info:
+        read_plate(Source(xlsx(rows, sheet="Table End point"), "t.xlsx"))
+    assert info.value.location["well"] == "A1"
+    rows[3] = ["Well", "A01", "A02"]
+    rows.append(["Dilutions", 1, "ten"])
+    with pytest.raises(ReaderError, match="not a number in row 'Dilutions'") as info:
+        read_plate(Source(xlsx(rows, sheet="Table End point"), "t.xlsx"))
+    assert info.value.location["well"] == "A2"
+    rows[-1] = ["Dilutions", 1, 10]
+    with pytest.raises(ReaderError, match="no data block found"):
+        read_plate(Source(xlsx(rows, sheet="Table End point"), "t.xlsx"))
+    rows += [["Raw Data (485-12/535-20)", 5, 6], ["Raw Data (485-12/535-20)", 5, 6]]
+    with pytest.raises(ReaderError, match="appears twice"):
+        read_plate(Source(xlsx(rows, sheet="Table End point"), "t.xlsx"))
+    df = read_plate(Source(xlsx(rows[:-1], sheet="Table End point"), "t.xlsx")).set_index("well")
+    assert df.loc["A2", "dilution"] == 10 and df.loc["A1", "sample_label"] == "X1"
+    assert df.loc["A2", "value"] == 6 and df.loc["A2", "read"] == "fluo_485_535"
+
+
 def test_utf16_and_semicolon_variants(corpus):
     data = corpus("plate_reader", "bmg", "mars_absorbance_450.csv").read_bytes()
     df16 = read_plate(Source(data.decode("utf-8").encode("utf-16"), "mars16.csv"))

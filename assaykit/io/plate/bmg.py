@@ -39,7 +39,7 @@ from assaykit.io.plate.generic import (
     slug,
     text_rows,
 )
-from assaykit.schema import plate_table
+from assaykit.schema import parse_well, plate_table
 
 __all__ = ["read_bmg_csv", "read_bmg_smart"]
 
@@ -207,13 +207,123 @@ def _smart_sheet(source: Source) -> str | None:
     return None
 
 
+def _table_sheet(source: Source) -> tuple[str, int] | None:
+    """(sheet, row index) of a SMART Control 'Table' sheet: a row 'Well, A01, A02, ...'."""
+    for name in source.sheet_names:
+        rows = source.sheet(name)
+        for i, cells in enumerate(rows[:40]):
+            if (
+                len(cells) > 2
+                and cell_text(cells[0]).strip() == "Well"
+                and all(_is_well_name(c) for c in cells[1:3])
+            ):
+                return name, i
+    return None
+
+
+def _is_well_name(cell: Any) -> bool:
+    return re.match(r"^[A-Z]{1,2}\d{1,2}$", cell_text(cell).strip()) is not None
+
+
 def _sniff_smart(source: Source) -> bool:
     if source.kind not in ("xlsx", "xls"):
         return False
     try:
-        return _smart_sheet(source) is not None
+        if _smart_sheet(source) is not None:
+            return True
+        found = _table_sheet(source)
+        return found is not None and _mode_from_rows(source.sheet(found[0])) is not None
     except ReaderError:
         return False
+
+
+def _read_smart_table(source: Source, name: str, start: int) -> pd.DataFrame:
+    """The 'Table End point' layout: one column per well, one row per block."""
+    rows = source.sheet(name)
+    mode = _mode_from_rows(rows)
+    header = rows[start]
+    wells: list[tuple[int, str]] = []
+    seen: dict = {}
+    for j, c in enumerate(header[1:], start=1):
+        t = cell_text(c).strip()
+        if not t:
+            continue
+        if not _is_well_name(t):
+            raise source.error(
+                "not a well name in the 'Well' row", sheet=name, line=start + 1,
+                expected="'A01', 'A02', ...", found=f"{t!r} in column {j + 1}",
+            )
+        r, col = parse_well(t)
+        well = f"{r}{col}"
+        if well in seen:
+            raise source.error(
+                "well listed twice", sheet=name, line=start + 1, well=well,
+                expected="each well once", found=f"again in column {j + 1}",
+            )
+        seen[well] = j
+        wells.append((j, well))
+    labels: dict[str, str] = {}
+    std_conc: dict[str, float] = {}
+    dilution: dict[str, float] = {}
+    unit = ""
+    data: list = []
+    seen_blocks: dict = {}
+    for k in range(start + 1, len(rows)):
+        cells = list(rows[k]) + [""] * len(header)
+        title = cell_text(cells[0]).strip()
+        if not title:
+            continue
+        low = title.lower()
+        if low == "content":
+            for j, well in wells:
+                labels[well] = cell_text(cells[j]).strip().split(" ")[-1]
+        elif low.startswith("standard concentration") or low.startswith("dilution"):
+            target = std_conc if low.startswith("standard") else dilution
+            if target is std_conc:
+                m = re.search(r"\[(.+?)\]|\bin\s+(.+)$", title)
+                unit = (m.group(1) or m.group(2)).strip() if m else ""
+            for j, well in wells:
+                v, raw, flag = parse_value(cells[j])
+                if flag and flag != "empty":
+                    raise source.error(
+                        f"not a number in row '{title}'", sheet=name, line=k + 1, well=well,
+                        expected="a number or an empty cell", found=repr(raw),
+                    )
+                if not flag:
+                    target[well] = v
+        else:
+            read, metric = read_name(title, mode), metric_name(title)
+            _check_duplicate(source, seen_blocks, (read, metric), k + 1, sheet=name)
+            parsed = [parse_value(cells[j]) for j, _w in wells]
+            data.append((read, metric, ([w for _j, w in wells], [p[0] for p in parsed],
+                                        [p[1] for p in parsed], [p[2] for p in parsed])))
+    return _smart_frame(source, data, labels, std_conc, dilution, unit, name)
+
+
+def _smart_frame(source, data, labels, std_conc, dilution, unit, name) -> pd.DataFrame:
+    if not data:
+        raise source.error(
+            "no data block found", sheet=name,
+            expected="a block such as '4. Raw Data (...)'", found="only layout/concentration blocks",
+        )
+    frames = []
+    for read, metric, (wells, values, raws, flags) in data:
+        frames.append(
+            plate_table(
+                plate="1", well=wells, read=read, metric=metric, value=values, raw=raws, flag=flags,
+                source_file=source.name,
+                extra={
+                    "sample_label": [labels.get(w, "") for w in wells],
+                    "std_conc": [std_conc.get(w, math.nan) for w in wells],
+                    "std_conc_unit": [unit if w in std_conc else "" for w in wells],
+                    "dilution": [dilution.get(w, math.nan) for w in wells],
+                },
+            )
+        )
+    df = pd.concat(frames, ignore_index=True)
+    for col in ("std_conc", "dilution"):
+        df[col] = df[col].astype(float)
+    return df
 
 
 def _mode_from_rows(rows: list[list[Any]]) -> str | None:
@@ -253,6 +363,8 @@ def read_bmg_smart(source: Source) -> pd.DataFrame:
         concentration/dilution grids, or the same block twice.
     """
     name = _smart_sheet(source)
+    if name is None and (table := _table_sheet(source)) is not None:
+        return _read_smart_table(source, *table)
     if name is None:
         raise source.error(
             "no SMART Control data sheet", expected="a sheet with blocks '1. Layout', '4. Raw Data (...)'",
@@ -299,26 +411,4 @@ def read_bmg_smart(source: Source) -> pd.DataFrame:
             _check_duplicate(source, seen, (read, metric), k + 1, sheet=name)
             data.append((read, metric, grid_values(grid)))
         k = grid.end
-    if not data:
-        raise source.error(
-            "no data block found", sheet=name,
-            expected="a block such as '4. Raw Data (...)'", found="only layout/concentration blocks",
-        )
-    frames = []
-    for read, metric, (wells, values, raws, flags) in data:
-        frames.append(
-            plate_table(
-                plate="1", well=wells, read=read, metric=metric, value=values, raw=raws, flag=flags,
-                source_file=source.name,
-                extra={
-                    "sample_label": [labels.get(w, "") for w in wells],
-                    "std_conc": [std_conc.get(w, math.nan) for w in wells],
-                    "std_conc_unit": [unit if w in std_conc else "" for w in wells],
-                    "dilution": [dilution.get(w, math.nan) for w in wells],
-                },
-            )
-        )
-    df = pd.concat(frames, ignore_index=True)
-    for col in ("std_conc", "dilution"):
-        df[col] = df[col].astype(float)
-    return df
+    return _smart_frame(source, data, labels, std_conc, dilution, unit, name)
