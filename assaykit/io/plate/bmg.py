@@ -340,7 +340,10 @@ def _mode_from_rows(rows: list[list[Any]]) -> str | None:
     description="BMG LABTECH SMART Control .xlsx (numbered Layout / Raw Data / Blank corrected blocks)",
 )
 def read_bmg_smart(source: Source) -> pd.DataFrame:
-    """Read a BMG SMART Control workbook (sheet ``'Microplate End point'``; plate ``'1'``).
+    """Read a BMG SMART Control workbook (plate ``'1'``).
+
+    The sheet with numbered blocks (``'Microplate End point'``) is read; without one,
+    the one-column-per-well ``'Table End point'`` sheet.
 
     Parameters
     ----------
