@@ -370,6 +370,15 @@ def test_semicolon_and_decimal_comma():
     assert _one(df, "A1", "TNF", "median")["value"] == 2000.0
 
 
+def test_units_per_batch():
+    u1 = MED + "DataType:,Units\nAnalyte:,IL6,TNF\nUnits:,pg/mL,ng/mL\n"
+    u2 = MED + "DataType:,Units\nAnalyte:,IL6\nUnits:,IU/mL\n"
+    df = read_bytes(xponent(u1, batch="a") + xponent(u2, batch="b"))
+    assert _one(df[df["plate"] == "a"], "A1", "IL6", "median")["analyte_unit"] == "pg/mL"
+    assert _one(df[df["plate"] == "b"], "A1", "IL6", "median")["analyte_unit"] == "IU/mL"
+    assert _one(df[df["plate"] == "b"], "A1", "TNF", "median")["analyte_unit"] == ""
+
+
 def test_several_batches_and_plates():
     two_plates = MED.replace('"3(1,C1)"', '"97(2,A1)"')
     data = xponent(two_plates, batch="run1") + xponent(MED, batch="run2")

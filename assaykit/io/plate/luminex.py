@@ -221,9 +221,8 @@ def _split_batches(rows: list[tuple[int, list[str]]]) -> list[_Batch]:
         if block is None:
             continue
         if not cells:
-            if (
-                block.header
-            ):  # a blank row ends a block's data (blank rows before its header are skipped)
+            # a blank row ends a block's data (blank rows before its header are skipped)
+            if block.header:
                 block = None
             continue
         if not block.header:
@@ -263,9 +262,18 @@ class _XponentBuilder:
         self.count_rows: list[tuple[int, int, dict[str, float], float | None]] = []
         # ... pointing into one entry per well (over all batches).
         self.wells: dict[str, list] = {
-            k: [] for k in ("plate", "well", "sample_label", "dilution", "total_events", "warning")
+            k: []
+            for k in (
+                "plate",
+                "well",
+                "sample_label",
+                "dilution",
+                "total_events",
+                "warning",
+                "batch",
+            )
         }
-        self.units: dict[str, str] = {}
+        self.units: list[dict[str, str]] = []  # per batch: analyte → unit
         self.used_names: set[str] = set()
 
     # ----------------------------------------------------------------- batch
@@ -344,8 +352,7 @@ class _XponentBuilder:
             )
 
         units, per_bead = self._analyte_info(batch)
-        for a, u in units.items():
-            self.units.setdefault(a, u)
+        self.units.append(units)
         min_events = self._min_events(batch)
         plate_nos = sorted({k[0] for k in wells}, key=int)
         plate_name = self._plate_names(batch, index, plate_nos)
@@ -361,6 +368,7 @@ class _XponentBuilder:
             W["dilution"].append(info["dilution"])
             W["total_events"].append(info["events"])
             W["warning"].append(info["warning"])
+            W["batch"].append(len(self.units) - 1)
 
         R = self.rows
         r_wi, r_read, r_metric, r_raw = R["wi"], R["read"], R["metric"], R["raw"]
@@ -555,8 +563,13 @@ class _XponentBuilder:
         def take(name, dtype=object):
             return np.asarray(W[name], dtype=dtype)[wi]
 
+        # analyte_unit: per batch × analyte
         codes, uniq = pd.factorize(reads)
-        units = np.asarray([self.units.get(r, "") for r in uniq] or [""], dtype=object)
+        batch = take("batch", np.intp)
+        unit_table = np.asarray(
+            [[u.get(r, "") for r in uniq] or [""] for u in self.units] or [[""]], dtype=object
+        )
+        unit_col = unit_table[batch, codes] if len(codes) else np.asarray([], dtype=object)
         return fast_plate_table(
             plate=take("plate"),
             well=take("well"),
@@ -568,7 +581,7 @@ class _XponentBuilder:
             source_file=self.source.name,
             extra={
                 "sample_label": take("sample_label"),
-                "analyte_unit": units[codes] if len(codes) else units[:0],
+                "analyte_unit": unit_col,
                 "dilution": take("dilution", float),
                 "total_events": take("total_events", float),
                 "comment": comment,
