@@ -206,3 +206,9 @@ def test_metadata_lines_before_header_and_no_leading_column():
     assert (a1["task"], a1["reporter"], a1["cq"]) == ("positive_control", "HEX", 22.14)
     assert math.isnan(a1["instrument_cq_mean"]) and math.isnan(a1["instrument_starting_quantity"])
     assert _row(df, "A2", "CoV")["cq_flag"] == "undetermined"
+
+
+def test_column_dtypes():
+    df = read_qpcr(_src(HEADER + "\n,A01,FAM,X,Unkn,s,,NaN,0,0,NaN,NaN,NaN,0,60,\n"))
+    for name in ("instrument_cq_mean", "instrument_cq_sd", "instrument_starting_quantity", "instrument_sq_mean", "instrument_sq_sd"):
+        assert df[name].dtype == np.float64, name

@@ -127,3 +127,8 @@ def test_fuzz_lightcycler(corpus):
             assert (np.isnan(df["cq"]) == df["cq_flag"].str.contains("undetermined")).all()
 
     run()
+
+
+def test_column_dtypes():
+    df = read_qpcr(_src(HEAD + "True\t255\tA1\tS1\t\t\t0\n"))
+    assert df["instrument_concentration"].dtype == np.float64

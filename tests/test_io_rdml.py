@@ -305,3 +305,9 @@ def test_unknown_encoding_and_too_large(monkeypatch):
     monkeypatch.setattr(rdml_mod, "_MAX_XML_BYTES", 100)
     with pytest.raises(ReaderError, match=r"RDML document too large .*at most 100 bytes"):
         read_qpcr(_src(_zip(_rdml(""))), format="rdml")
+
+
+def test_column_dtypes(corpus):
+    df = read_qpcr(corpus(*V14_GENORM))
+    for name in ("cq", "quantity", "tm", "instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity"):
+        assert df[name].dtype == np.float64, name

@@ -171,3 +171,10 @@ def test_fuzz_rotorgene(parts, corpus):
             assert (np.isnan(df["cq"]) == (df["cq_flag"] == "undetermined")).all()
 
     run()
+
+
+def test_column_dtypes(corpus):
+    df = read_qpcr(corpus(*SINGLE))
+    assert df["instrument_position"].dtype == np.int64
+    for name in ("instrument_calc_conc", "instrument_rep_ct", "instrument_rep_ct_sd", "instrument_threshold"):
+        assert df[name].dtype == np.float64, name

@@ -291,5 +291,6 @@ def read_cfx(source: Source) -> pd.DataFrame:
     df = qpcr_table(out, source_file=source.name)
     for name in ("instrument_cq_mean", "instrument_cq_sd", "instrument_starting_quantity",
                  "instrument_sq_mean", "instrument_sq_sd"):  # fmt: skip
-        df[name] = np.asarray(df[name], dtype=float)
+        if df[name].dtype != np.float64:  # only when every value was missing
+            df[name] = df[name].astype(float)
     return df

@@ -222,5 +222,6 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     out["reporter"] = [reporter] * n
     out["instrument_experiment"] = [experiment] * n
     df = qpcr_table(out, source_file=source.name)
-    df["instrument_concentration"] = np.asarray(df["instrument_concentration"], dtype=float)
+    if df["instrument_concentration"].dtype != np.float64:
+        df["instrument_concentration"] = df["instrument_concentration"].astype(float)
     return df

@@ -447,5 +447,6 @@ def read_rdml(source: Source) -> pd.DataFrame:
         )
     df = qpcr_table(out, source_file=source.name)
     for name in ("instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity"):
-        df[name] = np.asarray(df[name], dtype=float)
+        if df[name].dtype != np.float64:
+            df[name] = df[name].astype(float)
     return df

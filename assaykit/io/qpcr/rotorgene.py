@@ -303,7 +303,9 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
     out["plate"] = ["1"] * n
     out["instrument_run"] = [run_name] * n
     df = qpcr_table(out, source_file=source.name)
-    df["instrument_position"] = np.asarray(df["instrument_position"], dtype=np.int64)
+    if df["instrument_position"].dtype != np.int64:
+        df["instrument_position"] = df["instrument_position"].astype(np.int64)
     for name in ("instrument_calc_conc", "instrument_rep_ct", "instrument_rep_ct_sd", "instrument_threshold"):
-        df[name] = np.asarray(df[name], dtype=float)
+        if df[name].dtype != np.float64:
+            df[name] = df[name].astype(float)
     return df
