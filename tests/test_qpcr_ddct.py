@@ -434,3 +434,21 @@ def test_fold_change_invariant_to_common_shift(values, shift):
     fc = res.groups.set_index("group").loc["drug", "fold_change"]
     assert fc == pytest.approx(2 ** -(np.mean(values) - 25.0), rel=1e-9)
     assert res.wells.shape[0] == 2 + 2 * len(values)
+
+
+def test_duplicate_wells_and_text_cq_and_missing_group():
+    df = simple()
+    dup = pd.concat([df, df.iloc[[3]]], ignore_index=True)
+    with pytest.raises(AnalysisError, match="duplicate well × target") as e:
+        ddct(dup, "GAPDH", "ctrl")
+    assert f"well {df.loc[3, 'well']}" in str(e.value) and "target " in str(e.value)
+    with pytest.raises(AnalysisError, match="column 'cq' must hold numbers"):
+        qc_wells(df.assign(cq=df["cq"].astype(str)))
+    nogroup = df.copy()
+    nogroup.loc[nogroup["sample"] == "drug1", "group"] = np.nan
+    res = ddct(nogroup, "GAPDH", "ctrl", test=None)
+    w = res.wells.loc[res.wells["sample"] == "drug1"]
+    assert (w["status"] == "not_analysed").all()
+    assert (w["reason"] == "no group assigned (column 'group' is empty)").all()
+    assert "drug1" not in set(res.samples["sample"]) and len(res.wells) == len(df)
+    assert res.groups.set_index("group").loc["drug", "n_samples"] == 1

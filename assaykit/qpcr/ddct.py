@@ -204,6 +204,16 @@ def ddct(
         ntc_margin=ntc_margin,
         tm_tolerance=tm_tolerance,
     )
+    grp_all = _factor_str(wells[group_col])
+    no_group = (grp_all[1] == "")[grp_all[0]] & (wells["status"].to_numpy() != "not_analysed")
+    if no_group.any():
+        status_w = wells["status"].to_numpy(dtype=object).copy()
+        reason_w = wells["reason"].to_numpy(dtype=object).copy()
+        cq_used_w = wells["cq_used"].to_numpy(dtype=float).copy()
+        status_w[no_group] = "not_analysed"
+        reason_w[no_group] = f"no group assigned (column '{group_col}' is empty)"
+        cq_used_w[no_group] = np.nan
+        wells["status"], wells["reason"], wells["cq_used"] = status_w, reason_w, cq_used_w
     analysed = wells["status"].to_numpy() != "not_analysed"
     every = bool(analysed.all())
 
@@ -216,7 +226,7 @@ def ddct(
 
     s_codes, samples_u = refactor(keys["sample"])
     t_codes, targets_u = refactor(keys["target"])
-    grp_codes, groups_all = refactor(_factor_str(wells[group_col]))
+    grp_codes, groups_all = refactor(grp_all)
     targets_all = list(targets_u)
     for r in refs:
         if r not in targets_all:

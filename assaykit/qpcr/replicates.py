@@ -169,6 +169,10 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
             ) from None
     thr = OUTLIER_RULES.get(outlier, np.nan) if outlier_threshold is None else float(outlier_threshold)
 
+    if not pd.api.types.is_float_dtype(data["cq"]):
+        raise AnalysisError(
+            "column 'cq' must hold numbers", column="cq", expected="float Cq values (NaN when absent)", found=str(data["cq"].dtype)
+        )
     w = data.copy(deep=False)
     n = len(w)
     cq = w["cq"].to_numpy(dtype=float, copy=True)
@@ -190,6 +194,19 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
         "sample": _factor_str(w[sample_col]),
         "target": _factor_str(w[target_col]),
     }
+
+    dup_key = _combine(keys["plate"][0], keys["well"][0], keys["target"][0])
+    counts = np.bincount(dup_key)
+    if (counts > 1).any():
+        i = int(np.flatnonzero(counts[dup_key] > 1)[0])
+        raise AnalysisError(
+            "duplicate well × target",
+            plate=str(keys["plate"][1][keys["plate"][0][i]]),
+            well=str(keys["well"][1][keys["well"][0][i]]),
+            target=str(keys["target"][1][keys["target"][0][i]]),
+            expected="one row per plate × well × target",
+            found=f"{int(counts[dup_key[i]])} rows",
+        )
 
     omitted = np.array(["omitted" in x for x in cf_u], dtype=bool)[cf_codes]
     m = analysed & omitted
