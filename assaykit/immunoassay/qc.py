@@ -1,0 +1,180 @@
+"""Quality control of immunoassay standard curves: hook detection, LLOQ/ULOQ, dilution linearity.
+
+Pure functions on tidy tables, used by :func:`assaykit.immunoassay.analysis.analyze`.
+
+* :func:`detect_hook` — high-dose hook: the mean response of the top standards falls
+  (for a decreasing, competitive curve: rises) after the extreme level by more than a
+  tolerance. Those standards are masked from the fit and recorded.
+* :func:`quantification_limits` — LLOQ/ULOQ: the lowest/highest non-zero standard
+  levels whose back-fitted recovery lies within the window and whose replicate %CV is
+  at most ``cv_max`` (a level with a single well has no CV and passes on recovery alone).
+* :func:`dilution_linearity` — for samples read at several dilutions: agreement of
+  the dilution-corrected concentrations (%CV) and the log–log slope of the in-well
+  concentration against ``1/dilution`` (1 for parallel dilution).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["detect_hook", "dilution_linearity", "quantification_limits"]
+
+
+def detect_hook(
+    conc: np.ndarray,
+    response: np.ndarray,
+    *,
+    tolerance: float = 0.05,
+) -> tuple[np.ndarray, str]:
+    """Find the standard levels beyond a high-dose hook.
+
+    Parameters
+    ----------
+    conc, response : numpy.ndarray
+        Concentrations and responses of the usable standard wells of one curve.
+    tolerance : float
+        Smallest drop that counts, as a fraction of the response range of the level means.
+
+    Returns
+    -------
+    hooked_levels : numpy.ndarray
+        Concentrations of the levels above the response extreme (empty when no hook).
+    reason : str
+        Description of the hook ('' when none).
+
+    Notes
+    -----
+    The level means are taken in order of concentration. The curve direction is the
+    sign of (mean of the upper half of levels − mean of the lower half). For an
+    increasing curve the hook starts after the level with the largest mean response:
+    every higher level whose mean is lower by more than ``tolerance`` × range is hooked.
+    At least 4 levels must remain below the hook for it to be declared.
+    """
+    conc = np.asarray(conc, float)
+    response = np.asarray(response, float)
+    ok = np.isfinite(conc) & np.isfinite(response) & (conc > 0)
+    if ok.sum() < 5:
+        return np.array([]), ""
+    lv, inv = np.unique(conc[ok], return_inverse=True)
+    if lv.size < 5:
+        return np.array([]), ""
+    means = np.bincount(inv, weights=response[ok]) / np.bincount(inv)
+    half = lv.size // 2
+    increasing = means[-half:].mean() >= means[:half].mean()
+    s = means if increasing else -means
+    peak = int(np.argmax(s))
+    rng = float(s.max() - s.min())
+    if peak == lv.size - 1 or rng <= 0 or peak < 3:
+        return np.array([]), ""
+    drop = s[peak] - s[peak + 1:]
+    if not np.any(drop > tolerance * rng):
+        return np.array([]), ""
+    hooked = lv[peak + 1:]
+    word = "falls" if increasing else "rises"
+    reason = (f"high-dose hook: the mean response {word} above {lv[peak]:g} "
+              f"(by up to {drop.max() / rng * 100:.0f} % of the response range); "
+              f"standards at {', '.join(f'{c:g}' for c in hooked)} masked")
+    return hooked, reason
+
+
+def quantification_limits(
+    levels: pd.DataFrame,
+    *,
+    recovery_window: tuple[float, float] = (80.0, 120.0),
+    cv_max: float = 20.0,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """LLOQ and ULOQ per curve from per-level standard QC.
+
+    Parameters
+    ----------
+    levels : pandas.DataFrame
+        One row per curve × standard level with columns ``plate``, ``read``,
+        ``expected_conc``, ``recovery_pct`` (NaN when not back-calculable) and
+        ``cv_pct`` (NaN for single wells).
+    recovery_window : (float, float)
+        Accepted back-fit recovery in percent (inclusive).
+    cv_max : float
+        Largest accepted replicate %CV.
+
+    Returns
+    -------
+    limits : pandas.DataFrame
+        ``plate``, ``read``, ``lloq``, ``uloq`` (NaN when no level qualifies).
+    within : numpy.ndarray
+        Per row of ``levels``: whether the level passes (recovery in window, CV <= cv_max,
+        non-zero concentration).
+    """
+    lo, hi = recovery_window
+    rec = levels["recovery_pct"].to_numpy(float)
+    cv = levels["cv_pct"].to_numpy(float)
+    conc = levels["expected_conc"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        within = (rec >= lo) & (rec <= hi) & ~(cv > cv_max) & (conc > 0)
+    tmp = pd.DataFrame({"plate": levels["plate"].to_numpy(), "read": levels["read"].to_numpy(),
+                        "qc_conc": np.where(within, conc, np.nan)})
+    agg = tmp.groupby(["plate", "read"], sort=False)["qc_conc"].agg(["min", "max"]).reset_index()
+    agg.columns = ["plate", "read", "lloq", "uloq"]
+    return agg, within
+
+
+def dilution_linearity(samples: pd.DataFrame, *, cv_max: float = 20.0,
+                       slope_window: tuple[float, float] = (0.8, 1.25)) -> pd.DataFrame:
+    """Dilution linearity (parallelism) of samples read at several dilutions.
+
+    Parameters
+    ----------
+    samples : pandas.DataFrame
+        The ``samples`` table of an analysis (``plate``, ``read``, ``role``, ``sample``,
+        ``dilution``, ``conc_in_well``, ``conc``, ``status``).
+    cv_max : float
+        Largest accepted %CV of the dilution-corrected concentrations.
+    slope_window : (float, float)
+        Accepted slope of ln(conc_in_well) against ln(1/dilution).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plate × read × sample with at least two dilutions: ``plate``,
+        ``read``, ``sample``, ``n_dilutions``, ``n_quantified`` (dilutions with status
+        ``ok``), ``dilutions`` (';'-joined), ``conc_mean``, ``conc_cv_pct`` (of the
+        dilution-corrected ``conc`` of the quantified dilutions), ``slope`` (NaN with fewer
+        than 2 quantified dilutions), ``linear`` (bool), ``reason``.
+    """
+    cols = ["plate", "read", "sample", "n_dilutions", "n_quantified", "dilutions", "conc_mean",
+            "conc_cv_pct", "slope", "linear", "reason"]
+    s = samples.loc[samples["role"].isin(["sample", "control"])]
+    if s.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    nd = s.groupby(["plate", "read", "sample"], sort=False)["dilution"].transform("nunique")
+    s = s.loc[nd >= 2]
+    rows = []
+    for (plate, read, sample), g in s.groupby(["plate", "read", "sample"], sort=False):
+        q = g.loc[g["status"] == "ok"]
+        conc = q["conc"].to_numpy(float)
+        n = len(q)
+        mean = float(conc.mean()) if n else np.nan
+        cv = float(conc.std(ddof=1) / mean * 100) if n >= 2 and mean > 0 else np.nan
+        slope = np.nan
+        if n >= 2 and q["dilution"].nunique() >= 2:
+            lx = np.log(1.0 / q["dilution"].to_numpy(float))
+            ly = np.log(q["conc_in_well"].to_numpy(float))
+            slope = float(np.polyfit(lx, ly, 1)[0])
+        if n < 2:
+            linear, reason = False, f"only {n} dilution(s) quantified (status ok): linearity not assessable"
+        else:
+            bad = []
+            if not cv <= cv_max:
+                bad.append(f"CV {cv:.1f} % > {cv_max:g} %")
+            if not slope_window[0] <= slope <= slope_window[1]:
+                bad.append(f"slope {slope:.2f} outside {slope_window[0]:g}-{slope_window[1]:g}")
+            linear = not bad
+            reason = "dilution-corrected concentrations agree" if linear else "; ".join(bad)
+        rows.append({
+            "plate": plate, "read": read, "sample": sample, "n_dilutions": int(g["dilution"].nunique()),
+            "n_quantified": n, "dilutions": ";".join(f"{d:g}" for d in sorted(g["dilution"].unique())),
+            "conc_mean": mean, "conc_cv_pct": cv, "slope": slope, "linear": bool(linear), "reason": reason,
+        })
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    return pd.DataFrame(rows, columns=cols)
