@@ -199,6 +199,48 @@ def test_standards_warn_on_non_monotonic_series(plex30):
     assert "and 20 more" in msg
 
 
+def test_30plex_instrument_fits():
+    from assaykit.io.plate.luminex import xponent_fits
+
+    fits = xponent_fits(shared_path(*LX, F30))
+    assert list(fits.columns) == [
+        "plate",
+        "read",
+        "analysis_type",
+        "parameter",
+        "value",
+        "raw",
+        "flag",
+    ]
+    assert len(fits) == 30 * 6 and set(fits["parameter"]) == {"A", "B", "C", "D", "F", "r_squared"}
+    assert (fits["analysis_type"] == "Logistic 5P").all() and (fits["plate"] == "plate_1").all()
+    fgf = fits[fits["read"] == "FGF"].set_index("parameter")["value"]
+    assert fgf["A"] == -0.228742409930827 and fgf["B"] == 4042.42476800676
+    assert fgf["C"] == 435.962541292928 and fgf["F"] == 0.607306274611151
+    assert fgf["r_squared"] == 0.845900071353852
+    il6 = fits[(fits["read"] == "IL6") & (fits["parameter"] == "r_squared")]
+    assert il6["value"].tolist() == [0.982751412837542]
+    assert (fits["flag"] == "").all()
+    none = xponent_fits(shared_path(*LX, FFLEX))  # ProtocolAnalysis Off
+    assert none.empty and list(none.columns) == list(fits.columns)
+
+
+def test_fits_synthetic_two_plates():
+    from assaykit.io.plate.luminex import xponent_fits
+
+    blk = MED.replace('"3(1,C1)"', '"97(2,C1)"') + (
+        "DataType:,Analysis Types\nAnalyte:,IL6,TNF\nAnalysisType,Logistic 4P,Logistic 4P\n\n"
+        "DataType:,Analysis Coefficients\nAnalyte:,IL6,TNF\nCoefficient A,1.5,NaN\n\n"
+        "DataType:,R^2\nAnalyte:,IL6,TNF\nValue,0.99,\n"
+    )
+    fits = xponent_fits(Source(data=xponent(blk, batch="r"), name="f.csv"))
+    assert sorted(set(fits["plate"])) == ["r_1", "r_2"] and len(fits) == 2 * 3
+    one = fits[fits["plate"] == "r_1"].set_index(["read", "parameter"])
+    assert one.loc[("IL6", "A"), "value"] == 1.5 and one.loc[("IL6", "r_squared"), "value"] == 0.99
+    assert one.loc[("TNF", "A"), "flag"] == "not_numeric"
+    assert (fits["analysis_type"] == "Logistic 4P").all()
+
+
 def test_speed_30plex_is_plain(plex30):
     # the fast table builder gives exactly what schema.plate_table builds
     df = plex30

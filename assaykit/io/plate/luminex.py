@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ import pandas as pd
 
 from assaykit.errors import AssaykitWarning, ReaderError, SchemaError
 from assaykit.io._registry import register
-from assaykit.io._source import Source
+from assaykit.io._source import Source, load_source
 from assaykit.schema import (
     join_flags,
     parse_well,
@@ -46,6 +47,7 @@ __all__ = [
     "read_intelliflex",
     "read_xponent",
     "standards_from_plate",
+    "xponent_fits",
 ]
 
 #: Extra columns of an xPONENT table, always present, in this order.
@@ -759,6 +761,14 @@ def read_xponent(source: Source) -> pd.DataFrame:
         twice in a block, a row is longer than its header, or a replicate-group row
         cannot be matched to wells.
     """
+    builder, _ = _xponent_parse(source)
+    try:
+        return builder.table()
+    except SchemaError as exc:
+        raise reader_error_from(source, exc) from None
+
+
+def _xponent_parse(source: Source) -> tuple[_XponentBuilder, list[_Batch]]:
     source.text  # noqa: B018 - raises ReaderError for binary/empty input
     delim = _detect_delimiter(source.lines)
     rows = _csv_rows(source, delim)
@@ -772,10 +782,88 @@ def read_xponent(source: Source) -> pd.DataFrame:
     builder = _XponentBuilder(source, decimal_comma=(delim == ";"))
     for i, batch in enumerate(batches, start=1):
         builder.batch(batch, i)
-    try:
-        return builder.table()
-    except SchemaError as exc:
-        raise reader_error_from(source, exc) from None
+    return builder, batches
+
+
+def xponent_fits(path: str | os.PathLike | Source) -> pd.DataFrame:
+    """The standard-curve fits an xPONENT export reports, one row per plate × analyte × parameter.
+
+    Reads the Analysis Types, Analysis Coefficients and R^2 blocks, so that an
+    independent fit can be compared with the instrument's.
+
+    Parameters
+    ----------
+    path : str, path-like or Source
+        An xPONENT batch CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``plate`` (as in :func:`read_xponent`; a batch's fit is repeated for each
+        of its plates), ``read`` (analyte), ``analysis_type`` (``'Logistic 5P'`` ...),
+        ``parameter`` (the coefficient letter ``'A'``, ``'B'`` ... or ``'r_squared'``),
+        ``value`` (float, NaN when not a number), ``raw`` (the exported text) and
+        ``flag`` (``''``, or ``not_numeric`` / ``empty`` where ``value`` is NaN). Empty
+        (same columns) when the export reports no fit (``ProtocolAnalysis,Off``). How the
+        letters enter the curve equation is the instrument's convention (see its manual).
+
+    Raises
+    ------
+    ReaderError
+        As :func:`read_xponent`.
+    """
+    source = load_source(path)
+    builder, batches = _xponent_parse(source)
+    W = builder.wells
+    out: dict[str, list] = {k: [] for k in ("plate", "read", "analysis_type", "parameter", "raw")}
+    for bi, batch in enumerate(batches):
+        plates = list(
+            dict.fromkeys(p for p, b in zip(W["plate"], W["batch"], strict=True) if b == bi)
+        )
+        types: dict[str, str] = {}
+        params: list[tuple[str, str, str]] = []  # analyte, parameter, raw
+        for blk in batch.blocks:
+            if not blk.header or blk.header[0].lower() != "analyte:":
+                continue
+            name = blk.name.strip().lower()
+            analytes = _analyte_columns(blk)
+            for _line, cells in blk.rows:
+                key = cells[0].strip()
+                for i, analyte in analytes:
+                    text = cells[i] if i < len(cells) else ""
+                    if name == "analysis types" and key.lower() == "analysistype":
+                        types[analyte] = text
+                    elif name == "analysis coefficients" and key.lower().startswith("coefficient"):
+                        params.append((analyte, key.split()[-1], text))
+                    elif name == "r^2" and text:
+                        params.append((analyte, "r_squared", text))
+        for plate in plates:
+            for analyte, param, text in params:
+                out["plate"].append(plate)
+                out["read"].append(analyte)
+                out["analysis_type"].append(types.get(analyte, ""))
+                out["parameter"].append(param)
+                out["raw"].append(text)
+    value = (
+        np.asarray([_number(t, builder.dc) for t in out["raw"]], dtype=float) if out["raw"] else []
+    )
+    return pd.DataFrame(
+        {
+            "plate": pd.Series(out["plate"], dtype=object),
+            "read": pd.Series(out["read"], dtype=object),
+            "analysis_type": pd.Series(out["analysis_type"], dtype=object),
+            "parameter": pd.Series(out["parameter"], dtype=object),
+            "value": pd.Series(value, dtype=float),
+            "raw": pd.Series(out["raw"], dtype=object),
+            "flag": pd.Series(
+                [
+                    "" if v == v else ("not_numeric" if t else "empty")
+                    for v, t in zip(value, out["raw"], strict=True)
+                ],
+                dtype=object,
+            ),
+        }
+    )
 
 
 # --------------------------------------------------------------------------- INTELLIFLEX
