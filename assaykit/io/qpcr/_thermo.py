@@ -266,6 +266,14 @@ def parse_number(value: Any) -> float | None:
 
 
 _PLAIN_NUMBER_CHARS = frozenset("0123456789.eE+- ")
+_STR_ONLY = {str}
+
+
+def texts(values: Sequence[Any]) -> list[str]:
+    """:func:`cell_text` of every cell (fast for columns of text)."""
+    if set(map(type, values)) == _STR_ONLY:
+        return list(map(str.strip, values))
+    return [cell_text(v) for v in values]
 
 
 def _fast_number(v: Any) -> float:
@@ -287,7 +295,7 @@ def _fast_number(v: Any) -> float:
 
 def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
-    if all(type(v) is str for v in values):
+    if set(map(type, values)) == _STR_ONLY:
         # Fast path for text columns holding only plain decimal numbers and empty cells.
         if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
             try:
@@ -501,12 +509,11 @@ def build_table(
 
     # ---- wells
     wells: list[str] = []
-    well_cache: dict[str, str] = {}  # exported name -> canonical 'A1'
+    canon: list[str] = []  # canonical 'A1' of every row
     if "well_position" in roles:
-        for v, loc in zip(col(roles["well_position"]), table.locations, strict=True):
-            text = cell_text(v)
+        for text, loc in zip(texts(col(roles["well_position"])), table.locations, strict=True):
             try:
-                well_cache.get(text) or well_cache.setdefault(text, _canonical_well(text))
+                canon.append(_canonical_well(text))
             except SchemaError:
                 raise src.error(
                     "not a well position",
@@ -532,11 +539,11 @@ def build_table(
                         found=str(i),
                     )
                 wells.append(_well_from_index(i, size))
+            canon = wells
         else:
-            for v, loc in zip(raw_wells, table.locations, strict=True):
-                text = cell_text(v)
+            for text, loc in zip(texts(raw_wells), table.locations, strict=True):
                 try:
-                    well_cache.get(text) or well_cache.setdefault(text, _canonical_well(text))
+                    canon.append(_canonical_well(text))
                 except SchemaError:
                     raise src.error(
                         "not a well",
@@ -548,22 +555,20 @@ def build_table(
 
     # ---- plates
     if "plate" in roles or "embedded_file" in roles:
-        plate_vals = [cell_text(v) for v in col(roles.get("plate"))]
-        file_vals = [cell_text(v) for v in col(roles.get("embedded_file"))]
+        plate_vals = texts(col(roles.get("plate")))
+        file_vals = texts(col(roles.get("embedded_file")))
         plates = [p or f or default_plate for p, f in zip(plate_vals, file_vals, strict=True)]
     else:
         plates = [default_plate] * len(rows)
 
-    targets = [cell_text(v) for v in col(roles["target"])]
-    samples = [cell_text(v) for v in col(roles.get("sample"))]
-    task_raw = [cell_text(v) for v in col(roles.get("task"))]
-    tasks = [map_task(t) for t in task_raw]
-    reporters = [cell_text(v) for v in col(roles.get("reporter"))]
+    targets = texts(col(roles["target"]))
+    samples = texts(col(roles.get("sample")))
+    task_raw = texts(col(roles.get("task")))
+    task_map = {t: map_task(t) for t in set(task_raw)}
+    tasks = [task_map[t] for t in task_raw]
+    reporters = texts(col(roles.get("reporter")))
 
     # ---- Cq and its flags
-    cq: list[float] = []
-    cq_raw: list[str] = []
-    cq_flag: list[str] = []
     # Flags from other columns, collected column by column (most cells are empty).
     extra: dict[int, list[str]] = {}
 
@@ -597,58 +602,49 @@ def build_table(
     for name, i in flag_cols:
         add_flags(None, i, lambda v, name=name: name if _truthy(v) else None)
 
-    for k, v in enumerate(col(roles["cq"])):
-        text = cell_text(v)
-        num = parse_number(v)
-        if num is not None:
-            cq.append(num)
-            first = ""
-        else:
-            cq.append(np.nan)
+    cq_cells = col(roles["cq"])
+    cq = parse_numbers(cq_cells).tolist()
+    cq_raw = texts(cq_cells)
+    cq_flag = [""] * len(rows)
+    for k, value in enumerate(cq):
+        if value != value:  # NaN: say why
+            text = cq_raw[k]
             if not text:
-                first = "empty"
+                cq_flag[k] = "empty"
             elif text.lower() in _UNDETERMINED:
-                first = "undetermined"
+                cq_flag[k] = "undetermined"
             else:
-                first = "not_numeric"
-        cq_raw.append(text)
-        more = extra.get(k)
-        cq_flag.append(join_flags(first, *more) if more else first)
+                cq_flag[k] = "not_numeric"
+    for k, more in extra.items():
+        cq_flag[k] = join_flags(cq_flag[k], *more)
 
     # ---- quantity (given for standards; the instrument's estimate otherwise)
-    qty_vals = [parse_number(v) for v in col(roles.get("quantity"))]
-    quantity = []
-    inst_quantity = []
-    for k, task in enumerate(tasks):
-        q = qty_vals[k]
-        if task == "standard":
-            if q is None and standards_quantity_in_sample:
-                q = parse_number(samples[k])
-            quantity.append(np.nan if q is None else q)
-            inst_quantity.append(np.nan)
-        else:
-            quantity.append(np.nan)
-            inst_quantity.append(np.nan if q is None else q)
+    qty = parse_numbers(col(roles.get("quantity")))
+    is_std = np.fromiter((t == "standard" for t in tasks), dtype=bool, count=len(tasks))
+    if standards_quantity_in_sample:
+        for k in np.flatnonzero(is_std & np.isnan(qty)):
+            q = parse_number(samples[k])
+            qty[k] = np.nan if q is None else q
+    quantity = np.where(is_std, qty, np.nan).tolist()
+    inst_quantity = np.where(is_std, np.nan, qty).tolist()
 
     tm = parse_numbers(col(roles.get("tm")))
 
     # ---- duplicates: one row per plate × well × target
-    seen: dict[tuple[str, str, str], int] = {}
-    for k, (p, w, t) in enumerate(zip(plates, wells, targets, strict=True)):
-        name = well_cache.get(w)
-        if name is None:
-            name = well_cache[w] = _canonical_well(w)
-        key = (p, name, t)
-        if key in seen:
+    keys = list(zip(plates, canon, targets, strict=True))
+    # key -> location of its first row (zip in reverse so that the first row wins)
+    seen = dict(zip(reversed(keys), reversed(table.locations), strict=True))
+    for k, key in enumerate(keys if len(seen) < len(keys) else ()):
+        if seen[key] != table.locations[k]:  # a later row with the same key
+            first = seen[key]
             raise src.error(
                 "well × target appears twice",
                 **_where(src, table, table.locations[k]),
                 well=key[1],
-                target=t,
+                target=key[2],
                 expected="one row per well and target",
-                found=f"a second row (first at {'row' if table.sheet else 'line'} {seen[key]})",
+                found=f"a second row (first at {'row' if table.sheet else 'line'} {first})",
             )
-        seen[key] = table.locations[k]
 
     # ---- wells set up but without a result row
     n_extra = 0
