@@ -317,3 +317,31 @@ def test_elisa_alias():
     assert elisa.fit_curve is fit_curve
     c = elisa.fit_curve(X, four_pl(X, **P4))
     assert isinstance(c.back_calculate([1.0]), pd.DataFrame)
+
+
+def test_non_convergence_raises_and_fails_per_group(monkeypatch):
+    from assaykit.immunoassay import batch as batch_mod
+    from assaykit.immunoassay import fit as fit_mod
+
+    def no_fit(x, y, w, model, theta0):
+        return np.asarray(theta0, float), False, "maximum number of function evaluations exceeded", 7
+
+    def no_lm(X, Y, W, theta0, model="4pl", **kw):
+        m = X.shape[0]
+        return np.asarray(theta0, float), np.zeros(m, bool), np.full(m, 3), np.full(m, 1.0)
+
+    monkeypatch.setattr(fit_mod, "_lmfit_gd", no_fit)
+    monkeypatch.setattr(batch_mod, "lm_batch", no_lm)
+    y = noisy(four_pl(X, **P4), seed=1)
+    with pytest.raises(FitError, match="the curve fit did not converge") as exc:
+        fit_curve(X, y, "4pl", name="IL-6")
+    assert "maximum number of function evaluations" in str(exc.value)
+    with pytest.raises(FitError, match="did not converge"):
+        fit_curve(X, y, "5pl")
+    with pytest.raises(FitError, match="did not converge"):
+        fit_curve(X, y, "auto")
+    from assaykit.immunoassay import fit_curves
+
+    tab = fit_curves(pd.DataFrame({"g": "x", "conc": X, "response": y}), by="g").table
+    assert tab.status[0] == "failed" and "did not converge" in tab.reason[0]
+    assert not tab.converged[0] and tab.method[0] == ""

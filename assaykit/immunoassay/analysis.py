@@ -177,30 +177,28 @@ def _mask_frame(mask: Any) -> pd.DataFrame:
     return m
 
 
-def _apply_mask(wells: pd.DataFrame, mask: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _apply_mask(plate: np.ndarray, well: np.ndarray, read: np.ndarray,
+                mask: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     from assaykit.schema import parse_well, well_name
 
-    n = len(wells)
+    n = well.size
     hit = np.zeros(n, bool)
     reason = np.full(n, "", dtype=object)
-    wv = wells["well"].to_numpy()
-    pv = wells["plate"].to_numpy()
-    rv = wells["read"].to_numpy()
-    known = set(wv)
+    known = set(well.tolist())
     for w, why, p, r in mask[["well", "reason", "plate", "read"]].itertuples(index=False, name=None):
         try:
             wn = well_name(*parse_well(str(w)))
         except Exception:
-            raise AnalysisError("mask names a well that is not a well name", well=str(w),
+            raise AnalysisError("mask names something that is not a well", well=str(w),
                                 expected="a well like 'A1'", found=repr(w)) from None
         if wn not in known:
             raise AnalysisError("mask names a well that is not in the data", well=wn,
                                 expected="a well of the plate", found=repr(w))
-        sel = wv == wn
+        sel = well == wn
         if p is not None and not (isinstance(p, float) and np.isnan(p)):
-            sel &= pv == str(p)
+            sel &= plate == str(p)
         if r is not None and not (isinstance(r, float) and np.isnan(r)):
-            sel &= rv == str(r)
+            sel &= read == str(r)
         hit |= sel
         reason[sel] = f"masked: {why}"
     return hit, reason
@@ -322,18 +320,23 @@ def analyze(
         raise AnalysisError("unknown hook option", expected="'detect' or 'off'", found=repr(hook))
     if interval != "delta":
         raise AnalysisError("unknown interval type", expected="'delta'", found=repr(interval))
-    lo_w, hi_w = recovery_window
+    try:
+        lo_w, hi_w = (float(v) for v in recovery_window)
+    except (TypeError, ValueError):
+        lo_w = hi_w = np.nan
     if not (np.isfinite(lo_w) and np.isfinite(hi_w) and 0 <= lo_w < hi_w):
         raise AnalysisError("invalid recovery window", expected="(low, high) with 0 <= low < high",
                             found=repr(recovery_window))
-    if not cv_max > 0:
+    if not (isinstance(cv_max, int | float) and cv_max > 0):
         raise AnalysisError("invalid cv_max", expected="a positive percentage", found=repr(cv_max))
 
-    sel = df.loc[df["metric"] == metric]
-    if sel.empty:
+    metric_v = df["metric"].to_numpy(object)
+    msel = metric_v == metric
+    if not msel.any():
         raise AnalysisError("no rows with this metric", column="metric", expected=repr(metric),
-                            found=", ".join(sorted(map(str, df["metric"].unique()))))
-    all_reads = list(dict.fromkeys(sel["read"].astype(str)))
+                            found=", ".join(sorted(map(str, pd.unique(metric_v)))))
+    read_all = df["read"].to_numpy(object).astype(str)
+    all_reads = list(dict.fromkeys(read_all[msel]))
     if reference_read is not None and reference_read not in all_reads:
         raise AnalysisError("reference read not in the data", read=reference_read,
                             expected=f"one of {all_reads}", found=repr(reference_read))
@@ -345,67 +348,68 @@ def analyze(
         if unknown:
             raise AnalysisError("read not in the data", read=unknown[0], expected=f"one of {all_reads}",
                                 found=repr(unknown[0]))
-    # ---------------------------------------------------------------- wells table
-    w = sel.loc[sel["read"].astype(str).isin(reads)].copy()
-    w["plate"] = w["plate"].astype(str)
-    w["read"] = w["read"].astype(str)
-    w = w.reset_index(drop=True)
-    orig_read = w["read"].to_numpy(object)
-    value = w["value"].to_numpy(float)
-    flag = (w["flag"].fillna("").astype(str) if "flag" in w.columns else pd.Series([""] * len(w))).to_numpy()
+    # ---------------------------------------------------------------- wells
+    rows = np.flatnonzero(msel & np.isin(read_all, reads))
+    w = df.iloc[rows]
+    n = rows.size
+    plate = w["plate"].to_numpy(object).astype(str)
+    well = w["well"].to_numpy(object).astype(str)
+    orig_read = read_all[rows]
+    rd = orig_read.copy()
+    value = pd.to_numeric(w["value"], errors="coerce").to_numpy(float)
+    flag = (w["flag"].fillna("").to_numpy(object).astype(str) if "flag" in w.columns else np.full(n, ""))
+    raw = (w["raw"].astype("string").fillna("").to_numpy(object).astype(str) if "raw" in w.columns
+           else np.full(n, ""))
+    pw = np.char.add(np.char.add(plate, "\x00"), well)
     if reference_read is not None:
-        ref = sel.loc[sel["read"].astype(str) == reference_read, ["plate", "well", "value"]].copy()
-        ref["plate"] = ref["plate"].astype(str)
-        ref = ref.drop_duplicates(["plate", "well"]).rename(columns={"value": "_ref"})
-        m = w[["plate", "well"]].merge(ref, on=["plate", "well"], how="left")
-        value = value - m["_ref"].to_numpy(float)
+        rr = np.flatnonzero(msel & (read_all == reference_read))
+        rkey = pd.Index(np.char.add(np.char.add(df["plate"].to_numpy(object)[rr].astype(str), "\x00"),
+                                    df["well"].to_numpy(object)[rr].astype(str)))
+        pos = rkey.get_indexer(pw)
+        ok = pos >= 0
+        rv = np.full(n, np.nan)
+        rv[ok] = pd.to_numeric(df["value"].iloc[rr], errors="coerce").to_numpy(float)[pos[ok]]
+        value = value - rv
         suffix = reference_read.split("_")[-1]
-        w["read"] = [f"{r}-{suffix}" for r in w["read"]]
-        if "flag" in sel.columns:
-            rf = sel.loc[sel["read"].astype(str) == reference_read, ["plate", "well", "flag"]].copy()
-            rf["plate"] = rf["plate"].astype(str)
-            rf = rf.drop_duplicates(["plate", "well"])
-            mf = w[["plate", "well"]].merge(rf, on=["plate", "well"], how="left")["flag"].fillna("").to_numpy()
-            flag = np.array([";".join(x for x in (a, b) if x) for a, b in zip(flag, mf, strict=True)], dtype=object)
-    n = len(w)
+        rd = np.array([f"{r}-{suffix}" for r in orig_read], dtype=object).astype(str)
+        if "flag" in df.columns:
+            rf = np.full(n, "", dtype=object)
+            rf[ok] = df["flag"].fillna("").to_numpy(object)[rr][pos[ok]]
+            flag = np.array([";".join(x for x in (a, b) if x) for a, b in zip(flag, rf, strict=True)], dtype=object)
     roles_raw = w[role_col]
-    role = roles_raw.astype("string").str.strip().str.lower().map(ROLES).fillna("").astype(str).to_numpy(object)
-    unknown_roles = sorted({str(r) for r, k in zip(roles_raw, role, strict=True) if k == "" and pd.notna(r)
-                            and str(r).strip() != ""})
+    role = roles_raw.astype("string").str.strip().str.lower().map(ROLES).fillna("").to_numpy(object).astype(str)
+    unknown_roles = sorted({str(r) for r, k in zip(roles_raw, role, strict=True)
+                            if k == "" and pd.notna(r) and str(r).strip() != ""})
     if unknown_roles:
         raise AnalysisError(f"unknown role in column '{role_col}'", column=role_col,
                             expected="standard, blank, sample or control", found=", ".join(unknown_roles))
-    # sample names and dilutions
-    if sample_col in w.columns:
-        smp = w[sample_col].astype("string").fillna("").astype(str).to_numpy(object)
-    else:
-        smp = np.full(n, "", dtype=object)
-    smp = np.where(smp == "", w["well"].to_numpy(object), smp)
-    smp = np.where((role == "blank") & (w[sample_col].isna().to_numpy() if sample_col in w.columns
-                                        else np.ones(n, bool)), "blank", smp)
+    has_sample = sample_col in w.columns
+    smp = w[sample_col].astype("string").fillna("").to_numpy(object).astype(str) if has_sample else np.full(n, "")
+    smp = np.where(smp == "", np.where(role == "blank", "blank", well), smp)
     if dilution_col in w.columns:
-        dil = pd.to_numeric(w[dilution_col], errors="coerce").to_numpy(float)
-        dil = np.where(np.isnan(dil), 1.0, dil)
-        bad = ~(dil > 0) | ~np.isfinite(dil)
+        dil_in = w[dilution_col]
+        dil = pd.to_numeric(dil_in, errors="coerce").to_numpy(float)
+        bad = (~(dil > 0) | ~np.isfinite(dil)) & dil_in.notna().to_numpy()
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise AnalysisError("dilution factors must be positive and finite", column=dilution_col,
-                                plate=w["plate"].iloc[i], well=w["well"].iloc[i], expected="> 0",
-                                found=repr(w[dilution_col].iloc[i]))
+            raise AnalysisError("dilution factors must be positive numbers", column=dilution_col,
+                                plate=plate[i], well=well[i], expected="> 0", found=repr(dil_in.iloc[i]))
+        dil = np.where(np.isnan(dil), 1.0, dil)
     else:
         dil = np.ones(n)
     # standard concentrations
-    std_conc = np.full(n, np.nan)
     unit = np.full(n, "", dtype=object)
+    key3 = np.char.add(np.char.add(pw, "\x00"), orig_read)
     if standard_conc is not None:
         for c in ("plate", "well", "read", "conc"):
             if c not in standard_conc.columns:
                 raise _err_cols(f"standard_conc has no '{c}' column", c, standard_conc, "plate, well, read, conc")
-        sc = standard_conc[["plate", "well", "read", "conc"]].copy()
-        sc["plate"] = sc["plate"].astype(str)
-        m = w[["plate", "well", "read"]].merge(sc.drop_duplicates(["plate", "well", "read"]),
-                                               on=["plate", "well", "read"], how="left")
-        std_conc = pd.to_numeric(m["conc"], errors="coerce").to_numpy(float)
+        sc = standard_conc.drop_duplicates(["plate", "well", "read"])
+        idx = pd.Index(np.char.add(np.char.add(np.char.add(np.char.add(
+            sc["plate"].to_numpy(object).astype(str), "\x00"), sc["well"].to_numpy(object).astype(str)), "\x00"),
+            sc["read"].to_numpy(object).astype(str)))
+        pos = idx.get_indexer(key3)
+        std_conc = np.where(pos >= 0, pd.to_numeric(sc["conc"], errors="coerce").to_numpy(float)[pos], np.nan)
         conc_source = "standard_conc"
     else:
         if conc_col is None:
@@ -419,21 +423,27 @@ def analyze(
             std_conc = pd.to_numeric(w[conc_col], errors="coerce").to_numpy(float)
             unit[:] = _unit_of(conc_col)
             conc_source = conc_col
-        elif (df["metric"] == "expected_conc").any():
-            ex = df.loc[(df["metric"] == "expected_conc") & df["value"].notna(), ["plate", "well", "read", "value"]]
-            ex = ex.assign(plate=ex["plate"].astype(str)).drop_duplicates(["plate", "well", "read"])
-            m = w[["plate", "well"]].assign(read=orig_read)
-            m = m.merge(ex.rename(columns={"value": "conc"}), on=["plate", "well", "read"], how="left")
-            std_conc = m["conc"].to_numpy(float)
+        elif (metric_v == "expected_conc").any():
+            er = np.flatnonzero((metric_v == "expected_conc") & df["value"].notna().to_numpy())
+            ek = np.char.add(np.char.add(np.char.add(np.char.add(
+                df["plate"].to_numpy(object)[er].astype(str), "\x00"), df["well"].to_numpy(object)[er].astype(str)),
+                "\x00"), read_all[er])
+            idx = pd.Index(ek)
+            keep = ~idx.duplicated()
+            idx = idx[keep]
+            pos = idx.get_indexer(key3)
+            ev = df["value"].to_numpy(float)[er][keep]
+            std_conc = np.where(pos >= 0, ev[pos], np.nan)
             conc_source = "export expected_conc"
         else:
             raise _err_cols("no standard-concentration column: name one with conc_col", "std_conc", df,
                             "a layout column like std_conc_pg_ml, or an export with expected concentrations")
     if "analyte_unit" in w.columns and not any(unit):
         unit = np.array([_norm_unit(u) for u in w["analyte_unit"]], dtype=object)
+    all_std = (role == "standard") | ((role == "blank") & (blank == "zero_standard"))
     if blank == "zero_standard":
         std_conc = np.where(role == "blank", 0.0, std_conc)
-    # expected control concentrations
+    std_conc = np.where(all_std, std_conc, np.nan)
     if expected_col is None:
         cand = [c for c in w.columns if str(c).startswith("expected_conc")
                 and pd.to_numeric(w[c], errors="coerce").notna().any()]
@@ -445,160 +455,236 @@ def analyze(
                 else np.full(n, np.nan))
 
     # ---------------------------------------------------------------- exclusions
-    masked, reason = _apply_mask(w, _mask_frame(mask))
-    flag_parts = [set(f.split(";")) - {""} for f in flag]
-    rejected = np.array([bool(p & REJECT_FLAGS) for p in flag_parts]) & ~masked
-    rejected |= ~masked & ~np.isfinite(value) & np.array([bool(p) for p in flag_parts])
-    raw = w["raw"].astype("string").fillna("").astype(str).to_numpy() if "raw" in w.columns else np.full(n, "")
-    for i in np.flatnonzero(rejected):
-        reason[i] = f"reader flag {flag[i]} (exported {raw[i]!r})"
+    masked, reason = _apply_mask(plate, well, rd, _mask_frame(mask))
+    has_flag = flag != ""
+    rejected = np.zeros(n, bool)
+    for i in np.flatnonzero(has_flag & ~masked):
+        parts = set(flag[i].split(";"))
+        if parts & REJECT_FLAGS or not np.isfinite(value[i]):
+            rejected[i] = True
+            reason[i] = f"reader flag {flag[i]} (exported {raw[i]!r})"
     usable = ~masked & ~rejected & np.isfinite(value) & (role != "")
 
-    # ---------------------------------------------------------------- blanks
-    keys = pd.MultiIndex.from_arrays([w["plate"].to_numpy(), w["read"].to_numpy()])
-    blank_mean = np.full(n, np.nan)
+    # ---------------------------------------------------------------- curves (plate × read)
+    cid, ckeys = _factor(plate, rd)
+    G = len(ckeys)
+    blank_g = np.full(G, np.nan)
     if blank == "subtract_mean":
         bsel = usable & (role == "blank")
-        bm = pd.Series(value[bsel]).groupby([w["plate"].to_numpy()[bsel], w["read"].to_numpy()[bsel]]).mean()
-        if len(bm):
-            blank_mean = bm.reindex(keys).to_numpy(float)
+        cnt = np.bincount(cid[bsel], minlength=G)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            blank_g = np.bincount(cid[bsel], weights=value[bsel], minlength=G) / cnt
+    blank_mean = blank_g[cid]
     response = value - np.nan_to_num(blank_mean, nan=0.0)
 
-    # ---------------------------------------------------------------- hook detection
-    curve_keys = list(dict.fromkeys(zip(w["plate"], w["read"], strict=True)))
-    hook_wells: dict[tuple, list[str]] = {k: [] for k in curve_keys}
-    hook_reason: dict[tuple, str] = {k: "" for k in curve_keys}
-    std_use = usable & (role == "standard") | (usable & (role == "blank") & (blank == "zero_standard"))
-    std_use &= np.isfinite(std_conc)
+    std_use = usable & all_std & np.isfinite(std_conc)
     hooked = np.zeros(n, bool)
+    hook_wells = [""] * G
+    hook_reason = [""] * G
     if hook == "detect":
-        grp = pd.Series(np.arange(n)).groupby([w["plate"].to_numpy(), w["read"].to_numpy()], sort=False)
-        for k, idx in grp.indices.items():
-            idx = idx[std_use[idx]]
-            if idx.size == 0:
-                continue
+        for g in np.unique(cid[std_use]):
+            idx = np.flatnonzero(std_use & (cid == g))
             levels, why = detect_hook(std_conc[idx], response[idx], tolerance=hook_tolerance)
             if levels.size:
                 hit = idx[np.isin(std_conc[idx], levels)]
                 hooked[hit] = True
-                hook_wells[tuple(k)] = list(w["well"].to_numpy()[hit])
-                hook_reason[tuple(k)] = why
-                for i in hit:
-                    reason[i] = f"masked: {why}"
-    excluded = masked | hooked | rejected
-    # ---------------------------------------------------------------- fit
-    fit_tab = pd.DataFrame({"plate": w["plate"].to_numpy(), "read": w["read"].to_numpy(),
-                            "conc": np.where(std_use, std_conc, np.nan),
-                            "response": np.where(std_use & ~hooked, response, np.nan)})
-    # curves for every plate × read, even without standards (they fail with a reason)
+                hook_wells[g] = ";".join(well[hit])
+                hook_reason[g] = why
+                reason[hit] = f"masked: {why}"
+    fit_use = std_use & ~hooked
+    fit_tab = pd.DataFrame({"plate": plate, "read": rd, "conc": np.where(std_use, std_conc, np.nan),
+                            "response": np.where(fit_use, response, np.nan)})
     batch = fit_curves(fit_tab, by=_KEYS, conc_col="conc", response_col="response", model=model,
                        weights=weights, asymmetry=asymmetry)
+    btab = batch.table
+    bidx = pd.MultiIndex.from_frame(btab[_KEYS]).get_indexer(pd.MultiIndex.from_tuples(ckeys, names=_KEYS))
+    curve_reason = btab["reason"].to_numpy(object)[bidx]
 
-    # ---------------------------------------------------------------- back-calculate wells
-    bc = batch.back_calculate(pd.DataFrame({"plate": w["plate"].to_numpy(), "read": w["read"].to_numpy(),
-                                            "response": response, "dilution": dil}),
-                              dilution_col="dilution", level=level)
-    conc = bc["conc"].to_numpy(float)
+    # ---------------------------------------------------------------- replicate groups (samples)
+    sid, skeys = _factor(cid, role, smp, dil)
+    S = len(skeys)
+    s_first = _first_index(sid, S)
+    s_n = np.bincount(sid, minlength=S)
+    uu = usable & ~hooked
+    s_used = np.bincount(sid[uu], minlength=S)
+    v_mean, v_sd = _mean_sd(sid, value, uu, S)
+    r_mean, _ = _mean_sd(sid, response, uu, S)
+    s_masked = np.bincount(sid[masked | hooked], minlength=S)
+    s_rej = np.bincount(sid[rejected], minlength=S)
+
+    # one back-calculation for wells and replicate means
+    s_cid = cid[s_first]
+    bc_in = pd.DataFrame({
+        "plate": np.concatenate([plate, plate[s_first]]), "read": np.concatenate([rd, rd[s_first]]),
+        "response": np.concatenate([response, r_mean]),
+        "m": np.concatenate([np.ones(n), np.maximum(s_used, 1)]).astype(float),
+        "dilution": np.concatenate([dil, dil[s_first]]),
+    })
+    bc = batch.back_calculate(bc_in, "response", n_replicates_col="m", dilution_col="dilution", level=level)
+    conc_all = bc["conc"].to_numpy(float)
+    lo_all = bc["ci_low"].to_numpy(float)
+    hi_all = bc["ci_high"].to_numpy(float)
+    st_all = bc["status"].to_numpy(object)
+    conc, s_conc = conc_all[:n], conc_all[n:]
     x_well = conc / dil
-    engine_status = bc["status"].to_numpy(object)
+    s_x = s_conc / dil[s_first]
 
-    # ---------------------------------------------------------------- standards QC (per level)
-    st_rows = std_use & (role == "standard") | (std_use & (role == "blank") & (blank == "zero_standard"))
-    sw = pd.DataFrame({
-        "plate": w["plate"].to_numpy()[st_rows], "read": w["read"].to_numpy()[st_rows],
-        "expected_conc": std_conc[st_rows], "value": value[st_rows], "response": response[st_rows],
-        "x": x_well[st_rows], "hooked": hooked[st_rows], "well": w["well"].to_numpy()[st_rows],
+    # ---------------------------------------------------------------- standards QC per level
+    lid, lkeys = _factor(cid[all_std], std_conc[all_std])
+    L = len(lkeys)
+    a_idx = np.flatnonzero(all_std)
+    l_first = a_idx[_first_index(lid, L)]
+    l_n = np.bincount(lid, minlength=L)
+    l_use = fit_use[a_idx]
+    l_used = np.bincount(lid[l_use], minlength=L)
+    l_hook = np.bincount(lid[hooked[a_idx]], minlength=L)
+    lv_mean, lv_sd = _mean_sd(lid, value[a_idx], l_use, L)
+    lr_mean, lr_sd = _mean_sd(lid, response[a_idx], l_use, L)
+    xs = x_well[a_idx]
+    bad_x = np.bincount(lid[l_use & ~np.isfinite(xs)], minlength=L)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_mean = np.bincount(lid[l_use & np.isfinite(xs)], weights=xs[l_use & np.isfinite(xs)],
+                             minlength=L) / np.bincount(lid[l_use & np.isfinite(xs)], minlength=L)
+    x_mean = np.where((bad_x > 0) | (l_used == 0), np.nan, x_mean)
+    l_conc = std_conc[l_first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        l_cv = lv_sd / lv_mean * 100
+        l_rec = np.where(l_conc > 0, x_mean / l_conc * 100, np.nan)
+    l_cid = cid[l_first]
+    levels_df = pd.DataFrame({"plate": plate[l_first], "read": rd[l_first], "expected_conc": l_conc,
+                              "recovery_pct": l_rec, "cv_pct": np.where(l_used > 0, l_cv, np.nan)})
+    _, within = quantification_limits(levels_df, recovery_window=(lo_w, hi_w), cv_max=cv_max)
+    within &= l_used > 0
+    lloq_g = np.full(G, np.nan)
+    uloq_g = np.full(G, np.nan)
+    if L:
+        wc = np.where(within, l_conc, np.nan)
+        for g in np.unique(l_cid[within]):
+            lloq_g[g] = np.nanmin(wc[l_cid == g])
+            uloq_g[g] = np.nanmax(wc[l_cid == g])
+    l_wells = _join(lid, well[a_idx], L)
+    standards = pd.DataFrame({
+        "plate": plate[l_first], "read": rd[l_first], "expected_conc": l_conc, "conc_unit": unit[l_first],
+        "n_wells": l_n, "n_used": l_used, "n_hook_masked": l_hook, "wells": l_wells,
+        "value_mean": lv_mean, "value_sd": lv_sd, "cv_pct": np.where(l_used > 0, l_cv, np.nan),
+        "response_mean": lr_mean, "response_sd": lr_sd, "conc_backfit": x_mean, "recovery_pct": l_rec,
+        "within_qc": within,
+        "qc_reason": [_std_reason(*a, lo_w, hi_w, cv_max) for a in zip(l_rec, l_cv, l_conc, l_used, l_hook,
+                                                                       strict=True)],
     })
-    # all standard wells (any status) for counts
-    all_std = (role == "standard") | ((role == "blank") & (blank == "zero_standard"))
-    allw = pd.DataFrame({"plate": w["plate"].to_numpy()[all_std], "read": w["read"].to_numpy()[all_std],
-                         "expected_conc": std_conc[all_std], "well": w["well"].to_numpy()[all_std],
-                         "excluded": excluded[all_std] | ~std_use[all_std]})
-    lvl_keys = ["plate", "read", "expected_conc"]
-    used_std = sw.loc[~sw["hooked"]]
-    g = used_std.groupby(lvl_keys, sort=True)
-    levels = g.agg(n_used=("value", "size"), response_mean=("response", "mean"), response_sd=("response", "std"),
-                   value_mean=("value", "mean"), value_sd=("value", "std"),
-                   conc_backfit=("x", lambda s: s.mean() if s.notna().all() else np.nan)).reset_index()
-    allg = allw.groupby(lvl_keys, sort=True, dropna=False).agg(
-        n_wells=("well", "size"), wells=("well", ";".join)).reset_index()
-    allg = allg.loc[allg["expected_conc"].notna()]
-    hk = sw.loc[sw["hooked"]].groupby(lvl_keys)["well"].size().rename("n_hook_masked").reset_index()
-    standards = allg.merge(levels, on=lvl_keys, how="left").merge(hk, on=lvl_keys, how="left")
-    standards["n_used"] = standards["n_used"].fillna(0).astype(int)
-    standards["n_hook_masked"] = standards["n_hook_masked"].fillna(0).astype(int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        standards["cv_pct"] = (standards["value_sd"] / standards["value_mean"] * 100).astype(float)
-        standards["recovery_pct"] = np.where(standards["expected_conc"] > 0,
-                                             standards["conc_backfit"] / standards["expected_conc"] * 100, np.nan)
-    limits, within = quantification_limits(standards, recovery_window=recovery_window, cv_max=cv_max)
-    standards["within_qc"] = within
-    standards["unit"] = ""
-    standards["qc_reason"] = [
-        _std_reason(r, c, e, nu, nh, lo_w, hi_w, cv_max)
-        for r, c, e, nu, nh in zip(standards["recovery_pct"], standards["cv_pct"], standards["expected_conc"],
-                                   standards["n_used"], standards["n_hook_masked"], strict=True)
-    ]
-    standards = standards[["plate", "read", "expected_conc", "n_wells", "n_used", "n_hook_masked", "wells",
-                           "value_mean", "value_sd", "cv_pct", "response_mean", "response_sd", "conc_backfit",
-                           "recovery_pct", "within_qc", "qc_reason"]]
-    standards = standards.rename(columns={"conc_backfit": "conc_backfit"})
-    lim = limits.set_index(_KEYS)
-    lloq = lim["lloq"].reindex(keys).to_numpy(float) if len(lim) else np.full(n, np.nan)
-    uloq = lim["uloq"].reindex(keys).to_numpy(float) if len(lim) else np.full(n, np.nan)
+    order = np.lexsort((l_conc, l_cid))
+    standards = standards.iloc[order].reset_index(drop=True)
 
-    # ---------------------------------------------------------------- well statuses
-    ctab = batch.table.set_index(_KEYS)
-    curve_reason = ctab["reason"].reindex(keys).fillna("").to_numpy(object)
-    status, reason = _statuses(engine_status, x_well, lloq, uloq, role, masked | hooked, rejected,
-                               np.isfinite(value), reason, curve_reason)
+    # ---------------------------------------------------------------- statuses
+    lloq, uloq = lloq_g[cid], uloq_g[cid]
+    status, reason = _statuses(st_all[:n], x_well, lloq, uloq, role, masked | hooked, rejected,
+                               np.isfinite(value), reason, curve_reason[cid])
     wells = pd.DataFrame({
-        "plate": w["plate"].to_numpy(), "well": w["well"].to_numpy(),
-        "row": w["row"].to_numpy() if "row" in w.columns else "", "col": w["col"].to_numpy() if "col" in w.columns else 0,
-        "read": w["read"].to_numpy(), "metric": metric, "role": role, "sample": smp, "dilution": dil,
-        "std_conc": np.where(all_std, std_conc, np.nan), "expected_conc": exp_conc,
-        "value": value, "raw": raw, "flag": flag, "blank_response": blank_mean, "response": response,
-        "conc_in_well": x_well, "conc": conc, "ci_low": bc["ci_low"].to_numpy(float),
-        "ci_high": bc["ci_high"].to_numpy(float), "conc_unit": unit, "lloq": lloq, "uloq": uloq,
-        "used_in_fit": std_use & ~hooked, "status": status, "reason": reason,
-        "source_file": w["source_file"].to_numpy() if "source_file" in w.columns else "",
+        "plate": plate, "well": well,
+        "row": w["row"].to_numpy() if "row" in w.columns else np.full(n, ""),
+        "col": w["col"].to_numpy() if "col" in w.columns else np.zeros(n, int),
+        "read": rd, "metric": metric, "role": role, "sample": smp, "dilution": dil, "std_conc": std_conc,
+        "expected_conc": exp_conc, "value": value, "raw": raw, "flag": flag, "blank_response": blank_mean,
+        "response": response, "conc_in_well": x_well, "conc": conc, "ci_low": lo_all[:n], "ci_high": hi_all[:n],
+        "conc_unit": unit, "lloq": lloq, "uloq": uloq, "used_in_fit": fit_use, "status": status, "reason": reason,
+        "source_file": w["source_file"].to_numpy() if "source_file" in w.columns else np.full(n, ""),
     })
-    samples = _samples(wells, usable & ~hooked, batch, lloq, uloq, cv_max, level, curve_reason)
+    # samples (rows with a role)
+    s_role = role[s_first]
+    keep = s_role != ""
+    masked_all = (s_used == 0) & (s_masked > 0) & (s_masked >= s_n - s_rej)
+    rejected_all = (s_used == 0) & ~masked_all & (s_rej > 0)
+    reason0 = np.where(masked_all, "all wells masked", np.where(rejected_all, "all wells reader-flagged", ""))
+    s_status, s_reason = _statuses(st_all[n:], s_x, lloq_g[s_cid], uloq_g[s_cid], s_role, masked_all,
+                                   rejected_all, np.isfinite(r_mean), reason0.astype(object),
+                                   curve_reason[s_cid])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_cv = v_sd / v_mean * 100
+    cv_flag = s_cv > cv_max
+    s_reason = np.array([f"{r}; replicate CV {c:.1f} % > {cv_max:g} %" if f else r
+                         for r, c, f in zip(s_reason, s_cv, cv_flag, strict=True)], dtype=object)
+    s_exp = exp_conc[s_first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s_rec = np.where(s_exp > 0, s_conc / s_exp * 100, np.nan)
+    samples = pd.DataFrame({
+        "plate": plate[s_first], "read": rd[s_first], "role": s_role, "sample": smp[s_first],
+        "dilution": dil[s_first], "n_wells": s_n, "n_used": s_used, "wells": _join(sid, well, S),
+        "value_mean": v_mean, "value_sd": v_sd, "cv_pct": s_cv, "cv_flag": cv_flag, "response_mean": r_mean,
+        "conc_in_well": s_x, "conc": s_conc, "ci_low": lo_all[n:], "ci_high": hi_all[n:],
+        "conc_unit": unit[s_first], "expected_conc": s_exp, "recovery_pct": s_rec,
+        "lloq": lloq_g[s_cid], "uloq": uloq_g[s_cid], "status": s_status, "reason": s_reason,
+    }).iloc[np.flatnonzero(keep)].reset_index(drop=True)
     linearity = dilution_linearity(samples, cv_max=linearity_cv_max)
 
     # ---------------------------------------------------------------- curves table
-    curves = batch.table.copy()
-    ck = pd.MultiIndex.from_frame(curves[_KEYS])
-    if len(lim):
-        curves["lloq"] = lim["lloq"].reindex(ck).to_numpy(float)
-        curves["uloq"] = lim["uloq"].reindex(ck).to_numpy(float)
-    else:
-        curves["lloq"] = np.nan
-        curves["uloq"] = np.nan
-    bmean = pd.Series(blank_mean).groupby([w["plate"].to_numpy(), w["read"].to_numpy()]).first()
-    curves["blank_response"] = bmean.reindex(ck).to_numpy(float) if len(bmean) else np.nan
+    curves = btab.copy()
+    # map batch rows -> our curve ids
+    cpos = pd.MultiIndex.from_tuples(ckeys, names=_KEYS).get_indexer(pd.MultiIndex.from_frame(btab[_KEYS]))
+    curves["conc_unit"] = unit[_first_index(cid, G)][cpos]
+    curves["n_levels"] = np.bincount(l_cid[l_conc > 0], minlength=G)[cpos] if L else 0
+    curves["lloq"] = lloq_g[cpos]
+    curves["uloq"] = uloq_g[cpos]
     curves["blank_method"] = blank
-    nstd = standards.groupby(_KEYS)["expected_conc"].apply(lambda s: int((s > 0).sum()))
-    curves["n_levels"] = nstd.reindex(ck).fillna(0).astype(int).to_numpy()
-    curves["hook_masked_wells"] = [";".join(hook_wells.get(k, [])) for k in ck]
-    curves["hook_reason"] = [hook_reason.get(k, "") for k in ck]
+    curves["blank_response"] = blank_g[cpos]
+    curves["hook_masked_wells"] = [hook_wells[i] for i in cpos]
+    curves["hook_reason"] = [hook_reason[i] for i in cpos]
     curves["conc_source"] = conc_source
-    un = pd.Series(unit).groupby([w["plate"].to_numpy(), w["read"].to_numpy()]).first()
-    curves["conc_unit"] = un.reindex(ck).fillna("").to_numpy(object) if len(un) else ""
-    curves["qc_reason"] = [
-        _curve_qc(s, lo, hi) for s, lo, hi in zip(curves["status"], curves["lloq"], curves["uloq"], strict=True)
-    ]
+    curves["qc_reason"] = [_curve_qc(s, lo, hi) for s, lo, hi in
+                           zip(curves["status"], curves["lloq"], curves["uloq"], strict=True)]
     params = {
         "read": reads, "metric": metric, "reference_read": reference_read, "model": model,
         "weights": weights if isinstance(weights, str) or weights is None else list(weights),
         "role_col": role_col, "conc_col": conc_col, "conc_source": conc_source, "sample_col": sample_col,
         "dilution_col": dilution_col, "expected_col": expected_col, "blank": blank,
-        "recovery_window": list(recovery_window), "cv_max": cv_max, "hook": hook, "hook_tolerance": hook_tolerance,
+        "recovery_window": [lo_w, hi_w], "cv_max": cv_max, "hook": hook, "hook_tolerance": hook_tolerance,
         "interval": interval, "level": level, "asymmetry": asymmetry, "linearity_cv_max": linearity_cv_max,
         "n_masked": int(masked.sum()),
     }
-    return ImmunoassayResult(wells=wells, samples=samples, standards=standards.reset_index(drop=True),
-                             curves=curves, linearity=linearity, params=params, batch=batch)
+    return ImmunoassayResult(wells=wells, samples=samples, standards=standards, curves=curves,
+                             linearity=linearity, params=params, batch=batch)
+
+
+# ----------------------------------------------------------------------------- numpy grouping
+def _factor(*cols: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
+    """Group ids (numbered by first appearance) of the combination of several columns."""
+    n = len(cols[0])
+    code = np.zeros(n, dtype=np.int64)
+    for c in cols:
+        k, u = pd.factorize(np.asarray(c), use_na_sentinel=False)
+        code = code * max(len(u), 1) + k
+    _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    ids = rank[inv.ravel()]
+    firsts = first[order]
+    keys = [tuple(c[i] for c in cols) for i in firsts]
+    return ids, keys
+
+
+def _first_index(ids: np.ndarray, G: int) -> np.ndarray:
+    first = np.full(G, ids.size, dtype=np.int64)
+    np.minimum.at(first, ids, np.arange(ids.size))
+    return first
+
+
+def _mean_sd(ids: np.ndarray, x: np.ndarray, use: np.ndarray, G: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group mean and sample SD (ddof=1) of x over the ``use`` rows (NaN when undefined)."""
+    u = use & np.isfinite(x)
+    cnt = np.bincount(ids[u], minlength=G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(ids[u], weights=x[u], minlength=G) / cnt
+        dev = x[u] - mean[ids[u]]
+        ss = np.bincount(ids[u], weights=dev * dev, minlength=G)
+        sd = np.where(cnt >= 2, np.sqrt(ss / (cnt - 1)), np.nan)
+    return mean, sd
+
+
+def _join(ids: np.ndarray, labels: np.ndarray, G: int) -> list[str]:
+    out: list[list[str]] = [[] for _ in range(G)]
+    for i, lab in zip(ids.tolist(), labels.tolist(), strict=True):
+        out[i].append(lab)
+    return [";".join(x) for x in out]
 
 
 def _std_reason(rec, cv, conc, n_used, n_hook, lo, hi, cv_max) -> str:
@@ -625,8 +711,7 @@ def _curve_qc(status: str, lloq: float, uloq: float) -> str:
 
 
 def _statuses(engine, x, lloq, uloq, role, masked, rejected, finite, reason, curve_reason):
-    """Final status and reason per well (or sample) from the engine status and QC limits."""
-    n = engine.size
+    """Final status and reason per well (or replicate group) from the engine status and QC limits."""
     status = np.array(engine, dtype=object).copy()
     reason = np.array(reason, dtype=object).copy()
     with np.errstate(invalid="ignore"):
@@ -634,24 +719,19 @@ def _statuses(engine, x, lloq, uloq, role, masked, rejected, finite, reason, cur
         below = has_lim & (x < lloq * (1 - 1e-9))
         above = has_lim & (x > uloq * (1 + 1e-9))
     num = np.isfinite(x)
-    inside = num & has_lim & ~below & ~above
     status[num & below] = "below_lloq"
     status[num & above] = "above_uloq"
-    status[inside] = "ok"
-    # no limits: keep engine's ok/extrapolated
-    for i in range(n):
+    status[num & has_lim & ~below & ~above] = "ok"
+    for i in range(status.size):
         s = status[i]
         if role[i] == "":
             status[i] = "no_role"
             reason[i] = "the layout gives this well no role: not analysed"
-            continue
-        if masked[i]:
+        elif masked[i]:
             status[i] = "masked"
-            continue
-        if rejected[i]:
+        elif rejected[i]:
             status[i] = "reader_flag"
-            continue
-        if s == "no_curve":
+        elif s == "no_curve":
             reason[i] = f"no curve: {curve_reason[i]}"
         elif s == "missing" or not finite[i]:
             status[i] = "missing"
@@ -671,61 +751,6 @@ def _statuses(engine, x, lloq, uloq, role, masked, rejected, finite, reason, cur
         elif s == "extrapolated":
             reason[i] = "outside the standards' range (no LLOQ/ULOQ: no standard passed QC)"
     return status, reason
-
-
-def _samples(wells: pd.DataFrame, usable: np.ndarray, batch: CurveBatch, lloq, uloq, cv_max, level,
-             curve_reason) -> pd.DataFrame:
-    """Replicate groups: mean/SD/%CV of the usable wells, conc from the mean response."""
-    keys = ["plate", "read", "role", "sample", "dilution"]
-    wl = wells.loc[wells["role"] != ""].copy()
-    u = usable[wells["role"].to_numpy() != ""]
-    wl["_use"] = u
-    wl["_v"] = np.where(u, wl["value"], np.nan)
-    wl["_r"] = np.where(u, wl["response"], np.nan)
-    wl["_lloq"] = lloq[wells["role"].to_numpy() != ""]
-    wl["_uloq"] = uloq[wells["role"].to_numpy() != ""]
-    g = wl.groupby(keys, sort=False)
-    s = g.agg(
-        n_wells=("well", "size"), n_used=("_use", "sum"), wells=("well", ";".join),
-        value_mean=("_v", "mean"), value_sd=("_v", "std"), response_mean=("_r", "mean"),
-        expected_conc=("expected_conc", "first"), conc_unit=("conc_unit", "first"),
-        lloq=("_lloq", "first"), uloq=("_uloq", "first"),
-        n_masked=("status", lambda x: int((x == "masked").sum())),
-        n_reader_flag=("status", lambda x: int((x == "reader_flag").sum())),
-    ).reset_index()
-    s["n_used"] = s["n_used"].astype(int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s["cv_pct"] = (s["value_sd"] / s["value_mean"] * 100).astype(float)
-    s["cv_flag"] = (s["cv_pct"] > cv_max).to_numpy(bool)
-    bc = batch.back_calculate(s.assign(_m=np.maximum(s["n_used"], 1)), "response_mean",
-                              n_replicates_col="_m", dilution_col="dilution", level=level)
-    conc = bc["conc"].to_numpy(float)
-    x = conc / s["dilution"].to_numpy(float)
-    engine = bc["status"].to_numpy(object)
-    masked_all = (s["n_used"] == 0) & (s["n_masked"] > 0) & (s["n_masked"] >= s["n_wells"] - s["n_reader_flag"])
-    rejected_all = (s["n_used"] == 0) & ~masked_all & (s["n_reader_flag"] > 0)
-    reason0 = np.where(masked_all, "all wells masked", np.where(rejected_all, "all wells reader-flagged", ""))
-    ck = pd.MultiIndex.from_frame(s[["plate", "read"]])
-    cr = batch.table.set_index(_KEYS)["reason"].reindex(ck).fillna("").to_numpy(object)
-    status, reason = _statuses(engine, x, s["lloq"].to_numpy(float), s["uloq"].to_numpy(float),
-                               s["role"].to_numpy(object), masked_all.to_numpy(), rejected_all.to_numpy(),
-                               np.isfinite(s["response_mean"].to_numpy(float)), reason0, cr)
-    cvf = s["cv_flag"].to_numpy()
-    reason = np.array([f"{r}; replicate CV {c:.1f} % > {cv_max:g} %" if f else r
-                       for r, c, f in zip(reason, s["cv_pct"], cvf, strict=True)], dtype=object)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rec = np.where(s["expected_conc"].to_numpy(float) > 0, conc / s["expected_conc"].to_numpy(float) * 100,
-                       np.nan)
-    out = pd.DataFrame({
-        "plate": s["plate"], "read": s["read"], "role": s["role"], "sample": s["sample"],
-        "dilution": s["dilution"].astype(float), "n_wells": s["n_wells"].astype(int), "n_used": s["n_used"],
-        "wells": s["wells"], "value_mean": s["value_mean"], "value_sd": s["value_sd"], "cv_pct": s["cv_pct"],
-        "cv_flag": s["cv_flag"].astype(bool), "response_mean": s["response_mean"], "conc_in_well": x,
-        "conc": conc, "ci_low": bc["ci_low"].to_numpy(float), "ci_high": bc["ci_high"].to_numpy(float),
-        "conc_unit": s["conc_unit"].fillna(""), "expected_conc": s["expected_conc"].astype(float),
-        "recovery_pct": rec, "lloq": s["lloq"], "uloq": s["uloq"], "status": status, "reason": reason,
-    })
-    return out
 
 
 def options_from_mapping(opts: Mapping[str, Any]) -> dict[str, Any]:

@@ -348,10 +348,9 @@ def fit_curve(
                 cands.append(fit_curve(x_all, y_all, mdl, weights, mask=m_all, asymmetry=asymmetry, name=name))
             except FitError as exc:
                 cands.append(exc)
-        good = [c for c in cands if isinstance(c, StandardCurve) and c.converged]
+        good = [c for c in cands if isinstance(c, StandardCurve)]
         if not good:
-            raise cands[0] if isinstance(cands[0], FitError) else FitError(
-                "no candidate model converged", read=name, expected="a converged 4PL or 5PL", found="none")
+            raise cands[0]
         return min(good, key=lambda c: c.aic)
     problem = check_standards(x, y, model, scheme)
     if problem is not None:
@@ -365,10 +364,16 @@ def fit_curve(
                            found="fewer such levels")
     floor = response_floor(y)
     if model == "5pl" and asymmetry == "auto":
-        fits = [fit_curve(x_all, y_all, "5pl", (("power", k) if scheme == "power" else weights), mask=m_all,
-                          asymmetry=o, name=name) for o in ("high", "low")]
-        conv = [f for f in fits if f.converged] or fits
-        return min(conv, key=lambda c: c.rss)
+        fits, errors = [], []
+        for o in ("high", "low"):
+            try:
+                fits.append(fit_curve(x_all, y_all, "5pl", (("power", k) if scheme == "power" else weights),
+                                      mask=m_all, asymmetry=o, name=name))
+            except FitError as exc:
+                errors.append(exc)
+        if not fits:
+            raise errors[0]
+        return min(fits, key=lambda c: c.rss)
     theta0 = None
     if model == "5pl":
         th4, *_ = fit_internal(x, y, "4pl", scheme, k, floor=floor)
@@ -377,8 +382,9 @@ def fit_curve(
             th4 = np.array([th4[3], -th4[1], th4[2], th4[0]])
         theta0 = np.append(th4, 0.0)
     th, w, ok, msg, nfev = fit_internal(x, y, model, scheme, k, theta0=theta0, floor=floor)
-    if not np.all(np.isfinite(th)):
-        raise FitError("the curve fit did not converge", read=name, expected="finite parameters", found=msg)
+    if not ok or not np.all(np.isfinite(th)):
+        raise FitError("the curve fit did not converge", read=name, expected="a converged least-squares fit",
+                       found=msg)
     arr = _stats.curve_arrays(
         model, th[None], x_all[None], y_all[None], used[None], w_full(w, used)[None],
         scheme=scheme, k=k, converged=np.array([ok]), messages=[msg],
