@@ -572,7 +572,7 @@ def build_table(
     # Flags from other columns, collected column by column (most cells are empty).
     extra: dict[int, list[str]] = {}
 
-    def add_flags(role: str | None, index: int | None, test) -> None:
+    def add_flags(index: int | None, test) -> None:
         if index is None:
             return
         for k, v in enumerate(col(index)):
@@ -590,17 +590,16 @@ def build_table(
         parts = ("_".join(p.strip().lower().split()) for p in re.split(r"[,;|]", cell_text(v)))
         return [p for p in parts if p]
 
-    add_flags("omit", roles.get("omit"), lambda v: "omitted" if _truthy(v) else None)
-    add_flags("amp_status", roles.get("amp_status"), amp_flag)
+    add_flags(roles.get("omit"), lambda v: "omitted" if _truthy(v) else None)
+    add_flags(roles.get("amp_status"), amp_flag)
     add_flags(
-        "sds_flag",
         roles.get("sds_flag"),
         lambda v: "flagged" if cell_text(v).lower() == "flagged" else None,
     )
-    add_flags("outlier", roles.get("outlier"), lambda v: "outlier" if _truthy(v) else None)
-    add_flags("quality_issues", roles.get("quality_issues"), issue_flags)
+    add_flags(roles.get("outlier"), lambda v: "outlier" if _truthy(v) else None)
+    add_flags(roles.get("quality_issues"), issue_flags)
     for name, i in flag_cols:
-        add_flags(None, i, lambda v, name=name: name if _truthy(v) else None)
+        add_flags(i, lambda v, name=name: name if _truthy(v) else None)
 
     cq_cells = col(roles["cq"])
     cq = parse_numbers(cq_cells).tolist()
