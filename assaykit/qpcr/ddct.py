@@ -23,7 +23,7 @@ from scipy import stats as _st
 from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 from assaykit.qpcr.efficiency import _check_efficiency
-from assaykit.qpcr.replicates import _combine, _factor_str, _qc
+from assaykit.qpcr.replicates import EXCLUDED, NOT_ANALYSED, _combine, _factor_str, _qc
 from assaykit.stats import RESULT_COLUMNS, compare_groups
 
 __all__ = ["METHODS", "ddct"]
@@ -205,22 +205,27 @@ def ddct(
         tm_tolerance=tm_tolerance,
     )
     grp_all = _factor_str(wells[group_col])
-    no_group = (grp_all[1] == "")[grp_all[0]] & (wells["status"].to_numpy() != "not_analysed")
+    state = keys["state"]
+    no_group = (grp_all[1] == "")[grp_all[0]] & (state != NOT_ANALYSED)
     if no_group.any():
         status_w = wells["status"].to_numpy(dtype=object).copy()
         reason_w = wells["reason"].to_numpy(dtype=object).copy()
         cq_used_w = wells["cq_used"].to_numpy(dtype=float).copy()
         status_w[no_group] = "not_analysed"
+        state = state.copy()
+        state[no_group] = NOT_ANALYSED
         reason_w[no_group] = f"no group assigned (column '{group_col}' is empty)"
         cq_used_w[no_group] = np.nan
         wells["status"], wells["reason"], wells["cq_used"] = status_w, reason_w, cq_used_w
-    analysed = wells["status"].to_numpy() != "not_analysed"
+    analysed = state != NOT_ANALYSED
     every = bool(analysed.all())
 
     def sel(x: np.ndarray) -> np.ndarray:
         return x if every else x[analysed]
 
     def refactor(codes_uniques: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        if every:  # every unique value occurs: the codes are already dense
+            return codes_uniques
         c, idx = pd.factorize(sel(codes_uniques[0]))
         return c, codes_uniques[1][idx]
 
@@ -372,7 +377,7 @@ def ddct(
         tmp = tmp.assign(f=tmp["f"].str.split(";")).explode("f").drop_duplicates()
         agg = tmp.groupby("k")["f"].agg(";".join)
         flag_join[agg.index.to_numpy()] = agg.to_numpy()
-    n_excl = _bincount(st_codes, (sel(wells["status"].to_numpy()) == "excluded").astype(float), size).astype(np.int64)
+    n_excl = _bincount(st_codes, (sel(state) == EXCLUDED).astype(float), size).astype(np.int64)
 
     samples = pd.DataFrame(
         {

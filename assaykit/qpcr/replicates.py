@@ -63,7 +63,8 @@ QC_FLAGS: dict[str, str] = {
 #: Outlier rules and their default thresholds.
 OUTLIER_RULES: dict[str, float] = {"median": 0.5, "sd": 0.3, "grubbs": 0.05}
 
-_NEG_TASKS = {"ntc": "ntc", "nrt": "nrt"}
+USED, EXCLUDED, NOT_ANALYSED = 0, 1, 2
+_STATUS = np.array(["used", "excluded", "not_analysed"], dtype=object)
 
 
 def _append(flags: np.ndarray, mask: np.ndarray, name: str) -> None:
@@ -75,16 +76,24 @@ def _append(flags: np.ndarray, mask: np.ndarray, name: str) -> None:
 def _factor_str(values) -> tuple[np.ndarray, np.ndarray]:
     """Factorize a column and convert only its unique values to str (NaN/None -> '')."""
     codes, uniq = pd.factorize(np.asarray(values, dtype=object))
-    u = np.array([str(x) for x in uniq] + [""], dtype=object)  # code -1 (missing) -> ''
-    c2, u2 = pd.factorize(u)
+    u = [str(x) for x in uniq]
+    if len(codes) and codes.min() < 0:  # missing values: code -1 -> the last entry, ''
+        u.append("")
+    c2, u2 = pd.factorize(np.array(u, dtype=object))
     return c2[codes], np.asarray(u2, dtype=object)
 
 
 def _combine(*codes: np.ndarray) -> np.ndarray:
+    """One non-negative integer code per combination (dense only when the product is large)."""
     out = np.zeros(len(codes[0]), dtype=np.int64)
+    span = 1
     for c in codes:
-        out = out * (int(c.max()) + 1 if len(c) else 1) + c
-    return pd.factorize(out)[0]
+        k = int(c.max()) + 1 if len(c) else 1
+        out = out * k + c
+        span *= k
+    if span > 4 * len(out) + 1024:
+        return pd.factorize(out)[0]
+    return out
 
 
 def qc_wells(
@@ -182,7 +191,7 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
     tk_u = np.array([x.lower() for x in tk_u], dtype=object)
     task = tk_u[tk_codes]
     analysed = np.isin(tk_u, [t.lower() for t in tasks])[tk_codes]
-    status = np.where(analysed, "used", "not_analysed").astype(object)
+    state = np.where(analysed, USED, NOT_ANALYSED).astype(np.int8)  # see _STATUS
     reason = np.full(n, "", dtype=object)
     flags = np.full(n, "", dtype=object)
     if (~analysed).any():
@@ -210,12 +219,12 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
 
     omitted = np.array(["omitted" in x for x in cf_u], dtype=bool)[cf_codes]
     m = analysed & omitted
-    status[m], reason[m] = "excluded", "omitted in the instrument software"
+    state[m], reason[m] = EXCLUDED, "omitted in the instrument software"
     nocq = analysed & ~omitted & ~np.isfinite(cq)
     undet = np.array(["undetermined" in x for x in cf_u], dtype=bool)[cf_codes]
     if cutoff is None:
         m = nocq & undet
-        status[m], reason[m] = "excluded", "undetermined (no Cq) and undetermined='exclude'"
+        state[m], reason[m] = EXCLUDED, "undetermined (no Cq) and undetermined='exclude'"
     else:
         m = nocq & undet
         cq[m] = cutoff
@@ -227,13 +236,13 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
     if m.any():
         fl = cf_u[cf_codes[m]]
         raw = w["cq_raw"].to_numpy(dtype=object)[m]
-        status[m] = "excluded"
+        state[m] = EXCLUDED
         reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, raw, strict=True)], dtype=object)
 
     # outliers among technical replicates
     if outlier is not None:
         group = _combine(keys["plate"][0], keys["sample"][0], keys["target"][0])
-        _outliers(cq, status, reason, flags, outlier, thr, group)
+        _outliers(cq, state, reason, flags, outlier, thr, group)
 
     # negative controls (keys compared as integer codes)
     cq_raw_num = w["cq"].to_numpy(dtype=float)
@@ -249,7 +258,7 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
         frame = pd.DataFrame({k: keys[k][0] for k in kcols})
         neg_cq = frame.loc[is_neg].assign(neg_cq=cq_raw_num[is_neg]).groupby(kcols)["neg_cq"].min()
         joined = frame.join(neg_cq, on=kcols)["neg_cq"].to_numpy(dtype=float)
-        near = (status == "used") & np.isfinite(joined) & (joined - cq < ntc_margin)
+        near = (state == USED) & np.isfinite(joined) & (joined - cq < ntc_margin)
         _append(flags, near, flag_near)
 
     # melt temperature
@@ -265,16 +274,17 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
         off = has_tm & (np.abs(tm - mode_all) > tm_tolerance)
         _append(flags, off, "tm_off_mode")
 
-    cq_used = np.where(status == "used", cq, np.nan)
+    cq_used = np.where(state == USED, cq, np.nan)
     w["cq_used"] = cq_used
     w["qc_flag"] = flags
-    w["status"] = status
+    w["status"] = _STATUS[state]
+    keys["state"] = state
     w["reason"] = reason
     return w, keys
 
 
-def _outliers(cq, status, reason, flags, rule, thr, group) -> None:
-    live = status == "used"
+def _outliers(cq, state, reason, flags, rule, thr, group) -> None:
+    live = state == USED
     if not live.any():
         return
     codes = pd.factorize(group[live])[0]
@@ -313,9 +323,9 @@ def _outliers(cq, status, reason, flags, rule, thr, group) -> None:
         out = (n >= 3) & breach & is_far
         why = [why_fn(i) for i in np.flatnonzero(out)]
     gi = idx_live[out]
-    status[gi] = "excluded"
+    state[gi] = EXCLUDED
     reason[gi] = np.array(why, dtype=object) if len(why) else reason[gi]
-    _append(flags, np.isin(np.arange(len(status)), idx_live[two]), "replicates_disagree")
+    _append(flags, np.isin(np.arange(len(state)), idx_live[two]), "replicates_disagree")
 
 
 def summarise_replicates(
