@@ -143,25 +143,36 @@ def dilution_linearity(samples: pd.DataFrame, *, cv_max: float = 20.0,
     """
     cols = ["plate", "read", "sample", "n_dilutions", "n_quantified", "dilutions", "conc_mean",
             "conc_cv_pct", "slope", "linear", "reason"]
-    s = samples.loc[samples["role"].isin(["sample", "control"])]
-    if s.empty:
+    role = samples["role"].to_numpy(object)
+    keep = np.flatnonzero((role == "sample") | (role == "control"))
+    if keep.size == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    nd = s.groupby(["plate", "read", "sample"], sort=False)["dilution"].transform("nunique")
-    s = s.loc[nd >= 2]
+    plate = samples["plate"].to_numpy(object)[keep]
+    read = samples["read"].to_numpy(object)[keep]
+    name = samples["sample"].to_numpy(object)[keep]
+    dil = samples["dilution"].to_numpy(float)[keep]
+    x = samples["conc_in_well"].to_numpy(float)[keep]
+    conc = samples["conc"].to_numpy(float)[keep]
+    ok = samples["status"].to_numpy(object)[keep] == "ok"
+    groups: dict[tuple, list[int]] = {}
+    for i, k in enumerate(zip(plate.tolist(), read.tolist(), name.tolist(), strict=True)):
+        groups.setdefault(k, []).append(i)
     rows = []
-    for (plate, read, sample), g in s.groupby(["plate", "read", "sample"], sort=False):
-        q = g.loc[g["status"] == "ok"]
-        conc = q["conc"].to_numpy(float)
-        n = len(q)
-        mean = float(conc.mean()) if n else np.nan
-        cv = float(conc.std(ddof=1) / mean * 100) if n >= 2 and mean > 0 else np.nan
+    for (p, r, smp), idx in groups.items():
+        idx = np.asarray(idx)
+        dl = np.unique(dil[idx])
+        if dl.size < 2:
+            continue
+        q = idx[ok[idx]]
+        nq = q.size
+        c = conc[q]
+        mean = float(c.mean()) if nq else np.nan
+        cv = float(c.std(ddof=1) / mean * 100) if nq >= 2 and mean > 0 else np.nan
         slope = np.nan
-        if n >= 2 and q["dilution"].nunique() >= 2:
-            lx = np.log(1.0 / q["dilution"].to_numpy(float))
-            ly = np.log(q["conc_in_well"].to_numpy(float))
-            slope = float(np.polyfit(lx, ly, 1)[0])
-        if n < 2:
-            linear, reason = False, f"only {n} dilution(s) quantified (status ok): linearity not assessable"
+        if nq >= 2 and np.unique(dil[q]).size >= 2:
+            slope = float(np.polyfit(np.log(1.0 / dil[q]), np.log(x[q]), 1)[0])
+        if nq < 2:
+            linear, why = False, f"only {nq} dilution(s) quantified (status ok): linearity not assessable"
         else:
             bad = []
             if not cv <= cv_max:
@@ -169,12 +180,9 @@ def dilution_linearity(samples: pd.DataFrame, *, cv_max: float = 20.0,
             if not slope_window[0] <= slope <= slope_window[1]:
                 bad.append(f"slope {slope:.2f} outside {slope_window[0]:g}-{slope_window[1]:g}")
             linear = not bad
-            reason = "dilution-corrected concentrations agree" if linear else "; ".join(bad)
-        rows.append({
-            "plate": plate, "read": read, "sample": sample, "n_dilutions": int(g["dilution"].nunique()),
-            "n_quantified": n, "dilutions": ";".join(f"{d:g}" for d in sorted(g["dilution"].unique())),
-            "conc_mean": mean, "conc_cv_pct": cv, "slope": slope, "linear": bool(linear), "reason": reason,
-        })
+            why = "dilution-corrected concentrations agree" if linear else "; ".join(bad)
+        rows.append((p, r, smp, int(dl.size), int(nq), ";".join(f"{d:g}" for d in dl), mean, cv, slope,
+                     bool(linear), why))
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     return pd.DataFrame(rows, columns=cols)
