@@ -3,6 +3,7 @@
 >>> from assaykit.immunoassay import fit_curve, four_pl
 """
 
+from assaykit.immunoassay.analysis import ImmunoassayResult, analyze
 from assaykit.immunoassay.batch import CurveBatch, fit_curves, lm_batch
 from assaykit.immunoassay.curve import BACKCALC_STATUS, STATUS_PRIORITY, StandardCurve, worst_status
 from assaykit.immunoassay.fit import WEIGHTS, fit_curve, parse_weights
@@ -26,10 +27,12 @@ from assaykit.immunoassay.models import (
 __all__ = [
     "BACKCALC_STATUS",
     "CurveBatch",
+    "ImmunoassayResult",
     "MODELS",
     "STATUS_PRIORITY",
     "WEIGHTS",
     "StandardCurve",
+    "analyze",
     "ec50",
     "fit_curve",
     "fit_curves",
