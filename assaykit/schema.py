@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,8 @@ PLATE_FLAGS: dict[str, str] = {
     "extrapolated": "the instrument extrapolated the value outside its standard range",
     "empty": "the cell was empty in the export",
     "low_bead_count": "bead assay: fewer beads than the instrument's minimum",
+    "control_failed": "bead assay: the instrument marked the control outside its expected range",
+    "excluded": "the well was excluded in the instrument software (MSD 'Excluded' = yes)",
 }
 
 #: Columns of the canonical qPCR table, in order (``instrument_*`` columns may follow).
@@ -185,19 +188,17 @@ def join_flags(*flags: str | None) -> str:
     return ";".join(out)
 
 
+@lru_cache(maxsize=16384)
+def _well_key(w: str) -> tuple[str, str, str, int]:
+    r, c = parse_well(w)
+    return well_name(r, c), well_name_padded(r, c), r, c
+
+
 def _well_keys(wells: Sequence[str]) -> tuple[list[str], list[str], list[str], list[int]]:
-    cache: dict[str, tuple[str, str, str, int]] = {}
-    w_out, w0_out, r_out, c_out = [], [], [], []
-    for w in wells:
-        key = cache.get(w)
-        if key is None:
-            r, c = parse_well(w)
-            key = (well_name(r, c), well_name_padded(r, c), r, c)
-            cache[w] = key
-        w_out.append(key[0])
-        w0_out.append(key[1])
-        r_out.append(key[2])
-        c_out.append(key[3])
+    keys = [_well_key(w if isinstance(w, str) else str(w)) for w in wells]
+    if not keys:
+        return [], [], [], []
+    w_out, w0_out, r_out, c_out = (list(x) for x in zip(*keys, strict=True))
     return w_out, w0_out, r_out, c_out
 
 
@@ -286,6 +287,22 @@ def plate_table(
     return df
 
 
+def _first_duplicate(df: pd.DataFrame, key: list[str]) -> tuple[int, int] | None:
+    """Return (position of the first row whose key repeats, number of rows sharing keys) or None."""
+    cols = [df[k].tolist() for k in key]
+    seen: set = set()
+    first = None
+    for i, k in enumerate(zip(*cols, strict=True)):
+        if k in seen:
+            if first is None:
+                first = i
+        else:
+            seen.add(k)
+    if first is None:
+        return None
+    return first, int(df.duplicated(key, keep=False).sum())
+
+
 def validate_plate_table(df: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
     """Check that ``df`` is a canonical plate-read table; return it unchanged.
 
@@ -307,9 +324,9 @@ def validate_plate_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Da
     if not pd.api.types.is_integer_dtype(df["col"]):
         raise SchemaError("column 'col' must be integer", file=where, found=str(df["col"].dtype))
     key = ["plate", "well", "read", "metric"]
-    dup = df.duplicated(key, keep=False)
-    if dup.any():
-        first = df.loc[dup, key].iloc[0]
+    dup = _first_duplicate(df, key)
+    if dup is not None:
+        first = df.iloc[dup[0]]
         raise SchemaError(
             "duplicate well in plate table",
             file=where,
@@ -317,7 +334,7 @@ def validate_plate_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Da
             well=str(first["well"]),
             read=str(first["read"]),
             expected="one row per plate × well × read × metric",
-            found=f"{int(dup.sum())} rows sharing a key",
+            found=f"{dup[1]} rows sharing a key",
         )
     return df
 
@@ -368,10 +385,15 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
         "tm": np.asarray(get("tm", np.nan), dtype=float),
         "source_file": [str(source_file)] * n,
     }
-    df = pd.DataFrame(data)
     for name in rows:
         if name.startswith("instrument_"):
-            df[name] = list(rows[name])
+            col = rows[name]
+            if len(col) != n:
+                raise SchemaError(
+                    f"column '{name}' length differs from well count", expected=str(n), found=str(len(col))
+                )
+            data[name] = col if isinstance(col, np.ndarray) else list(col)
+    df = pd.DataFrame(data)
     validate_qpcr_table(df)
     return df
 
@@ -395,9 +417,9 @@ def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Dat
     for name in ("cq", "quantity", "tm"):
         if not pd.api.types.is_float_dtype(df[name]):
             raise SchemaError(f"column '{name}' must be float", file=where, found=str(df[name].dtype))
-    dup = df.duplicated(["plate", "well", "target"], keep=False)
-    if dup.any():
-        first = df.loc[dup].iloc[0]
+    dup = _first_duplicate(df, ["plate", "well", "target"])
+    if dup is not None:
+        first = df.iloc[dup[0]]
         raise SchemaError(
             "duplicate well × target in qPCR table",
             file=where,
@@ -405,6 +427,6 @@ def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Dat
             well=str(first["well"]),
             target=str(first["target"]),
             expected="one row per plate × well × target",
-            found=f"{int(dup.sum())} rows sharing a key",
+            found=f"{dup[1]} rows sharing a key",
         )
     return df
