@@ -452,3 +452,24 @@ def test_duplicate_wells_and_text_cq_and_missing_group():
     assert (w["reason"] == "no group assigned (column 'group' is empty)").all()
     assert "drug1" not in set(res.samples["sample"]) and len(res.wells) == len(df)
     assert res.groups.set_index("group").loc["drug", "n_samples"] == 1
+
+
+def test_livak_validation_failures():
+    from assaykit.qpcr import livak_validation
+
+    q = [1.0, 0.1, 0.01]
+    # target efficiency 80 %: ΔCq grows with dilution by log2(10)·(1/log2(1.8) − 1)
+    cq = {}
+    for i, x in enumerate(q):
+        cq[(f"d{i}", "R")] = [20.0 - 3.3219 * np.log10(x)]
+        cq[(f"d{i}", "T")] = [25.0 - np.log2(10) / np.log2(1.8) * np.log10(x)]
+    df = make_run(cq, {})
+    df["quantity"] = [q[int(s[1])] for s in df["sample"]]
+    res = livak_validation(df, "R").iloc[0]
+    assert not res["passes"] and "use method='pfaffl'" in res["reason"]
+    short = livak_validation(df.loc[df["sample"] != "d2"], "R").iloc[0]
+    assert short["reason"] == "need ≥ 3 samples at ≥ 2 quantities with both genes"
+    with pytest.raises(AnalysisError, match="column missing for the efficiency check"):
+        livak_validation(df.drop(columns="quantity"), "R")
+    with pytest.raises(AnalysisError, match="reference gene not found"):
+        livak_validation(df, "GAPDH")

@@ -347,3 +347,40 @@ def test_normqpcr_ddcq_linear_average_convention(reference):
         assert lin.loc[target, "case"] == pytest.approx(float(row["2^-dCt.interestingPhenotype"]), rel=5e-4)
         n += 1
     assert n >= 70
+
+
+def test_livak_validation_matches_r_pcr_efficiency(reference):
+    """pcr_assess(method='efficiency') on ct3: ΔCq vs log10(amount), one sample per row."""
+    from assaykit.qpcr import livak_validation
+
+    d = pd.read_csv(reference("qpcr", "pcr_ct3_dilution_series.csv"))
+    n = len(d)
+    df = qpcr_table(
+        {
+            "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
+            "sample": [f"r{i}" for i in range(n)] * 2,
+            "target": ["c_myc"] * n + ["GAPDH"] * n,
+            "cq": np.concatenate([d["c_myc"].to_numpy(), d["GAPDH"].to_numpy()]),
+            "quantity": np.concatenate([d["amount"].to_numpy()] * 2),
+        }
+    )
+    res = livak_validation(df, "GAPDH").set_index("target")
+    exp = pd.read_csv(reference("qpcr", "pcr_expected", "ct3_efficiency.csv")).set_index("gene")
+    assert res.loc["c_myc", "slope"] == pytest.approx(exp.loc["c_myc", "slope"], rel=RTOL)
+    assert res.loc["c_myc", "intercept"] == pytest.approx(exp.loc["c_myc", "intercept"], rel=RTOL)
+    assert res.loc["c_myc", "r_squared"] == pytest.approx(exp.loc["c_myc", "r_squared"], rel=RTOL)
+    assert bool(res.loc["c_myc", "passes"])
+
+
+def test_end_to_end_from_design_analysis_export(corpus, reference):
+    """The D&A workbook read by assaykit.read_qpcr gives the vendor's Rq to 4 decimals."""
+    import assaykit
+
+    data = assaykit.read_qpcr(corpus("qpcr", "thermo_da_qs3_relative_quantification__allotropy_example02.xlsx"))
+    res = ddct(data, "IPC", "Unk_400", group_col="sample", method="thermo_ecq", efficiency=standard_curve(data), test=None)
+    g = res.groups.set_index("sample")
+    exp = pd.read_csv(reference("qpcr", "thermo_da_qs3_rq_expected_vendor.csv")).dropna(subset=["Rq"]).set_index("Sample")
+    for s in exp.index:
+        for ours, theirs in (("fold_change", "Rq"), ("fold_change_ci95_low", "Rq Min"), ("fold_change_ci95_high", "Rq Max")):
+            assert round(g.loc[s, ours], 4) == round(exp.loc[s, theirs], 4)
+    assert len(res.wells) == len(data)

@@ -25,6 +25,7 @@ from assaykit.qpcr.ddct import METHODS, ddct
 from assaykit.qpcr.efficiency import (
     efficiency_corrected_cq,
     efficiency_from_slope,
+    livak_validation,
     pfaffl_ratio,
     standard_curve,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "efficiency_corrected_cq",
     "efficiency_from_slope",
     "genorm",
+    "livak_validation",
     "normfinder",
     "pfaffl_ratio",
     "qc_wells",

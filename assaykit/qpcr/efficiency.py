@@ -25,7 +25,7 @@ from scipy import stats as _st
 from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import StandardCurveResult
 
-__all__ = ["efficiency_corrected_cq", "efficiency_from_slope", "pfaffl_ratio", "standard_curve"]
+__all__ = ["efficiency_corrected_cq", "efficiency_from_slope", "livak_validation", "pfaffl_ratio", "standard_curve"]
 
 _CURVE_COLUMNS = (
     "target",
@@ -226,3 +226,69 @@ def standard_curve(
     curves["n_points"] = curves["n_points"].astype(int)
     curves["n_levels"] = curves["n_levels"].astype(int)
     return StandardCurveResult(curves=curves, points=pts)
+
+
+def livak_validation(
+    data: pd.DataFrame,
+    reference: str,
+    *,
+    sample_col: str = "sample",
+    target_col: str = "target",
+    quantity_col: str = "quantity",
+    max_abs_slope: float = 0.1,
+) -> pd.DataFrame:
+    """Check that target and reference amplify with equal efficiency (Livak & Schmittgen 2001).
+
+    For a dilution series, each sample's ``ΔCq = mean Cq(target) − mean Cq(reference)``
+    is regressed on ``log10(quantity)``; the 2^−ΔΔCq method is valid when
+    ``|slope| < max_abs_slope`` (0.1 in Livak & Schmittgen 2001).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical qPCR table; each sample is one dilution (its wells share a quantity).
+    reference : str
+        Reference gene.
+    sample_col, target_col, quantity_col : str
+        Column names.
+    max_abs_slope : float
+        Acceptance limit of the slope.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target: ``target``, ``n_points``, ``slope``, ``intercept``,
+        ``r_squared``, ``max_abs_slope``, ``passes`` (bool), ``reason``.
+
+    Raises
+    ------
+    AnalysisError
+        A missing column, or the reference gene absent.
+    """
+    for c in (sample_col, target_col, quantity_col, "cq"):
+        if c not in data.columns:
+            raise AnalysisError("column missing for the efficiency check", column=c, expected=f"a column '{c}'")
+    d = data.loc[np.isfinite(data["cq"].to_numpy(dtype=float))]
+    if "cq_flag" in d.columns:
+        d = d.loc[~d["cq_flag"].astype(str).str.contains("omitted")]
+    if reference not in set(d[target_col].astype(str)):
+        raise AnalysisError("reference gene not found", target=reference, expected="a target with Cq values")
+    q = pd.to_numeric(d[quantity_col], errors="coerce").astype(float)
+    frame = pd.DataFrame({"s": d[sample_col].astype(str).to_numpy(), "t": d[target_col].astype(str).to_numpy(), "cq": d["cq"].to_numpy(float), "q": q.to_numpy()})
+    cq = frame.pivot_table(index="s", columns="t", values="cq", aggfunc="mean")
+    qs = frame.groupby("s")["q"].mean()
+    rows = []
+    for t in [c for c in cq.columns if c != reference]:
+        dcq = cq[t] - cq[reference]
+        x = np.log10(qs.reindex(dcq.index))
+        ok = np.isfinite(dcq.to_numpy()) & np.isfinite(x.to_numpy())
+        row = {"target": t, "n_points": int(ok.sum()), "slope": np.nan, "intercept": np.nan, "r_squared": np.nan, "max_abs_slope": max_abs_slope, "passes": False, "reason": ""}
+        if ok.sum() < 3 or np.unique(x.to_numpy()[ok]).size < 2:
+            row["reason"] = "need ≥ 3 samples at ≥ 2 quantities with both genes"
+        else:
+            r = _st.linregress(x.to_numpy()[ok], dcq.to_numpy()[ok])
+            row.update(slope=r.slope, intercept=r.intercept, r_squared=r.rvalue**2, passes=bool(abs(r.slope) < max_abs_slope))
+            if not row["passes"]:
+                row["reason"] = f"|slope| {abs(r.slope):.3f} ≥ {max_abs_slope:g}: efficiencies differ, use method='pfaffl'"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["target", "n_points", "slope", "intercept", "r_squared", "max_abs_slope", "passes", "reason"])
