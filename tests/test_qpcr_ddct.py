@@ -473,3 +473,25 @@ def test_livak_validation_failures():
         livak_validation(df.drop(columns="quantity"), "R")
     with pytest.raises(AnalysisError, match="reference gene not found"):
         livak_validation(df, "GAPDH")
+
+
+@pytest.mark.parametrize("test", ["welch", "student"])
+def test_vectorised_t_tests_equal_compare_groups(test):
+    from assaykit.stats import compare_groups
+
+    rng = np.random.default_rng(5)
+    cq, groups = {}, {}
+    for g, shift in (("veh", 0.0), ("a", -1.0), ("b", 0.5)):
+        for s in range(4 if g != "b" else 1):
+            name = f"{g}{s}"
+            groups[name] = g
+            cq[(name, "R")] = [20.0 + rng.normal(0, 0.2)]
+            for t in ("T1", "T2"):
+                cq[(name, t)] = [25.0 + shift + rng.normal(0, 0.3)]
+    res = ddct(make_run(cq, groups), "R", "veh", test=test, p_adjust="bh")
+    ok = res.samples.loc[(res.samples["status"] == "ok")]
+    ref = compare_groups(ok, "dcq", "group", control="veh", test=test, by="target", p_adjust_method="bh")
+    ours = res.stats.sort_values(["target", "group"]).reset_index(drop=True)
+    ref = ref.sort_values(["target", "group"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours[ref.columns], ref, check_dtype=False)
+    assert set(ours.loc[ours["group"] == "b", "status"]) == {"not_tested"}

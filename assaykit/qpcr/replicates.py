@@ -91,7 +91,7 @@ def _combine(*codes: np.ndarray) -> np.ndarray:
         k = int(c.max()) + 1 if len(c) else 1
         out = out * k + c
         span *= k
-    if span > 4 * len(out) + 1024:
+    if span > max(8 * len(out), 1 << 22):
         return pd.factorize(out)[0]
     return out
 
