@@ -532,6 +532,17 @@ def test_xlsx_synthetic_reads_and_detects():
     assert df.attrs["metadata"]["Endogenous Control"] == "T"
 
 
+def test_steponeplus_detected_from_instrument_type():
+    rows = [
+        ["Instrument Type", "steponeplus"],
+        [],
+        XLSX_HEADER,
+        [1, "A1", False, "s", "T", "UNKNOWN", "FAM", 20],
+    ]
+    df = read_bytes(_xlsx({"Results": rows}), name="run.xlsx")
+    assert df.attrs["format"] == "steponeplus" and df["cq"].tolist() == [20.0]
+
+
 def test_xlsx_errors():
     err = _err(_xlsx({"Data": [["x"]]}), "quantstudio_xlsx", "run.xlsx")
     assert "no 'Results' sheet" in str(err) and "Data" in str(err)

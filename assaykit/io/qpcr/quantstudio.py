@@ -263,7 +263,11 @@ def _sniff_steponeplus(source: Source) -> bool:
     head = _workbook_header(source)
     if "target name" not in head:
         return False
-    return source.kind == "xls" or "step" in _instrument_type(source).lower()
+    itype = _instrument_type(source).lower()
+    if "step" in itype:
+        return True
+    # StepOne software writes .xls; QuantStudio / ViiA 7 .xls exports say so in Instrument Type
+    return source.kind == "xls" and not any(k in itype for k in ("quantstudio", "viia"))
 
 
 def _sniff_qs_xlsx(source: Source) -> bool:
