@@ -384,6 +384,7 @@ def ddct(
         flag_join[agg.index.to_numpy()] = agg.to_numpy()
     n_excl = _bincount(st_codes, (sel(state) == EXCLUDED).astype(float), size).astype(np.int64)
 
+    s_ok = status == "ok"
     samples = pd.DataFrame(
         {
             group_col: sample_group[S],
@@ -399,10 +400,10 @@ def ddct(
             "ecq_mean": ecq_mean,
             "ecq_sd": np.sqrt(ecq_var),
             "ref_ecq_mean": ref_mean[S],
-            "dcq": dcq,
-            "dcq_sd": dcq_sd,
-            "dcq_se": dcq_se,
-            "dcq_df": dcq_df,
+            "dcq": np.where(s_ok, dcq, np.nan),
+            "dcq_sd": np.where(s_ok, dcq_sd, np.nan),
+            "dcq_se": np.where(s_ok, dcq_se, np.nan),
+            "dcq_df": np.where(s_ok, dcq_df, np.nan),
             "pairing": pair_name,
             "qc_flag": flag_join,
             "status": status,
@@ -411,14 +412,13 @@ def ddct(
     )
     if sample_col == group_col:
         samples = samples.loc[:, ~samples.columns.duplicated()]
-    samples.loc[samples["status"] != "ok", ["dcq", "dcq_sd", "dcq_se", "dcq_df"]] = np.nan
 
     # ---- groups ------------------------------------------------------------------
     g_codes, groups_u = pd.factorize(sample_group)
     groups_u = np.asarray(groups_u, dtype=object)
     n_g = len(groups_u)
     toi = np.flatnonzero(~is_ref_t)
-    ok_s = (samples["status"].to_numpy() == "ok") & np.isfinite(dcq)
+    ok_s = s_ok & np.isfinite(dcq)
     gt = g_codes[S] * n_t + T
     gsize = n_g * n_t
     dcq_ok = np.where(ok_s, dcq, np.nan)
@@ -549,8 +549,10 @@ def ddct(
         stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
         stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
         stats_df = stats_df[st_cols]
-    wells.loc[analysed, "efficiency"] = e_t[t_codes]
-    wells["ecq"] = wells["cq_used"] * np.log2(1.0 + wells["efficiency"].astype(float))
+    eff_w = np.full(len(wells), np.nan)
+    eff_w[analysed] = e_t[t_codes]
+    wells["efficiency"] = eff_w
+    wells["ecq"] = wells["cq_used"].to_numpy(dtype=float) * np.log2(1.0 + eff_w)
     settings = {
         "reference": refs,
         "control": control,
@@ -567,4 +569,4 @@ def ddct(
         "test": test,
         "p_adjust": p_adjust,
     }
-    return DdctResult(wells=wells, samples=samples.reset_index(drop=True), groups=groups, stats=stats_df, settings=settings)
+    return DdctResult(wells=wells, samples=samples, groups=groups, stats=stats_df, settings=settings)
