@@ -512,23 +512,6 @@ def analyze(
     s_masked = np.bincount(sid[masked | hooked], minlength=S)
     s_rej = np.bincount(sid[rejected], minlength=S)
 
-    # one back-calculation for wells and replicate means
-    s_cid = cid[s_first]
-    bc_in = pd.DataFrame({
-        "plate": np.concatenate([plate, plate[s_first]]), "read": np.concatenate([rd, rd[s_first]]),
-        "response": np.concatenate([response, r_mean]),
-        "m": np.concatenate([np.ones(n), np.maximum(s_used, 1)]).astype(float),
-        "dilution": np.concatenate([dil, dil[s_first]]),
-    })
-    bc = batch.back_calculate(bc_in, "response", n_replicates_col="m", dilution_col="dilution", level=level)
-    conc_all = bc["conc"].to_numpy(float)
-    lo_all = bc["ci_low"].to_numpy(float)
-    hi_all = bc["ci_high"].to_numpy(float)
-    st_all = bc["status"].to_numpy(object)
-    conc, s_conc = conc_all[:n], conc_all[n:]
-    x_well = conc / dil
-    s_x = s_conc / dil[s_first]
-
     # ---------------------------------------------------------------- standards QC per level
     lid, lkeys = _factor(cid[all_std], std_conc[all_std])
     L = len(lkeys)
@@ -540,16 +523,37 @@ def analyze(
     l_hook = np.bincount(lid[hooked[a_idx]], minlength=L)
     lv_mean, lv_sd = _mean_sd(lid, value[a_idx], l_use, L)
     lr_mean, lr_sd = _mean_sd(lid, response[a_idx], l_use, L)
+    # one back-calculation for wells and replicate means
+    s_cid = cid[s_first]
+    bc_in = pd.DataFrame({
+        "plate": np.concatenate([plate, plate[s_first], plate[l_first]]),
+        "read": np.concatenate([rd, rd[s_first], rd[l_first]]),
+        "response": np.concatenate([response, r_mean, lr_mean]),
+        "m": np.concatenate([np.ones(n), np.maximum(s_used, 1), np.maximum(l_used, 1)]).astype(float),
+        "dilution": np.concatenate([dil, dil[s_first], np.ones(L)]),
+    })
+    bc = batch.back_calculate(bc_in, "response", n_replicates_col="m", dilution_col="dilution", level=level)
+    conc_all = bc["conc"].to_numpy(float)
+    lo_all = bc["ci_low"].to_numpy(float)
+    hi_all = bc["ci_high"].to_numpy(float)
+    st_all = bc["status"].to_numpy(object)
+    conc, s_conc, l_mconc = conc_all[:n], conc_all[n:n + S], conc_all[n + S:]
+    l_lo, l_hi = lo_all[n + S:], hi_all[n + S:]
+    x_well = conc / dil
+    s_x = s_conc / dil[s_first]
+
     xs = x_well[a_idx]
     bad_x = np.bincount(lid[l_use & ~np.isfinite(xs)], minlength=L)
     with np.errstate(invalid="ignore", divide="ignore"):
         x_mean = np.bincount(lid[l_use & np.isfinite(xs)], weights=xs[l_use & np.isfinite(xs)],
                              minlength=L) / np.bincount(lid[l_use & np.isfinite(xs)], minlength=L)
     x_mean = np.where((bad_x > 0) | (l_used == 0), np.nan, x_mean)
+    l_mconc = np.where(l_used > 0, l_mconc, np.nan)
     l_conc = std_conc[l_first]
     with np.errstate(invalid="ignore", divide="ignore"):
         l_cv = lv_sd / lv_mean * 100
-        l_rec = np.where(l_conc > 0, x_mean / l_conc * 100, np.nan)
+        l_rec = np.where(l_conc > 0, l_mconc / l_conc * 100, np.nan)
+        l_rec_w = np.where(l_conc > 0, x_mean / l_conc * 100, np.nan)
     l_cid = cid[l_first]
     levels_df = pd.DataFrame({"plate": plate[l_first], "read": rd[l_first], "expected_conc": l_conc,
                               "recovery_pct": l_rec, "cv_pct": np.where(l_used > 0, l_cv, np.nan)})
@@ -567,7 +571,9 @@ def analyze(
         "plate": plate[l_first], "read": rd[l_first], "expected_conc": l_conc, "conc_unit": unit[l_first],
         "n_wells": l_n, "n_used": l_used, "n_hook_masked": l_hook, "wells": l_wells,
         "value_mean": lv_mean, "value_sd": lv_sd, "cv_pct": np.where(l_used > 0, l_cv, np.nan),
-        "response_mean": lr_mean, "response_sd": lr_sd, "conc_backfit": x_mean, "recovery_pct": l_rec,
+        "response_mean": lr_mean, "response_sd": lr_sd, "conc_backfit": l_mconc,
+        "ci_low": np.where(l_used > 0, l_lo, np.nan), "ci_high": np.where(l_used > 0, l_hi, np.nan),
+        "recovery_pct": l_rec, "conc_backfit_wells_mean": x_mean, "recovery_wells_pct": l_rec_w,
         "within_qc": within,
         "qc_reason": [_std_reason(*a, lo_w, hi_w, cv_max) for a in zip(l_rec, l_cv, l_conc, l_used, l_hook,
                                                                        strict=True)],
@@ -595,7 +601,7 @@ def analyze(
     masked_all = (s_used == 0) & (s_masked > 0) & (s_masked >= s_n - s_rej)
     rejected_all = (s_used == 0) & ~masked_all & (s_rej > 0)
     reason0 = np.where(masked_all, "all wells masked", np.where(rejected_all, "all wells reader-flagged", ""))
-    s_status, s_reason = _statuses(st_all[n:], s_x, lloq_g[s_cid], uloq_g[s_cid], s_role, masked_all,
+    s_status, s_reason = _statuses(st_all[n:n + S], s_x, lloq_g[s_cid], uloq_g[s_cid], s_role, masked_all,
                                    rejected_all, np.isfinite(r_mean), reason0.astype(object),
                                    curve_reason[s_cid])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -610,7 +616,7 @@ def analyze(
         "plate": plate[s_first], "read": rd[s_first], "role": s_role, "sample": smp[s_first],
         "dilution": dil[s_first], "n_wells": s_n, "n_used": s_used, "wells": _join(sid, well, S),
         "value_mean": v_mean, "value_sd": v_sd, "cv_pct": s_cv, "cv_flag": cv_flag, "response_mean": r_mean,
-        "conc_in_well": s_x, "conc": s_conc, "ci_low": lo_all[n:], "ci_high": hi_all[n:],
+        "conc_in_well": s_x, "conc": s_conc, "ci_low": lo_all[n:n + S], "ci_high": hi_all[n:n + S],
         "conc_unit": unit[s_first], "expected_conc": s_exp, "recovery_pct": s_rec,
         "lloq": lloq_g[s_cid], "uloq": uloq_g[s_cid], "status": s_status, "reason": s_reason,
     }).iloc[np.flatnonzero(keep)].reset_index(drop=True)

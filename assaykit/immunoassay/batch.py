@@ -106,14 +106,19 @@ def lm_batch(
 
     zero = Xs <= 0
     Lx = np.log(np.where(zero, 1.0, Xs))
+    any_zero = bool(zero.any())
     with_g = p == 5
 
     def _model(idx, t, jac):
         # G&D curve on precomputed ln x (x = 0 handled exactly, see models._sig)
         a, b, lc, d = t[:, 0:1], t[:, 1:2], t[:, 2:3], t[:, 3:4]
-        z = zero[idx]
-        L = np.where(z, 0.0, Lx[idx] - lc)
-        tt = np.where(z, np.where(b > 0, -np.inf, np.inf), b * L)
+        if any_zero:
+            z = zero[idx]
+            L = np.where(z, 0.0, Lx[idx] - lc)
+            tt = np.where(z, np.where(b > 0, -np.inf, np.inf), b * L)
+        else:
+            L = Lx[idx] - lc
+            tt = b * L
         log_s = -np.logaddexp(0.0, tt)
         if with_g:
             g = np.exp(t[:, 4:5])

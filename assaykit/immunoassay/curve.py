@@ -224,6 +224,11 @@ class StandardCurve:
         Smallest positive |response| of the standards (floor of power-law weights).
     label : str or None
         Optional name (e.g. the analyte).
+    gd, gd_cov : numpy.ndarray
+        The curve in the general G&D form ``(a, b, c, d, g)`` with any sign of ``b``
+        (``'low'`` 5PLs have ``b < 0`` and ``a``/``d`` swapped; g = 1 for a 4PL) and its
+        5×5 covariance; ``(slope, intercept)`` and 2×2 for lines. Used for prediction and
+        back-calculation.
     """
 
     model: str
