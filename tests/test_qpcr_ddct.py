@@ -235,7 +235,8 @@ def test_missing_reference_and_missing_target_and_control():
     assert s.loc[("d", "T"), "status"] == "no_reference"
     assert "R" in s.loc[("d", "T"), "reason"]
     assert s.loc[("d", "R"), "status"] == "reference_no_valid_wells"
-    assert s.loc[("e", "T"), "status"] == "no_wells" and s.loc[("e", "T"), "reason"] == "target not measured in this sample"
+    assert s.loc[("e", "T"), "status"] == "no_wells"
+    assert s.loc[("e", "T"), "reason"] == "target not measured in this sample (sample on plate(s) 1; target on plate(s) 1)"
     # control without valid wells for a target
     cq2 = {("c", "R"): [20.0], ("c", "T"): [np.nan], ("d", "R"): [20.0], ("d", "T"): [28.0]}
     res2 = ddct(make_run(cq2, {"c": "ctrl", "d": "drug"}), "R", "ctrl", test=None)
@@ -495,3 +496,17 @@ def test_vectorised_t_tests_equal_compare_groups(test):
     ref = ref.sort_values(["target", "group"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(ours[ref.columns], ref, check_dtype=False)
     assert set(ours.loc[ours["group"] == "b", "status"]) == {"not_tested"}
+
+
+def test_target_only_on_some_plates_and_mismatched_names():
+    p1 = make_run({("c1", "R"): [20.0], ("c1", "T"): [25.0], ("d1", "R"): [20.0], ("d1", "T"): [23.0]}, {"c1": "ctrl", "d1": "drug"}, plate="run1")
+    # plate 2: a new target U only here, and sample 'D1' spelled differently from 'd1'
+    p2 = make_run({("c1", "U"): [30.0], ("D1", "U"): [29.0], ("D1", "R"): [20.0]}, {"c1": "ctrl", "D1": "drug"}, plate="run2")
+    res = ddct(pd.concat([p1, p2], ignore_index=True), "R", "ctrl", test=None)
+    s = res.samples.set_index(["sample", "target"])
+    assert s.loc[("d1", "U"), "status"] == "no_wells"
+    assert s.loc[("d1", "U"), "reason"].endswith("(sample on plate(s) run1; target on plate(s) run2)")
+    assert s.loc[("D1", "T"), "status"] == "no_wells"
+    g = res.groups.set_index(["group", "target"])
+    assert g.loc[("drug", "U"), "fold_change"] == pytest.approx(2.0)  # c1 is on both plates
+    assert g.loc[("drug", "T"), "n_samples"] == 1

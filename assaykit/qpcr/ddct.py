@@ -367,6 +367,16 @@ def ddct(
     reason[noval] = "all wells of this sample × target were excluded (see wells.reason)"
     status[nowell] = "no_wells"
     reason[nowell] = "target not measured in this sample"
+    if nowell.any():
+        # name the plates: a target only on some plates, or sample names differing between plates
+        p_codes = sel(keys["plate"][0])
+        p_names = keys["plate"][1]
+        sp = pd.DataFrame({"k": s_codes, "p": p_codes}).drop_duplicates().groupby("k")["p"].agg(list)
+        tp = pd.DataFrame({"k": t_codes, "p": p_codes}).drop_duplicates().groupby("k")["p"].agg(list)
+        for i in np.flatnonzero(nowell):
+            sp_i = ", ".join(sorted(p_names[sp.get(S[i], [])]))
+            tp_i = ", ".join(sorted(p_names[tp.get(T[i], [])]))
+            reason[i] = f"target not measured in this sample (sample on plate(s) {sp_i}; target on plate(s) {tp_i})"
     ref_missing_for_ref = is_ref & (n_used == 0)
     status[ref_missing_for_ref] = "reference_no_valid_wells"
     reason[ref_missing_for_ref] = np.where(
