@@ -204,3 +204,30 @@ def test_batch_falls_back_to_lmfit_when_lm_stops_early():
     ref = fit_curves(t, by="read")
     np.testing.assert_allclose(batch.table.c, ref.table.c, rtol=1e-6)
     assert "lmfit" in batch.curves[("R0",)].message
+
+
+def test_batch_equals_single_on_diverse_curves():
+    """Scales from 0.1 to 1e4, zero standards, decreasing curves, both 5PL orientations."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(16):
+        scale, cscale = 10 ** rng.uniform(-1, 4), 10 ** rng.uniform(-2, 3)
+        lv = np.concatenate([[0.0], cscale * np.geomspace(0.01, 100, rng.integers(5, 9))])
+        x = np.repeat(lv, rng.integers(1, 4))
+        a, d = scale * rng.uniform(0.005, 0.05), scale * rng.uniform(0.8, 1.2)
+        if i % 3 == 0:
+            a, d = d, a
+        g = np.exp(rng.uniform(-1, 1)) if i % 2 else 1.0
+        mu = five_pl(x, a, rng.uniform(0.7, 2.5), cscale * rng.uniform(0.3, 3), d, g, "high" if i % 4 < 2 else "low")
+        y = mu * (1 + 0.03 * rng.standard_normal(x.size)) + 0.002 * scale * rng.standard_normal(x.size)
+        rows.append(pd.DataFrame({"k": i, "conc": x, "response": y}))
+    t = pd.concat(rows, ignore_index=True)
+    t = t[t.response > 0]
+    for model, weights in (("4pl", "none"), ("5pl", "1/y^2")):
+        batch = fit_curves(t, by="k", model=model, weights=weights)
+        assert (batch.table.status != "failed").all()
+        for _, row in batch.table.iterrows():
+            s = t[t.k == row.k]
+            single = fit_curve(s.conc, s.response, model, weights)
+            assert row.rss == pytest.approx(single.rss, rel=1e-6), (model, row.k)
+            assert row.asymmetry == (single.asymmetry or "")

@@ -574,8 +574,10 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
                         cands.append(_irls(Xg, Yg, Ug, t0, "5pl", wts, W, scheme, max_iter))
                 th, conv, iters, cost, W = cands[0]
                 for t5, c5, it5, cost5, w5 in cands[1:]:
-                    cur = np.where(conv, cost, np.inf)
-                    new = np.where(c5, cost5, np.inf)
+                    # LM costs only decrease: an unfinished orientation already below the other
+                    # is the better one (it is then finished by the lmfit fallback)
+                    cur = np.where(np.isfinite(cost), cost, np.inf)
+                    new = np.where(np.isfinite(cost5), cost5, np.inf)
                     take = new < cur
                     th = np.where(take[:, None], t5, th)
                     conv = np.where(take, c5, conv)
