@@ -313,7 +313,8 @@ def write_workbook(
 
     Notes
     -----
-    Cells: NaN/None/NaT → empty; numbers → numbers; booleans → booleans; naive
+    Cells: NaN/None/NaT → empty; numbers → numbers (openpyxl writes 16 significant digits,
+    a relative rounding of at most 5e-16); booleans → booleans; naive
     datetimes → Excel dates; time-zone aware datetimes, timedeltas and ±inf → text (Excel
     has no representation for them). Text starting with ``=`` is stored as text, never
     as a formula. Control characters the xlsx format cannot hold are removed.
