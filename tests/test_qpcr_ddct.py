@@ -510,3 +510,39 @@ def test_target_only_on_some_plates_and_mismatched_names():
     g = res.groups.set_index(["group", "target"])
     assert g.loc[("drug", "U"), "fold_change"] == pytest.approx(2.0)  # c1 is on both plates
     assert g.loc[("drug", "T"), "n_samples"] == 1
+
+
+@st.composite
+def messy_runs(draw):
+    """Small designs with undetermined wells, missing targets/references and empty groups."""
+    n_samples = draw(st.integers(1, 5))
+    cq, groups = {}, {}
+    for i in range(n_samples):
+        name = f"s{i}"
+        groups[name] = draw(st.sampled_from(["ctrl", "drug", "other"]))
+        for t in ("R", "T", "U"):
+            if draw(st.booleans()) or (t == "R" and i == 0):
+                n = draw(st.integers(1, 3))
+                cq[(name, t)] = [draw(st.one_of(st.just(float("nan")), st.floats(15, 38))) for _ in range(n)]
+    groups["s0"] = "ctrl"
+    return make_run(cq, groups)
+
+
+@given(messy_runs(), st.sampled_from([None, "median", "sd", "grubbs"]), st.sampled_from(["exclude", 38.0]), st.sampled_from(["welch", "mann_whitney", "dunnett", "tukey"]))
+@FUZZ_SETTINGS
+def test_no_dropped_well_and_no_silent_nan(df, outlier, undetermined, test):
+    res = ddct(df, "R", "ctrl", outlier=outlier, undetermined=undetermined, test=test)
+    assert len(res.wells) == len(df)
+    w = res.wells
+    assert ((w["status"] == "used") == w["cq_used"].notna()).all()
+    assert (w.loc[w["status"] != "used", "reason"] != "").all()
+    s = res.samples
+    bad = s.loc[~s["is_reference"] & s["dcq"].isna()]
+    assert (bad["status"] != "ok").all() and (bad["reason"] != "").all()
+    g = res.groups
+    nan_fc = g.loc[g["fold_change"].isna()]
+    assert (nan_fc["reason"] != "").all()
+    no_err = g.loc[g["fold_change"].notna() & g["fold_change_sd_low"].isna()]
+    assert (no_err["reason"] != "").all()
+    st_ = res.stats
+    assert (st_.loc[st_["p_value"].isna(), "reason"] != "").all()
