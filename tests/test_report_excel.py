@@ -10,6 +10,9 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from fuzzing import FUZZ_SETTINGS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import assaykit
 from assaykit.errors import ReportError
@@ -194,10 +197,6 @@ def test_file_sha256(tmp_path):
 
 
 # ------------------------------------------------------------- property-based round trip
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tests.fuzzing import FUZZ_SETTINGS  # noqa: E402
 
 _cells = st.one_of(
     st.none(),
