@@ -163,3 +163,148 @@ def main(outdir: Path = DATA) -> list[Path]:
 if __name__ == "__main__":
     for p in main():
         print(f"wrote {p.relative_to(DATA.parent.parent)}")
+
+
+# =====================================================================================
+# qPCR Th panel (appended for the `assaykit qpcr` command and its demo part; owner of this
+# section: the qPCR outputs work). Files: qpcr_th_panel_quantstudio.txt,
+# qpcr_th_panel_layout.toml, qpcr_th_panel_truth.csv.
+#
+# Simulated Th-subset transcription factors T-bet (TBX21), RORγt (RORC), Foxp3 (FOXP3) and
+# Bcl6 (BCL6) against GAPDH and ACTB in CD4+ T cells of 3 donors treated with vehicle or
+# iguratimod 1, 3 or 10 uM; 3 technical replicates per sample x gene, a 5-level 10-fold
+# standard series of pooled cDNA per gene in duplicate (so that efficiencies can be
+# estimated from the run) and an NTC pair per gene. The fold changes are an invented,
+# illustrative truth (not a claim about iguratimod); the efficiencies differ from 100 %
+# on purpose so that Livak and efficiency-corrected results differ.
+# =====================================================================================
+
+#: True fold change vs vehicle of each target at each dose (references: 1).
+TH_FOLD = {
+    "iguratimod_1uM": {"TBX21": 0.9, "RORC": 0.8, "FOXP3": 1.2, "BCL6": 0.85},
+    "iguratimod_3uM": {"TBX21": 0.75, "RORC": 0.55, "FOXP3": 1.6, "BCL6": 0.6},
+    "iguratimod_10uM": {"TBX21": 0.6, "RORC": 0.3, "FOXP3": 2.2, "BCL6": 0.4},
+}
+TH_DOSE_UM = {"vehicle": 0.0, "iguratimod_1uM": 1.0, "iguratimod_3uM": 3.0, "iguratimod_10uM": 10.0}
+TH_TARGETS = ("TBX21", "RORC", "FOXP3", "BCL6")
+TH_REFERENCES = ("GAPDH", "ACTB")
+#: Amplification efficiencies (fractions; 1.0 = doubling every cycle).
+TH_EFFICIENCY = {"GAPDH": 0.97, "ACTB": 0.95, "TBX21": 0.92, "RORC": 0.88, "FOXP3": 0.96, "BCL6": 0.93}
+#: Cq of each gene in the vehicle condition.
+TH_CQ0 = {"GAPDH": 17.5, "ACTB": 16.9, "TBX21": 26.8, "RORC": 29.2, "FOXP3": 27.9, "BCL6": 26.4}
+#: Standard series: relative quantities (pooled cDNA dilutions) and the Cq of the top level.
+TH_STD_QUANTITY = (10000.0, 1000.0, 100.0, 10.0, 1.0)
+TH_STD_TOP_CQ = {"GAPDH": 14.0, "ACTB": 13.5, "TBX21": 21.0, "RORC": 22.0, "FOXP3": 21.5, "BCL6": 20.5}
+TH_SD_TECH, TH_SD_BIO = 0.12, 0.15
+TH_SEED = 11
+
+
+def make_qpcr_th_panel() -> pd.DataFrame:
+    """One row per well of the simulated Th-panel run (unknowns, standards, NTC) with its truth."""
+    from assaykit.schema import row_letter
+
+    donors = ("D1", "D2", "D3")
+    design = pd.DataFrame(
+        [{"sample": f"{d}_{cond}", "condition": cond} for cond in TH_DOSE_UM for d in donors]
+    )
+    wells = simulate_qpcr_run(
+        design,
+        targets=list(TH_TARGETS),
+        references=list(TH_REFERENCES),
+        fold_changes=TH_FOLD,
+        efficiencies=TH_EFFICIENCY,
+        cq0=TH_CQ0,
+        n_tech=3,
+        sd_tech=TH_SD_TECH,
+        sd_bio=TH_SD_BIO,
+        control="vehicle",
+        seed=TH_SEED,
+    )
+    wells.insert(wells.columns.get_loc("condition") + 1, "donor", wells["sample"].str.split("_").str[0])
+    wells.insert(wells.columns.get_loc("donor") + 1, "iguratimod_um", wells["condition"].map(TH_DOSE_UM))
+    wells["quantity"] = np.nan
+    # one technical replicate fails (Undetermined) and one is an outlier, as in real runs
+    und = (wells["sample"] == "D2_iguratimod_10uM") & (wells["target"] == "RORC") & (wells["tech_rep"] == 2)
+    wells.loc[und, "cq"] = np.nan
+    wells.loc[und, "cq_flag"] = "undetermined"
+    out = (wells["sample"] == "D3_vehicle") & (wells["target"] == "TBX21") & (wells["tech_rep"] == 3)
+    wells.loc[out, "cq"] = wells.loc[out, "cq"] + 1.5
+
+    rng = np.random.default_rng(TH_SEED + 1)
+    extra = []
+    idx = len(wells)
+    n_cols = 24
+    for g in TH_REFERENCES + TH_TARGETS:
+        e = TH_EFFICIENCY[g]
+        top = TH_STD_QUANTITY[0]
+        for level, q in enumerate(TH_STD_QUANTITY):
+            true_cq = TH_STD_TOP_CQ[g] + np.log(top / q) / np.log1p(e)
+            for rep in range(2):
+                r, c = divmod(idx, n_cols)
+                idx += 1
+                extra.append({"well": f"{row_letter(r)}{c + 1}", "sample": f"STD{level + 1}", "condition": "",
+                              "donor": "", "iguratimod_um": np.nan, "bio_rep": 0, "tech_rep": rep + 1, "target": g,
+                              "is_reference": g in TH_REFERENCES, "task": "standard", "efficiency": e,
+                              "fold_change": np.nan, "true_cq": true_cq,
+                              "cq": true_cq + rng.normal(0.0, TH_SD_TECH), "cq_flag": "", "quantity": q})
+        for rep in range(2):
+            r, c = divmod(idx, n_cols)
+            idx += 1
+            extra.append({"well": f"{row_letter(r)}{c + 1}", "sample": "NTC", "condition": "", "donor": "",
+                          "iguratimod_um": np.nan, "bio_rep": 0, "tech_rep": rep + 1, "target": g,
+                          "is_reference": g in TH_REFERENCES, "task": "ntc", "efficiency": e, "fold_change": np.nan,
+                          "true_cq": np.nan, "cq": np.nan, "cq_flag": "undetermined", "quantity": np.nan})
+    ext = pd.DataFrame(extra)
+    ext.insert(0, "plate", wells["plate"].iloc[0])
+    ext["reporter"] = wells["reporter"].iloc[0]
+    out_df = pd.concat([wells, ext[wells.columns]], ignore_index=True)
+    out_df.attrs["plate_size"] = 384
+    return out_df
+
+
+def qpcr_th_panel_layout(wells: pd.DataFrame) -> str:
+    """wellmap TOML giving condition, donor and iguratimod dose of every sample well."""
+    lines = [
+        "# Layout of assaykit's simulated Th-panel qPCR run qpcr_th_panel_quantstudio.txt (written",
+        "# by sample_data/make_datasets.py). CD4+ T cells of 3 donors, vehicle or iguratimod",
+        "# 1, 3, 10 uM; TBX21, RORC, FOXP3, BCL6 (targets), GAPDH and ACTB (references), 3 technical",
+        "# replicates; standards (STD1-5) and NTC wells carry no condition. Sample names, targets",
+        "# and tasks come from the export itself. Analyse with protocols/qpcr_th_panel.toml.",
+        "",
+    ]
+    unk = wells.loc[wells["task"] == "unknown"]
+    for (cond, donor), grp in unk.groupby(["condition", "donor"], sort=False):
+        lines += [
+            f"[well.'{','.join(grp['well'])}']",
+            f"condition = '{cond}'",
+            f"donor = '{donor}'",
+            f"iguratimod_um = {TH_DOSE_UM[cond]}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main_th_panel(outdir: Path = DATA) -> list[Path]:
+    """Write the Th-panel qPCR files into ``outdir``; return their paths."""
+    outdir = Path(outdir)
+    wells = make_qpcr_th_panel()
+    qs = outdir / "qpcr_th_panel_quantstudio.txt"
+    write_quantstudio_txt(wells, qs, experiment_name="CD4 T cells Th panel iguratimod (simulated)")
+    layout = outdir / "qpcr_th_panel_layout.toml"
+    layout.write_text(qpcr_th_panel_layout(wells), encoding="utf-8", newline="\n")
+    truth = outdir / "qpcr_th_panel_truth.csv"
+    wells.round({"true_cq": 6, "cq": 6}).to_csv(truth, index=False, lineterminator="\n")
+    return [qs, layout, truth]
+
+
+_main_before_th_panel = main
+
+
+def main(outdir: Path = DATA) -> list[Path]:  # noqa: F811 -- extends main() above with the Th panel
+    """Write every bundled file (the ones above, then the Th-panel qPCR run)."""
+    return _main_before_th_panel(outdir) + main_th_panel(outdir)
+
+
+if __name__ == "__main__":
+    for p in main_th_panel():
+        print(f"wrote {p.relative_to(DATA.parent.parent)}")

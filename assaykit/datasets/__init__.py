@@ -43,6 +43,16 @@ DATASETS: dict[str, str] = {
         "truth of the qPCR run, one row per well: sample, condition, donor, target, efficiency, "
         "true fold change, true and exported Cq"
     ),
+    "qpcr_th_panel_quantstudio.txt": (
+        "qPCR run as a QuantStudio 7 Flex text export (384 wells): TBX21, RORC, FOXP3, BCL6 (targets) and "
+        "GAPDH, ACTB (references) in CD4+ T cells of 3 donors, vehicle vs iguratimod 1, 3, 10 uM, "
+        "3 technical replicates, a 5-level standard series per gene in duplicate, NTC pairs"
+    ),
+    "qpcr_th_panel_layout.toml": "wellmap layout of the Th-panel run: condition, donor and iguratimod dose of every sample well",
+    "qpcr_th_panel_truth.csv": (
+        "truth of the Th-panel run, one row per well: sample, condition, donor, dose, target, task, efficiency, "
+        "true fold change, standard quantity, true and exported Cq"
+    ),
 }
 
 

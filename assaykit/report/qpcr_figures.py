@@ -1,4 +1,4 @@
-"""qPCR figures: fold change per target and group, standard curves.
+"""qPCR figures: fold change per target and group, standard curves, plate QC map.
 
 Each function takes ``ax=`` (a new figure is made when it is None), draws with
 matplotlib's object API and returns the Axes. No analysis happens here: the
@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from assaykit.errors import ReportError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 
-__all__ = ["ERROR_LABELS", "fold_change_plot", "significance_mark", "standard_curve_plot"]
+__all__ = ["ERROR_LABELS", "fold_change_plot", "plate_qc_map", "significance_mark", "standard_curve_plot"]
 
 #: How each error convention is named on the figure.
 ERROR_LABELS: dict[str, str] = {
@@ -62,7 +62,8 @@ def fold_change_plot(
     targets : list of str, optional
         Targets to draw (default: all targets of interest, in result order).
     error : {'sd', 'sem', 'ci95'}, optional
-        Error-bar convention (default: the one the analysis was run with); named in the legend.
+        Error-bar convention (default: the one the analysis was run with); named in the
+        y-axis label and the legend title.
     log_scale : bool
         Log2 y axis (fold changes are ratios).
     show_points : bool
@@ -137,7 +138,7 @@ def fold_change_plot(
     method = result.settings.get("method", "livak")
     lo_y, hi_y = ax.get_ylim()
     ax.set_ylim(lo_y, hi_y * 1.6 if log_scale else hi_y * 1.12)  # room for the marks
-    ax.set_ylabel(f"fold change vs {control}\n(2^-ΔΔCq, {method})")
+    ax.set_ylabel(f"fold change vs {control} (2^-ΔΔCq, {method})\n{ERROR_LABELS[error]}")
     ax.legend(title=ERROR_LABELS[error], fontsize=7, title_fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
@@ -186,3 +187,129 @@ def standard_curve_plot(curves: StandardCurveResult, *, target: str | None = Non
     ax.set_ylabel("Cq")
     ax.legend(fontsize=7, frameon=False)
     return ax
+
+
+#: Labels drawn in wells without a Cq, by ``cq_flag`` (others: the flag's first 6 letters).
+_NO_CQ_LABELS = {"undetermined": "undet", "omitted": "omit", "not_numeric": "text", "empty": "empty"}
+
+
+def plate_qc_map(
+    wells: pd.DataFrame,
+    *,
+    plate: str | None = None,
+    target: str | None = None,
+    ax: Axes | None = None,
+    annotate: bool = True,
+) -> Axes:
+    """Cq of every well on the plate, with excluded and flagged wells marked.
+
+    Draws with :func:`assaykit.report.figures.plate_heatmap`: colour and number = the
+    measured Cq; hatched grey = no Cq (labelled ``undet`` for Undetermined ...); red
+    outline = a QC flag (``qc_flag`` of :func:`assaykit.qpcr.ddct`, or an instrument
+    flag); a black × = the well was excluded from the analysis (``status == 'excluded'``).
+
+    Parameters
+    ----------
+    wells : pandas.DataFrame
+        ``DdctResult.wells`` (or a canonical qPCR table: then only ``cq_flag`` marks wells).
+    plate : str, optional
+        Plate to draw; required when there are several.
+    target : str, optional
+        Target to draw; required when wells hold several targets (multiplex).
+    ax : matplotlib Axes, optional
+        Where to draw.
+    annotate : bool
+        Write each well's Cq (1 decimal).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ReportError
+        Missing columns, unknown plate or target, several plates or targets per well
+        without ``plate=`` / ``target=``, or no well with a Cq.
+    """
+    from assaykit.report.figures import plate_heatmap
+
+    need = ("plate", "well", "row", "col", "target", "cq")
+    missing = [c for c in need if c not in wells.columns]
+    if missing:
+        raise ReportError("not a qPCR wells table", expected=f"columns {list(need)}", found=f"missing {missing}")
+    w = wells
+    plates = list(dict.fromkeys(w["plate"].astype(str)))
+    if plate is None:
+        if len(plates) > 1:
+            raise ReportError("several plates in the table: pass plate=", expected="one plate name", found=", ".join(plates))
+        plate = plates[0]
+    elif str(plate) not in plates:
+        raise ReportError("plate not in the table", expected=f"one of {plates}", found=repr(plate))
+    w = w.loc[w["plate"].astype(str) == str(plate)]
+    if target is not None:
+        targets = list(dict.fromkeys(w["target"].astype(str)))
+        if str(target) not in targets:
+            raise ReportError("target not on this plate", plate=str(plate), expected=f"one of {targets}", found=repr(target))
+        w = w.loc[w["target"].astype(str) == str(target)]
+    if w["well"].duplicated().any():
+        dup = w.loc[w["well"].duplicated(), "well"].iloc[0]
+        raise ReportError(
+            "several targets in one well (multiplex): pass target=",
+            plate=str(plate),
+            well=str(dup),
+            expected="one row per well",
+            found=f"targets {sorted(set(w.loc[w['well'] == dup, 'target'].astype(str)))}",
+        )
+    cq_flag = w["cq_flag"].fillna("").astype(str) if "cq_flag" in w.columns else pd.Series("", index=w.index)
+    qc_flag = w["qc_flag"].fillna("").astype(str) if "qc_flag" in w.columns else pd.Series("", index=w.index)
+    status = w["status"].fillna("").astype(str) if "status" in w.columns else pd.Series("", index=w.index)
+    cq = pd.to_numeric(w["cq"], errors="coerce")
+    flags = []
+    for f_cq, f_qc, st, v in zip(cq_flag, qc_flag, status, cq, strict=True):
+        parts = []
+        if not np.isfinite(v):
+            first = f_cq.split(";")[0]
+            parts.append(_NO_CQ_LABELS.get(first, first) if first else "no_cq")
+        elif f_cq:
+            parts.append(f_cq)
+        parts += [x for x in (f_qc, "excluded" if st == "excluded" else "") if x]
+        flags.append(";".join(parts))
+    table = pd.DataFrame(
+        {
+            "plate": str(plate),
+            "row": w["row"].astype(str).to_numpy(),
+            "col": w["col"].to_numpy(dtype=int),
+            "read": "cq",
+            "metric": "raw",
+            "value": cq.to_numpy(dtype=float),
+            "flag": flags,
+        }
+    )
+    if not np.isfinite(table["value"]).any():
+        raise ReportError("nothing to draw: no well with a Cq", plate=str(plate), target=target, found=f"{len(table)} wells")
+    what = f"Cq of {target}" if target is not None else "Cq per well"
+    plate_label = str(plate) if str(plate).lower().startswith("plate") else f"plate {plate}"
+    ax = plate_heatmap(
+        table, "cq", plate=str(plate), ax=ax, annotate=annotate, cmap="viridis_r", fmt="{:.1f}",
+        title=f"{what}, {plate_label}",
+    )  # fmt: skip
+    excluded = (status == "excluded").to_numpy() & np.isfinite(cq.to_numpy(dtype=float))
+    if excluded.any():
+        ax.scatter(table["col"][excluded], [_row_number(r) for r in table["row"][excluded]], marker="x", s=40,
+                   color="black", linewidths=1.0, alpha=0.8, zorder=4, gid="excluded")  # fmt: skip
+    n_ex = int((status == "excluded").sum())
+    has_cq = np.isfinite(cq.to_numpy(dtype=float))
+    n_flag = int((((qc_flag != "") | (cq_flag != "")).to_numpy() & has_cq).sum())
+    n_none = int((~has_cq).sum())
+    ax.set_xlabel(
+        f"{n_ex} excluded (×); {n_flag} with a Cq and a flag (red outline); "
+        f"{n_none} without a Cq (hatched; undet = Undetermined)",
+        fontsize=7,
+    )
+    return ax
+
+
+def _row_number(row: str) -> int:
+    from assaykit.schema import row_index
+
+    return row_index(str(row)) + 1
