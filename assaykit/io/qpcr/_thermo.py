@@ -649,7 +649,8 @@ def build_table(
     n_extra = 0
     if setup is not None:
         plate = plates[0] if plates else default_plate
-        for loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup):
+        known = set(zip(wells, targets, strict=True))
+        for loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup, known):
             key = (plate, _canonical_well(w), tgt)
             if key in seen:
                 continue
@@ -703,9 +704,12 @@ def build_table(
     return df
 
 
-def _setup_rows(src: Source, setup: RawTable) -> list[tuple[int, str, str, str, str, str, float]]:
+def _setup_rows(
+    src: Source, setup: RawTable, known: set[tuple[str, str]] = frozenset()
+) -> list[tuple[int, str, str, str, str, str, float]]:
     """Wells with a target in a Sample Setup table: (location, well, sample, target, task,
-    reporter, quantity). Empty wells are skipped; a setup without well/target columns gives []."""
+    reporter, quantity). Empty wells, and (well, target) pairs spelled exactly as one of
+    ``known`` (the results rows), are skipped; a setup without well/target columns gives []."""
     roles: dict[str, int] = {}
     for i, name in enumerate(setup.header):
         role = _ROLES.get(normalize_header(name))
@@ -726,6 +730,8 @@ def _setup_rows(src: Source, setup: RawTable) -> list[tuple[int, str, str, str, 
         if not target:
             continue
         well = cell_text(r[i_well]) if i_well < len(r) else ""
+        if (well, target) in known:
+            continue
         try:
             _canonical_well(well)
         except SchemaError:
