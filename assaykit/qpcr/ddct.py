@@ -342,8 +342,8 @@ def ddct(
         dcq_sd = np.where(use_pair, pair_sd, sep_sd)
         dcq_se = np.where(use_pair, pair_sd / np.sqrt(n_pair), np.sqrt(sep_se2))
         dcq_df = np.where(use_pair, n_pair - 1.0, sep_df)
-    ref_n_max = np.where(ref_ok, N2[:, ref_idx].max(axis=1), 0)
-    single = np.where(use_pair, n_pair <= 1, (n_used <= 1) & (ref_n_max[S] <= 1))
+    # no technical error without replicates of the target and of every reference
+    single = np.where(use_pair, n_pair <= 1, (n_used <= 1) | (ref_n_min[S] <= 1))
     dcq_sd = np.where(single | is_ref | ~np.isfinite(dcq), np.nan, dcq_sd)
     dcq_se = np.where(np.isfinite(dcq_sd), dcq_se, np.nan)
     dcq_df = np.where(np.isfinite(dcq_sd) & (dcq_df > 0), dcq_df, np.nan)
@@ -468,7 +468,7 @@ def ddct(
     greason[noc] = f"the control group '{control}' has no valid ΔCq for this target"
     ddcq = np.where(gstatus == "ok", ddcq, np.nan)
     noerr = (gstatus == "ok") & ~np.isfinite(h_sd)
-    greason[noerr] = "fold change without error bars: a single value (no replicates)"
+    greason[noerr] = "no error bars: a single sample without replicated target and reference wells"
 
     groups = pd.DataFrame(
         {
