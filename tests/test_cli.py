@@ -276,3 +276,18 @@ def test_broken_pipe_exits_quietly(run, monkeypatch):
     monkeypatch.setattr(assaykit, "read_plate", pipe)
     result = run("read", GEN5)
     assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_read_qpcr_run_with_layout_to_workbook(run, tmp_path):
+    out = tmp_path / "run.xlsx"
+    result = run(
+        "read", str(path("qpcr_pbmc_quantstudio.txt")), "--kind", "qpcr",
+        "--layout", str(path("qpcr_pbmc_layout.toml")), "-o", str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "read 72 rows" in result.stderr and "format quantstudio_txt" in result.stderr
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["info", "wells", "layout"]
+    header = [c.value for c in wb["wells"][1]]
+    assert {"sample", "target", "cq", "condition", "donor"} <= set(header)
+    assert wb["wells"].max_row == 73
