@@ -30,7 +30,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -335,7 +335,7 @@ def run_qpcr(
     options: Mapping[str, Any] | None = None,
     format: str | None = None,
     command: str = "assaykit qpcr",
-    extra_tables: Mapping[str, Any] | None = None,
+    extra_tables: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> QpcrRun:
     """Run the qPCR workflow on export files and write its tables, workbook and figures.
 
@@ -356,8 +356,8 @@ def run_qpcr(
         Force the reader format.
     command : str
         Recorded in the workbook's info sheet.
-    extra_tables : mapping, optional
-        More sheets appended to the workbook (e.g. a truth comparison).
+    extra_tables : mapping, or callable taking the DdctResult and returning one, optional
+        More sheets appended to the workbook (e.g. a comparison with a known truth).
 
     Returns
     -------
@@ -465,7 +465,8 @@ def run_qpcr(
     if eff_label not in (None, "given") and curves is None:
         inputs.append(Path(eff_opt))
     sheets = dict(tables)
-    sheets.update(extra_tables or {})
+    extra = extra_tables(res) if callable(extra_tables) else extra_tables
+    sheets.update(extra or {})
     paths.append(write_workbook(sheets, out / "results.xlsx", info=info, inputs=inputs))
 
     ax = fold_change_plot(res)
