@@ -1,13 +1,15 @@
-"""Luminex bead-assay exports: xPONENT batch CSV (``'xponent'``) and INTELLIFLEX CSV (``'intelliflex'``).
+"""Luminex xMAP bead-assay exports: xPONENT batch CSV (``'xponent'``), INTELLIFLEX CSV
+(``'intelliflex'``) and Bio-Plex Manager XML readings (``'bioplex'``).
 
-Both readers return the canonical plate-read table (one row per plate × well ×
+The readers return the canonical plate-read table (one row per plate × well ×
 analyte × metric); ``read`` is the analyte name exactly as exported and ``metric``
 says what the number is (``'median'``, ``'net_mfi'``, ``'count'``, ``'result'`` ...).
 The format, the metric names and the flag rules are documented in
 ``docs/formats/luminex.md``.
 
-:func:`standards_from_plate` extracts the expected standard concentrations that an
-export carries, for the analysis layer.
+For the analysis layer: :func:`standards_from_plate` extracts the expected standard
+concentrations that an export carries (xPONENT, MSD, Bio-Plex), and
+:func:`xponent_fits` the instrument's own curve coefficients.
 
 Examples
 --------
