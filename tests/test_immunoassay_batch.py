@@ -199,7 +199,7 @@ def test_lm_batch_recovers_exact_curves():
 
 def test_batch_falls_back_to_lmfit_when_lm_stops_early():
     t = make_table(n_curves=3, seed=12)
-    batch = fit_curves(t, by="read", max_iter=1)
+    batch = fit_curves(t, by="read", max_iter=0)
     assert (batch.table.method == "lmfit").all() and (batch.table.status == "ok").all()
     ref = fit_curves(t, by="read")
     np.testing.assert_allclose(batch.table.c, ref.table.c, rtol=1e-6)

@@ -390,7 +390,8 @@ def fit_curves(
     asymmetry : {'auto', 'high', 'low'}
         5PL orientation (``'auto'``: both, keep the lower RSS per group).
     max_iter : int
-        Iteration cap of the batched LM before falling back to lmfit.
+        Iteration cap of the batched LM; curves not converged get a second batched pass
+        of up to ``4 * max_iter`` iterations, then the lmfit fallback.
 
     Returns
     -------
@@ -584,6 +585,15 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
                     iters = np.where(take, it5, iters)
                     cost = np.where(take, cost5, cost)
                     W = np.where(take[:, None], w5, W)
+        if model in ("4pl", "5pl") and scheme != "power":
+            # second batched pass for the stragglers (fresh damping, 4x the iterations)
+            nc = np.flatnonzero(~conv & np.all(np.isfinite(th), axis=1))
+            if nc.size and max_iter > 0:
+                t2, c2, i2, _ = lm_batch(Xg[nc], Yg[nc], W[nc], th[nc], model, max_iter=4 * max_iter,
+                                         accelerate=model == "5pl")
+                th[nc] = t2
+                conv[nc] = c2
+                iters[nc] += i2
     # fallback: lmfit, one curve at a time
     messages = ["converged (batched Levenberg-Marquardt)"] * good.size
     if model in ("linear", "loglinear"):
