@@ -43,7 +43,7 @@ from scipy import stats as _st
 
 from assaykit.errors import AnalysisError
 
-__all__ = ["TESTS", "compare_groups", "hodges_lehmann", "p_adjust"]
+__all__ = ["RESULT_COLUMNS", "TESTS", "compare_groups", "hodges_lehmann", "p_adjust"]
 
 #: Tests understood by :func:`compare_groups`.
 TESTS: tuple[str, ...] = ("welch", "student", "mann_whitney", "anova", "tukey", "dunnett")
