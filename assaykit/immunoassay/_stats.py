@@ -92,8 +92,13 @@ def fit_stats(model, TH, X, Y, USED, W):
         # scale for conditioning
         dg = np.sqrt(np.clip(np.einsum("mii->mi", JtWJ), 1e-300, None))
         S = JtWJ / (dg[:, :, None] * dg[:, None, :])
-        cond = np.linalg.cond(S)
-        inv = np.linalg.pinv(S) / (dg[:, :, None] * dg[:, None, :])
+        # symmetric eigen-decomposition: condition number and (pseudo-)inverse in one go
+        lam, Q = np.linalg.eigh(S)
+        lmax = lam[:, -1:]
+        cond = np.where(lam[:, 0] > 0, lmax[:, 0] / np.where(lam[:, 0] > 0, lam[:, 0], 1.0), np.inf)
+        keep = lam > 1e-15 * lmax
+        ilam = np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0)
+        inv = np.einsum("mik,mk,mjk->mij", Q, ilam, Q) / (dg[:, :, None] * dg[:, None, :])
         cov = sigma2[:, None, None] * inv
         singular = ~np.isfinite(cond) | (cond > 1e14)
         logw = np.where(USED & (Ws > 0), np.log(np.where(Ws > 0, Ws, 1.0)), 0.0).sum(1)

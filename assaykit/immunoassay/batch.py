@@ -465,17 +465,17 @@ def fit_curves(
             bc[f][sel] = res["bc"][f][sel]
         for i in np.flatnonzero(sel):
             sources[i] = res["sources"][i]
-    out = keys_df.reset_index(drop=True).copy() if by_t else pd.DataFrame(index=range(G))
-    for col in SUMMARY_COLUMNS:
-        out[col] = cols[col]
+    data = {c: keys_df[c].to_numpy() for c in by_t}
     for col in ("weight_power", *ALL_PARAMS, *(f"{p}_se" for p in ALL_PARAMS), "rss", "sigma", "aic", "r2",
                 "conc_min", "conc_max"):
-        out[col] = out[col].astype(float)
+        cols[col] = cols[col].astype(float)
     for col in ("n", "df", "iterations"):
-        out[col] = out[col].astype(int)
-    out["converged"] = out["converged"].astype(bool)
+        cols[col] = cols[col].astype(int)
+    cols["converged"] = cols["converged"].astype(bool)
     for col in ("model", "asymmetry", "weights", "method", "status", "reason"):
-        out[col] = out[col].astype(str)
+        cols[col] = cols[col].astype(str).astype(object)
+    data.update({col: cols[col] for col in SUMMARY_COLUMNS})
+    out = pd.DataFrame(data, index=pd.RangeIndex(G))
     return CurveBatch(table=out, by=by_t, _keys=keys, _sources=sources, _bc=bc)
 
 

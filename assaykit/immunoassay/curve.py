@@ -160,7 +160,8 @@ def backcalc_arrays(
         else:
             var_y = d_dy**2 * sigma**2 / (n_rep * _noise_weight(scheme, k, y, floor))
         se = np.sqrt(var_par + var_y)
-        t = _sps.t.ppf(0.5 + level / 2, np.where(df > 0, df, np.nan))
+        dfs, inv_df = np.unique(np.where(df > 0, df, np.nan), return_inverse=True)
+        t = _sps.t.ppf(0.5 + level / 2, dfs)[inv_df.ravel()]
         x = np.exp(log_x)
         conc = x * dilution
         lo = conc * np.exp(-t * se)
