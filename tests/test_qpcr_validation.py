@@ -384,3 +384,27 @@ def test_end_to_end_from_design_analysis_export(corpus, reference):
         for ours, theirs in (("fold_change", "Rq"), ("fold_change_ci95_low", "Rq Min"), ("fold_change_ci95_high", "Rq Max")):
             assert round(g.loc[s, ours], 4) == round(exp.loc[s, theirs], 4)
     assert len(res.wells) == len(data)
+
+
+@pytest.mark.parametrize("fmt", ["quantstudio", "cfx"])
+def test_simulated_export_round_trip_recovers_truth(tmp_path, fmt):
+    """Simulator truth → instrument export → read_qpcr → ddct recovers the fold changes."""
+    import assaykit
+    from assaykit.simulate import simulate_qpcr_run, write_cfx_csv, write_quantstudio_txt
+
+    truth = {"drug": {"TBX21": 4.0, "RORC": 0.5}}
+    eff = {"GAPDH": 1.0, "ACTB": 0.95, "TBX21": 0.9, "RORC": 0.98}
+    wells = simulate_qpcr_run(
+        targets=["TBX21", "RORC"], references=["GAPDH", "ACTB"], fold_changes=truth, efficiencies=eff,
+        n_bio=3, n_tech=3, sd_tech=0.0, seed=3,
+    )  # fmt: skip
+    path = tmp_path / ("run.txt" if fmt == "quantstudio" else "run.csv")
+    (write_quantstudio_txt if fmt == "quantstudio" else write_cfx_csv)(wells, path)
+    data = assaykit.read_qpcr(path)
+    data["group"] = data["sample"].str.rsplit("_", n=1).str[0]
+    res = ddct(data, ["GAPDH", "ACTB"], "vehicle", method="pfaffl", efficiency=eff)
+    g = res.groups.set_index(["group", "target"])
+    # Cq are written with 2-3 decimals: ±0.005 cycles -> < 1 % on the ratio
+    assert g.loc[("drug", "TBX21"), "fold_change"] == pytest.approx(4.0, rel=0.01)
+    assert g.loc[("drug", "RORC"), "fold_change"] == pytest.approx(0.5, rel=0.01)
+    assert len(res.wells) == len(data) == len(wells)
