@@ -18,6 +18,8 @@ summary numbers (Ct Mean, ΔCt, RQ, Efficiency ...) in ``instrument_*`` columns.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 
@@ -43,7 +45,6 @@ __all__ = [
     "read_steponeplus",
 ]
 
-_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 _SNIFF_SECTION_RE = re.compile(
     r"^\[(Sample Setup|Results|Amplification Data|Raw Data|Multicomponent Data|Melt Curve Raw Data|"
     r"Melt Curve Result|Melt Region Temperature Data)\]\s*$",
@@ -66,65 +67,119 @@ def _sniff_txt(source: Source) -> bool:
 
 
 _FIND_SECTION_RE = re.compile(r"\[([^\]\r\n]+)\][ \t]*(?=[\r\n]|$)")
+# Line breaks of str.splitlines() other than \n, \r and \r\n.
+_ODD_BREAKS = ("\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
-def _sections(source: Source) -> dict[str, int]:
-    """Map section name → 0-based index of its ``[Name]`` line (first occurrence)."""
-    out: dict[str, int] = {}
+@dataclass
+class _Chunk:
+    """One ``[Section]`` of the text: ``text[begin:stop]``, split into lines on first use.
+
+    ``lines[0]`` is the section line itself and ``base`` its 0-based line index in the
+    whole file, so that ``lines[i]`` is line ``base + i + 1`` of ``Source.lines``.
+    """
+
+    text: str
+    begin: int
+    stop: int
+    base: int
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.text[self.begin : self.stop].splitlines()
+
+
+@dataclass
+class _Layout:
+    """The sections of a QuantStudio text export, cut without splitting the whole file."""
+
+    sections: dict[str, _Chunk]
+    head: list[str]  # the lines before the first section
+
+
+def _layout(source: Source) -> _Layout:
+    """Find the ``[Section]`` lines (regex in C) and split only the text around them.
+
+    Multi-megabyte exports are mostly amplification / raw data that are never read; only
+    the chunks of the sections used are split into lines.
+    """
     text = source.text
-    lines = source.lines
-    at = 0
-    # The regex finds candidate '[Name]' in C; only those starting a line are sections,
-    # and list.index then locates them in ``lines``.
+    marks: list[tuple[str, int]] = []
     for m in _FIND_SECTION_RE.finditer(text):
         begin = m.start()
         while begin > 0 and text[begin - 1] in " \t":
             begin -= 1
         if begin > 0 and text[begin - 1] not in "\r\n":
+            continue  # not at the start of a line
+        marks.append((m.group(1).strip(), begin))
+    odd = any(ch in text for ch in _ODD_BREAKS)  # substring search: fast on large text
+    has_cr = "\r" in text
+    counted = [0, 0]  # (offset, line breaks before it): counts run once over the text
+
+    def line_index(pos: int) -> int:  # number of lines before offset ``pos`` (a line start)
+        if odd:
+            return len(text[:pos].splitlines())
+        start, n = counted
+        n += text.count("\n", start, pos)
+        if has_cr:
+            n += text.count("\r", start, pos) - text.count("\r\n", start, pos)
+        counted[:] = [pos, n]
+        return n
+
+    sections: dict[str, _Chunk] = {}
+    for k, (name, begin) in enumerate(marks):
+        if name in sections:
             continue
-        try:
-            at = lines.index(text[begin : m.end()], at)
-        except ValueError:  # pragma: no cover - every match is a whole line
-            continue
-        out.setdefault(m.group(1).strip(), at)
-    return out
+        stop = marks[k + 1][1] if k + 1 < len(marks) else len(text)
+        sections[name] = _Chunk(text, begin, stop, line_index(begin))
+    head = text[: marks[0][1] if marks else len(text)].splitlines()
+    return _Layout(sections, head)
 
 
-def _text_section(source: Source, start: int, name: str) -> tuple[RawTable, int]:
-    """Cut the tab-separated table that follows the section line at ``start``."""
-    lines = source.lines
-    i = start + 1
+def _sections(source: Source) -> dict[str, int]:
+    """Map section name → 0-based index of its ``[Name]`` line (first occurrence)."""
+    return {name: chunk.base for name, chunk in _layout(source).sections.items()}
+
+
+def _text_section(source: Source, chunk: _Chunk, name: str) -> tuple[RawTable, int]:
+    """Cut the tab-separated table that follows the section line of ``chunk``.
+
+    Returns the table and the index in ``chunk.lines`` where it ended.
+    """
+    lines = chunk.lines
+    base = chunk.base
+    i = 1
     while i < len(lines) and not lines[i].strip():
         i += 1
-    if i >= len(lines) or _SECTION_RE.match(lines[i]):
+    if i >= len(lines):
         raise source.error(
             f"[{name}] section has no header",
-            line=start + 1,
+            line=base + 1,
             expected="a tab-separated header line after the section name",
-            found="end of file" if i >= len(lines) else repr(lines[i][:60]),
+            found="the next section or the end of the file",
         )
     header = [c.strip() for c in lines[i].split("\t")]
     while header and not header[-1]:
         header.pop()
-    header_line = i + 1
+    header_line = base + i + 1
     rows: list[list[str]] = []
     locs: list[int] = []
     i += 1
     while i < len(lines):
         line = lines[i]
-        if not line.strip() or _SECTION_RE.match(line):
+        if not line.strip():
             break
         if "\t" not in line and _KEY_VALUE_RE.match(line):
             break  # footer line such as 'Endogenous Control = GAPDH'
         rows.append(line.split("\t"))
-        locs.append(i + 1)
+        locs.append(base + i + 1)
         i += 1
     return RawTable(header, rows, locs, header_line), i
 
 
-def _metadata(source: Source, stop: int) -> dict[str, str]:
+def _metadata(head: list[str]) -> dict[str, str]:
     meta: dict[str, str] = {}
-    for line in source.lines[:stop]:
+    for line in head:
         if line.startswith("*"):
             m = _KEY_VALUE_RE.match(line)
             if m:
@@ -132,11 +187,9 @@ def _metadata(source: Source, stop: int) -> dict[str, str]:
     return meta
 
 
-def _footer(source: Source, start: int) -> dict[str, str]:
+def _footer(lines: list[str]) -> dict[str, str]:
     meta: dict[str, str] = {}
-    for line in source.lines[start:]:
-        if _SECTION_RE.match(line):
-            break
+    for line in lines:
         if "\t" not in line:
             m = _KEY_VALUE_RE.match(line)
             if m:
@@ -176,15 +229,16 @@ def read_quantstudio_txt(source: Source) -> pd.DataFrame:
         No ``[Results]`` section, a results table without Well/Target/Cq columns, a bad
         well, or a well × target given twice.
     """
-    sections = _sections(source)
+    layout = _layout(source)
+    sections = layout.sections
     if "Results" not in sections:
         raise source.error(
             "no [Results] section",
             expected="a [Results] section (export the results with the run)",
             found=f"sections {sorted(sections)}" if sections else "no [section] lines",
         )
-    start = sections["Results"]
-    table, end = _text_section(source, start, "Results")
+    results = sections["Results"]
+    table, end = _text_section(source, results, "Results")
     if not table.rows:
         raise source.error(
             "[Results] section has no rows",
@@ -192,8 +246,8 @@ def read_quantstudio_txt(source: Source) -> pd.DataFrame:
             expected="one row per well below the header",
             found="an empty line or the end of the file",
         )
-    meta = _metadata(source, min(sections.values()))
-    meta.update(_footer(source, end))
+    meta = _metadata(layout.head)
+    meta.update(_footer(results.lines[end:]))
     table.metadata = meta
     setup = None
     if "Sample Setup" in sections:
@@ -204,9 +258,9 @@ def read_quantstudio_txt(source: Source) -> pd.DataFrame:
     return df
 
 
-def _fill_tm(source: Source, df: pd.DataFrame, start: int) -> None:
+def _fill_tm(source: Source, df: pd.DataFrame, chunk: _Chunk) -> None:
     """Fill ``tm`` from the [Melt Curve Result] section (Tm1 per well × target) where missing."""
-    table, _ = _text_section(source, start, "Melt Curve Result")
+    table, _ = _text_section(source, chunk, "Melt Curve Result")
     head = [normalize_header(h) for h in table.header]
     try:
         i_pos = head.index("well position")
