@@ -12,7 +12,8 @@ the output folder:
 * ``fold_change.png`` — fold change per target and group (biological replicates as
   points over bars, error bars named in the axis label, significance marks);
 * ``standard_curves.png`` (with ``--efficiency auto``) and ``plate_qc_<plate>.png`` — the
-  Cq of every well on the plate, excluded and flagged wells marked.
+  Cq of every well on the plate, excluded and flagged wells marked (multiplexed plates:
+  ``plate_qc_<plate>_<target>.png``, one per target).
 
 Options are merged in this order, later wins: built-in defaults, the ``[qpcr]`` table of a
 protocol TOML (``--protocol``), the ``[qpcr]`` table of the layout, command-line options.
@@ -335,6 +336,7 @@ def run_qpcr(
     options: Mapping[str, Any] | None = None,
     format: str | None = None,
     command: str = "assaykit qpcr",
+    figures: bool = True,
     extra_tables: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> QpcrRun:
     """Run the qPCR workflow on export files and write its tables, workbook and figures.
@@ -356,6 +358,8 @@ def run_qpcr(
         Force the reader format.
     command : str
         Recorded in the workbook's info sheet.
+    figures : bool
+        Draw the figures (False: tables and workbook only).
     extra_tables : mapping, or callable taking the DdctResult and returning one, optional
         More sheets appended to the workbook (e.g. a comparison with a known truth).
 
@@ -373,8 +377,7 @@ def run_qpcr(
     import assaykit
     from assaykit.layout import layout_params
     from assaykit.qpcr import ddct, standard_curve
-    from assaykit.report import save_figure, write_workbook
-    from assaykit.report.qpcr_figures import fold_change_plot, plate_qc_map, standard_curve_plot
+    from assaykit.report import write_workbook
 
     exports = [exports] if isinstance(exports, str | os.PathLike) else list(exports)
     if not exports:
@@ -469,14 +472,29 @@ def run_qpcr(
     sheets.update(extra or {})
     paths.append(write_workbook(sheets, out / "results.xlsx", info=info, inputs=inputs))
 
-    ax = fold_change_plot(res)
-    paths.append(save_figure(ax, out / "fold_change.png"))
+    if figures:
+        paths += _figures(res, curves, out)
+    return QpcrRun(data, res, curves, {**opts, "method": method, "reference": refs, "control": control}, paths)
+
+
+def _figures(res, curves, out: Path) -> list[Path]:
+    from assaykit.report import save_figure
+    from assaykit.report.qpcr_figures import fold_change_plot, plate_qc_map, standard_curve_plot
+
+    paths = [save_figure(fold_change_plot(res), out / "fold_change.png")]
     if curves is not None and len(curves.curves):
         paths.append(save_figure(standard_curve_plot(curves), out / "standard_curves.png"))
-    for plate in dict.fromkeys(res.wells["plate"].astype(str)):
-        ax = plate_qc_map(res.wells, plate=plate)
-        paths.append(save_figure(ax, out / f"plate_qc_{_safe(plate)}.png"))
-    return QpcrRun(data, res, curves, {**opts, "method": method, "reference": refs, "control": control}, paths)
+    w = res.wells
+    for plate in dict.fromkeys(w["plate"].astype(str)):
+        on_plate = w.loc[w["plate"].astype(str) == plate]
+        if on_plate["well"].duplicated().any():  # multiplex: one map per target
+            for t in dict.fromkeys(on_plate["target"].astype(str)):
+                ax = plate_qc_map(w, plate=plate, target=t)
+                paths.append(save_figure(ax, out / f"plate_qc_{_safe(plate)}_{_safe(t)}.png"))
+        else:
+            ax = plate_qc_map(w, plate=plate)
+            paths.append(save_figure(ax, out / f"plate_qc_{_safe(plate)}.png"))
+    return paths
 
 
 def _fmt(x: float) -> str:
@@ -508,6 +526,7 @@ def _fmt(x: float) -> str:
 @click.option("--propagate-control/--no-propagate-control", default=None,
               help="Add the control group's error to each ΔΔCq [default: no].")
 @click.option("--protocol", default=None, help="Protocol TOML (path, or a name in protocols/).")
+@click.option("--figures/--no-figures", default=True, help="Draw the figures [default: yes].")
 @click.option("--format", "fmt", default=None, help="Force the export format (see `assaykit formats`).")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
@@ -515,7 +534,7 @@ def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | 
          group_col: str | None, sample_col: str | None, method: str | None, efficiency: str | None,
          undetermined: str | None, error: str | None, outlier: str | None, outlier_threshold: float | None,
          test: str | None, p_adjust: str | None, propagate_control: bool | None, protocol: str | None,
-         fmt: str | None, outdir: Path) -> None:
+         figures: bool, fmt: str | None, outdir: Path) -> None:
     """Relative expression (ΔΔCq) of qPCR EXPORTS against reference genes.
 
     Writes wells.csv, samples.csv, groups.csv, stats.csv, results.xlsx and figures
@@ -529,7 +548,7 @@ def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | 
         "error": error, "outlier": outlier, "outlier_threshold": outlier_threshold, "test": test,
         "p_adjust": p_adjust, "propagate_control": propagate_control,
     }  # fmt: skip
-    run = run_qpcr(exports, outdir, layout=layout, protocol=protocol, options=explicit, format=fmt)
+    run = run_qpcr(exports, outdir, layout=layout, protocol=protocol, options=explicit, format=fmt, figures=figures)
     for p in run.paths:
         click.echo(f"wrote {p}", err=True)
     res = run.result
