@@ -732,7 +732,7 @@ def _statuses(engine, x, lloq, uloq, role, masked, rejected, finite, reason, cur
         s = status[i]
         if role[i] == "":
             status[i] = "no_role"
-            reason[i] = "the layout gives this well no role: not analysed"
+            reason[i] = "the layout gives this well no role: not analysed (conc shown for information only)"
         elif masked[i]:
             status[i] = "masked"
         elif rejected[i]:
