@@ -97,6 +97,21 @@ def test_30plex_shape_and_analytes(plex30):
     assert df["well"].nunique() == 96
 
 
+def test_30plex_header_metadata(plex30):
+    meta = plex30.attrs["metadata"]
+    assert meta["Program"] == "xPONENT LX100/LX200"
+    assert meta["Build"] == "3.1.871.0" and meta["SN"] == "drLumi1234567890"
+    assert meta["Batch"] == "plate_1" and meta["ProtocolName"] == "Example STUDY"
+    assert meta["ProtocolAnalysis"] == "Type Quan Mode FitOfAllStandards"
+    assert meta["Samples"] == "91 Min Events 100 Per Bead"
+    assert meta["Last MagCAL1 Calibration"] == "Passed 27/02/2014 12:24:09"
+    assert "Lot" not in meta and "Standard1" not in meta  # CALInfo / AssayLotInfo tables
+    two = read_bytes(xponent(MED, batch="a") + xponent(MED, batch="b"))
+    assert two.attrs["metadata"]["Batch"] == "a; b"
+    assert two.attrs["metadata"]["Build"] == "4.2.1705.0"
+    assert two.copy().attrs["metadata"] is two.attrs["metadata"]  # cheap deep copies
+
+
 def test_30plex_values(plex30):
     df = plex30
     # line 64: "1(1,A1)",Background0,21,20.5,...

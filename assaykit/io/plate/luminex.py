@@ -201,13 +201,13 @@ def _split_batches(rows: list[tuple[int, list[str]]]) -> list[_Batch]:
     batches: list[_Batch] = []
     cur = _Batch()
     block: _Block | None = None
-    in_results = False
+    in_results = in_tables = False
     for line, cells in rows:
         first = cells[0] if cells else ""
         if first == "Program" and cur.blocks:  # a new batch starts after one that had data
             batches.append(cur)
             cur = _Batch(first_line=line)
-            block, in_results = None, False
+            block, in_results, in_tables = None, False, False
         if first == "DataType:":
             block = _Block(name=cells[1] if len(cells) > 1 else "", line=line, header=[])
             cur.blocks.append(block)
@@ -219,8 +219,12 @@ def _split_batches(rows: list[tuple[int, list[str]]]) -> list[_Batch]:
         if not in_results:
             if first == "Results":
                 in_results = True
-            elif first and first not in cur.header:
-                cur.header[first] = [c for c in cells[1:] if c]
+            elif first in ("CALInfo:", "AssayLotInfo:"):
+                in_tables = True  # calibrator / kit lot tables: not key/value lines
+            elif first and first not in cur.header and (not in_tables or first == "Samples"):
+                values = [c for c in cells[1:] if c]
+                if values:
+                    cur.header[first] = values
             continue
         if block is None:
             continue
@@ -754,7 +758,8 @@ def read_xponent(source: Source) -> pd.DataFrame:
         ``sample_label`` (the Sample column), ``analyte_unit`` (Units block, ``''`` when not
         given), ``dilution`` (Dilution Factor block, NaN when not given), ``total_events``,
         ``comment`` (Range/Comments text of a Result cell) and ``warning`` (the
-        Warnings/Errors text of the well).
+        Warnings/Errors text of the well). ``df.attrs['metadata']`` holds the header
+        key/values (``Program``, ``Build``, ``SN``, ``Batch``, ``ProtocolName`` ...).
 
     Raises
     ------
@@ -763,11 +768,40 @@ def read_xponent(source: Source) -> pd.DataFrame:
         twice in a block, a row is longer than its header, or a replicate-group row
         cannot be matched to wells.
     """
-    builder, _ = _xponent_parse(source)
+    builder, batches = _xponent_parse(source)
     try:
-        return builder.table()
+        df = builder.table()
     except SchemaError as exc:
         raise reader_error_from(source, exc) from None
+    df.attrs["metadata"] = _header_metadata(batches)
+    return df
+
+
+class ExportMetadata(dict):
+    """Key–value header of an export, stored in ``df.attrs['metadata']`` (read-only).
+
+    pandas deep-copies ``attrs`` for every derived frame; this dict returns itself
+    from :func:`copy.deepcopy` to keep that cheap.
+    """
+
+    def __deepcopy__(self, memo: dict) -> ExportMetadata:
+        return self
+
+
+def _header_metadata(batches: list[_Batch]) -> ExportMetadata:
+    """Header key/values (``Program``, ``Build``, ``SN``, ``Batch`` ...) of all batches.
+
+    Values are the non-empty cells after the key joined with ``' '``; when batches
+    disagree, their distinct values are joined with ``'; '``.
+    """
+    out: dict[str, list[str]] = {}
+    for b in batches:
+        for key, vals in b.header.items():
+            text = " ".join(vals)
+            seen = out.setdefault(key, [])
+            if text not in seen:
+                seen.append(text)
+    return ExportMetadata({k: "; ".join(v) for k, v in out.items()})
 
 
 def _xponent_parse(source: Source) -> tuple[_XponentBuilder, list[_Batch]]:
