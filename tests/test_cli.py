@@ -291,3 +291,14 @@ def test_read_qpcr_run_with_layout_to_workbook(run, tmp_path):
     header = [c.value for c in wb["wells"][1]]
     assert {"sample", "target", "cq", "condition", "donor"} <= set(header)
     assert wb["wells"].max_row == 73
+
+
+def test_every_format_page_linked_from_the_index_exists():
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    links = set(re.findall(r"\((formats/[a-z0-9_]+\.md)\)", (docs / "formats.md").read_text(encoding="utf-8")))
+    assert len(links) >= 14
+    missing = sorted(link for link in links if not (docs / link).is_file())
+    assert not missing, f"docs/formats.md links to missing pages: {missing}"
