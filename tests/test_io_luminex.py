@@ -610,6 +610,9 @@ def test_error_reagent_twice():
 def test_error_no_well_blocks():
     e = _err(xponent("DataType:,Units\nAnalyte:,IL6\nUnits:,pg/mL\n"))
     assert "no well data found" in str(e) and "Units" in str(e)
+    warn_only = 'DataType:,Warnings/Errors\nLocation,Status,Message\n"1,B9",Warning,low\n'
+    e = _err(xponent(warn_only))
+    assert "no well data found" in str(e) and "Warnings/Errors" in str(e)
 
 
 def test_error_no_datatype_blocks():

@@ -351,7 +351,7 @@ class _XponentBuilder:
                             d[analyte] = f"{d[analyte]}; {cells[i]}" if analyte in d else cells[i]
             elif lname not in _WELL_SPECIAL_BLOCKS:
                 well_blocks.append((blk, analytes, seen))
-        if not wells:
+        if not well_blocks:
             raise src.error(
                 "no well data found",
                 line=batch.first_line,
