@@ -173,6 +173,8 @@ def test_errors():
     assert "no MSD data table found" in str(e)
     e = _err(HEADER.encode())
     assert "the MSD table has no rows" in str(e)
+    e = _err(b"Sample,Assay,Well,Spot\nS1,IL6,A1,1\n")
+    assert "no value columns in the MSD header" in str(e) and "line 1" in str(e)
 
 
 def test_fuzz_corpus():

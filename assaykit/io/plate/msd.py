@@ -183,6 +183,13 @@ def read_msd(source: Source) -> pd.DataFrame:
                 for c in low
                 if c and c not in _KEY_COLUMNS and c not in _TEXT_COLUMNS
             ]
+            if not metrics:
+                raise source.error(
+                    "no value columns in the MSD header",
+                    line=line,
+                    expected="columns such as Signal, Adjusted Signal, Calc. Concentration",
+                    found=f"{cells[:8]}",
+                )
             dup = sorted({m for m in metrics if metrics.count(m) > 1})
             if dup:
                 raise source.error(
