@@ -11,7 +11,13 @@ from hypothesis import given
 
 from assaykit.errors import ReaderError
 from assaykit.io import Source, read_qpcr
-from assaykit.io.qpcr._thermo import INSTRUMENT_COLUMNS, map_task, normalize_header, parse_number
+from assaykit.io.qpcr._thermo import (
+    INSTRUMENT_COLUMNS,
+    map_task,
+    normalize_header,
+    parse_number,
+    parse_numbers,
+)
 from assaykit.schema import QPCR_COLUMNS
 from tests.fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 
@@ -408,7 +414,13 @@ def test_helpers():
     assert (
         parse_number("1,2") is None and parse_number("nan") is None and parse_number(True) is None
     )
-    assert parse_number(float("inf")) is None
+    assert parse_number(float("inf")) is None and parse_number("1e999") is None
+    np.testing.assert_array_equal(
+        parse_numbers(["1", "", "1e999", "2.5"]), [1.0, np.nan, np.nan, 2.5]
+    )
+    np.testing.assert_array_equal(
+        parse_numbers(["1,000.5", "x", 3.0, True]), [1000.5, np.nan, 3.0, np.nan]
+    )
     assert (
         map_task("UNKNOWN") == "unknown"
         and map_task("NAC") == "nrt"

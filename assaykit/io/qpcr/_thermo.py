@@ -299,9 +299,11 @@ def parse_numbers(values: Sequence[Any]) -> np.ndarray:
         # Fast path for text columns holding only plain decimal numbers and empty cells.
         if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
             try:
-                return np.fromiter(
+                arr = np.fromiter(
                     map(float, [v or "nan" for v in values]), dtype=float, count=len(values)
                 )
+                if not np.isinf(arr).any():  # '1e999' is not a number either
+                    return arr
             except ValueError:  # e.g. a blank cell, '1-2', 'e'
                 pass
     try:
