@@ -25,13 +25,20 @@ from assaykit.io._source import Source
 from assaykit.schema import join_flags, parse_well, plate_dims, qpcr_table, row_letter
 
 __all__ = [
+    "CQ_HEADERS",
     "INSTRUMENT_COLUMNS",
     "ExportMetadata",
     "RawTable",
     "build_table",
     "cell_text",
+    "map_task",
     "normalize_header",
     "parse_number",
+    "parse_numbers",
+    "sheet_header",
+    "sheet_rows",
+    "sheet_table",
+    "texts",
 ]
 
 #: Instrument-computed numbers kept as ``instrument_*`` columns (always present, NaN
