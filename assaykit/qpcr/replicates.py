@@ -75,7 +75,10 @@ def _append(flags: np.ndarray, mask: np.ndarray, name: str) -> None:
 
 def _factor_str(values) -> tuple[np.ndarray, np.ndarray]:
     """Factorize a column and convert only its unique values to str (NaN/None -> '')."""
-    codes, uniq = pd.factorize(np.asarray(values, dtype=object))
+    arr = np.asarray(values, dtype=object)
+    if len(arr) and isinstance(arr[0], str) and (arr == arr[0]).all():  # one value (e.g. every task 'unknown')
+        return np.zeros(len(arr), dtype=np.int64), np.array([arr[0]], dtype=object)
+    codes, uniq = pd.factorize(arr)
     u = [str(x) for x in uniq]
     if len(codes) and codes.min() < 0:  # missing values: code -1 -> the last entry, ''
         u.append("")
