@@ -98,7 +98,14 @@ QPCR_FLAGS: dict[str, str] = {
     "omitted": "the well was omitted in the instrument software",
     "not_numeric": "the Cq cell holds text that is not a number",
     "empty": "the Cq cell was empty",
+    "no_result": "the well × target is in the run's setup but has no result row",
+    "no_amp": "the instrument called no amplification (Design & Analysis Amp Status)",
+    "inconclusive": "the instrument called the amplification inconclusive",
+    "flagged": "the instrument flagged the well (SDS 'Flag' column)",
+    "outlier": "the instrument marked the well an outlier",
 }
+# Instrument QC flags (HIGHSD, NOAMP, EXPFAIL, AMPNC, ...) pass through in lower case
+# (``highsd``, ``noamp`` ...); see docs/formats/quantstudio.md.
 
 _WELL_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")
 

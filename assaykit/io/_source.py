@@ -171,7 +171,9 @@ class Source:
         if name not in self._sheets:
             try:
                 rows = self._workbook.get_sheet_by_name(name).to_python()
-            except Exception as exc:
+            except BaseException as exc:  # calamine errors; its Rust panics are BaseException
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
                 raise self.error("cannot read sheet", sheet=name, found=str(exc)[:200]) from None
             self._sheets[name] = rows
         return self._sheets[name]
