@@ -49,6 +49,16 @@ _CURVE_COLUMNS = (
 def efficiency_from_slope(slope: float | np.ndarray) -> float | np.ndarray:
     """Return the efficiency ``10^(−1/slope) − 1`` (fraction) of a standard-curve slope.
 
+    Parameters
+    ----------
+    slope : float or numpy.ndarray
+        Slope of Cq against log10(quantity) (cycles per decade; about −3.32 at 100 %).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Efficiency as a fraction (1.0 = 100 %, doubling per cycle).
+
     Examples
     --------
     >>> round(efficiency_from_slope(-3.32193), 4)
@@ -62,6 +72,18 @@ def efficiency_from_slope(slope: float | np.ndarray) -> float | np.ndarray:
 
 def efficiency_corrected_cq(cq: float | np.ndarray, efficiency: float | np.ndarray) -> float | np.ndarray:
     """Return ``Cq · log2(1 + E)`` (Thermo "EqCq").
+
+    Parameters
+    ----------
+    cq : float or numpy.ndarray
+        Quantification cycles.
+    efficiency : float or numpy.ndarray
+        Efficiency as a fraction (0.95 = 95 %).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The Cq a 100 %-efficient assay would have reached for the same starting amount.
 
     Examples
     --------
