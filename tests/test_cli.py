@@ -302,3 +302,39 @@ def test_every_format_page_linked_from_the_index_exists():
     assert len(links) >= 14
     missing = sorted(link for link in links if not (docs / link).is_file())
     assert not missing, f"docs/formats.md links to missing pages: {missing}"
+
+
+def test_read_several_exports(run, tmp_path):
+    from assaykit.simulate import random_plate_truth, write_plate
+
+    generic = str(path("elisa_il6_generic.csv"))
+    two = write_plate(random_plate_truth(n_plates=2, seed=5), tmp_path / "two.txt", "softmax")
+    out = tmp_path / "all.csv"
+    result = run("read", GEN5, generic, str(two), "--layout", LAYOUT, "--how", "left", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(out, dtype={"plate": str})
+    plates = list(dict.fromkeys(df["plate"]))
+    assert plates[:2] == ["elisa_il6_gen5", "elisa_il6_generic"]
+    assert len(plates) == 4 and all(p.startswith("two/") for p in plates[2:])
+    assert len(df) == 192 + 192 + 2 * 96
+    assert df["role"].notna().all()  # a plate-less layout applies to every plate
+    assert "from 3 exports (format gen5, generic, softmax, 4 plates)" in result.stderr
+    a1 = df[(df["plate"] == "elisa_il6_generic") & (df["well"] == "A1") & (df["read"] == "abs_450")]
+    assert a1["value"].iloc[0] == pytest.approx(3.273)
+
+
+def test_read_several_exports_with_the_same_name(run, tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "plate.txt").write_bytes(path("elisa_il6_gen5.txt").read_bytes())
+    result = run("read", str(tmp_path / "a" / "plate.txt"), str(tmp_path / "b" / "plate.txt"))
+    assert result.exit_code == 1 and result.stdout == ""
+    last = result.stderr.rstrip("\n").split("\n")[-1]  # after the progress bar
+    assert last.startswith("error: ") and "Traceback" not in result.stderr
+    assert "two exports give the same plate name (files with the same name?)" in last
+    assert "plate plate" in last and "also from" in last
+
+
+def test_read_needs_an_export(run):
+    result = run("read")
+    assert result.exit_code == 2 and "Missing argument 'EXPORT...'" in result.stderr
