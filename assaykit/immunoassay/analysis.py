@@ -45,7 +45,7 @@ import pandas as pd
 from assaykit.errors import AnalysisError
 from assaykit.immunoassay.batch import CurveBatch, fit_curves
 from assaykit.immunoassay.curve import StandardCurve
-from assaykit.immunoassay.qc import detect_hook, dilution_linearity, quantification_limits
+from assaykit.immunoassay.qc import detect_hook, dilution_linearity, level_passes
 
 __all__ = ["ROLES", "WELL_STATUS", "ImmunoassayResult", "analyze"]
 
@@ -377,9 +377,11 @@ def analyze(
             rf[ok] = df["flag"].fillna("").to_numpy(object)[rr][pos[ok]]
             flag = np.array([";".join(x for x in (a, b) if x) for a, b in zip(flag, rf, strict=True)], dtype=object)
     roles_raw = w[role_col]
-    role = roles_raw.astype("string").str.strip().str.lower().map(ROLES).fillna("").to_numpy(object).astype(str)
-    unknown_roles = sorted({str(r) for r, k in zip(roles_raw, role, strict=True)
-                            if k == "" and pd.notna(r) and str(r).strip() != ""})
+    rcodes, runiq = pd.factorize(roles_raw.to_numpy(object), use_na_sentinel=True)
+    rmap = np.array([ROLES.get(str(u).strip().lower(), "") for u in runiq] + [""], dtype=object)
+    role = rmap[rcodes].astype(str)
+    unknown_roles = sorted({str(u) for u, k in zip(runiq, rmap[:-1], strict=True)
+                            if k == "" and str(u).strip() != "" and pd.notna(u)})
     if unknown_roles:
         raise AnalysisError(f"unknown role in column '{role_col}'", column=role_col,
                             expected="standard, blank, sample or control", found=", ".join(unknown_roles))
@@ -455,7 +457,10 @@ def analyze(
                 else np.full(n, np.nan))
 
     # ---------------------------------------------------------------- exclusions
-    masked, reason = _apply_mask(plate, well, rd, _mask_frame(mask))
+    if mask is None:
+        masked, reason = np.zeros(n, bool), np.full(n, "", dtype=object)
+    else:
+        masked, reason = _apply_mask(plate, well, rd, _mask_frame(mask))
     has_flag = flag != ""
     rejected = np.zeros(n, bool)
     for i in np.flatnonzero(has_flag & ~masked):
@@ -555,10 +560,7 @@ def analyze(
         l_rec = np.where(l_conc > 0, l_mconc / l_conc * 100, np.nan)
         l_rec_w = np.where(l_conc > 0, x_mean / l_conc * 100, np.nan)
     l_cid = cid[l_first]
-    levels_df = pd.DataFrame({"plate": plate[l_first], "read": rd[l_first], "expected_conc": l_conc,
-                              "recovery_pct": l_rec, "cv_pct": np.where(l_used > 0, l_cv, np.nan)})
-    _, within = quantification_limits(levels_df, recovery_window=(lo_w, hi_w), cv_max=cv_max)
-    within &= l_used > 0
+    within = level_passes(l_rec, np.where(l_used > 0, l_cv, np.nan), l_conc, (lo_w, hi_w), cv_max) & (l_used > 0)
     lloq_g = np.full(G, np.nan)
     uloq_g = np.full(G, np.nan)
     if L:

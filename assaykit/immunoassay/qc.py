@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["detect_hook", "dilution_linearity", "quantification_limits"]
+__all__ = ["detect_hook", "dilution_linearity", "level_passes", "quantification_limits"]
 
 
 def detect_hook(
@@ -78,6 +78,32 @@ def detect_hook(
     return hooked, reason
 
 
+def level_passes(recovery_pct: np.ndarray, cv_pct: np.ndarray, conc: np.ndarray,
+                 recovery_window: tuple[float, float] = (80.0, 120.0), cv_max: float = 20.0) -> np.ndarray:
+    """Whether standard levels pass QC: non-zero, recovery within the window, CV <= cv_max.
+
+    Parameters
+    ----------
+    recovery_pct, cv_pct, conc : numpy.ndarray
+        Back-fit recovery (NaN fails), replicate %CV (NaN = single well, passes) and
+        nominal concentration of each level.
+    recovery_window : (float, float)
+        Accepted recovery in percent (inclusive).
+    cv_max : float
+        Largest accepted %CV.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean per level.
+    """
+    lo, hi = recovery_window
+    rec = np.asarray(recovery_pct, float)
+    cv = np.asarray(cv_pct, float)
+    with np.errstate(invalid="ignore"):
+        return (rec >= lo) & (rec <= hi) & ~(cv > cv_max) & (np.asarray(conc, float) > 0)
+
+
 def quantification_limits(
     levels: pd.DataFrame,
     *,
@@ -105,12 +131,9 @@ def quantification_limits(
         Per row of ``levels``: whether the level passes (recovery in window, CV <= cv_max,
         non-zero concentration).
     """
-    lo, hi = recovery_window
-    rec = levels["recovery_pct"].to_numpy(float)
-    cv = levels["cv_pct"].to_numpy(float)
     conc = levels["expected_conc"].to_numpy(float)
-    with np.errstate(invalid="ignore"):
-        within = (rec >= lo) & (rec <= hi) & ~(cv > cv_max) & (conc > 0)
+    within = level_passes(levels["recovery_pct"].to_numpy(float), levels["cv_pct"].to_numpy(float), conc,
+                          recovery_window, cv_max)
     tmp = pd.DataFrame({"plate": levels["plate"].to_numpy(), "read": levels["read"].to_numpy(),
                         "qc_conc": np.where(within, conc, np.nan)})
     agg = tmp.groupby(["plate", "read"], sort=False)["qc_conc"].agg(["min", "max"]).reset_index()
@@ -170,7 +193,10 @@ def dilution_linearity(samples: pd.DataFrame, *, cv_max: float = 20.0,
         cv = float(c.std(ddof=1) / mean * 100) if nq >= 2 and mean > 0 else np.nan
         slope = np.nan
         if nq >= 2 and np.unique(dil[q]).size >= 2:
-            slope = float(np.polyfit(np.log(1.0 / dil[q]), np.log(x[q]), 1)[0])
+            lx = -np.log(dil[q])
+            ly = np.log(x[q])
+            lx = lx - lx.mean()
+            slope = float((lx * (ly - ly.mean())).sum() / (lx * lx).sum())
         if nq < 2:
             linear, why = False, f"only {nq} dilution(s) quantified (status ok): linearity not assessable"
         else:
