@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from test_qpcr_ddct import make_run
 
 from assaykit.errors import ReportError
 from assaykit.qpcr import ddct, standard_curve
-from assaykit.report.qpcr_figures import fold_change_plot, significance_mark, standard_curve_plot
+from assaykit.report.qpcr_figures import (
+    fold_change_plot,
+    significance_mark,
+    standard_curve_plot,
+    well_status_map,
+)
 from assaykit.schema import qpcr_table
 
 
@@ -65,3 +71,95 @@ def test_standard_curve_plot():
 
 def test_significance_marks():
     assert [significance_mark(p) for p in (0.0001, 0.005, 0.04, 0.5, float("nan"))] == ["***", "**", "*", "ns", ""]
+
+
+def test_fold_change_axis_label_names_the_error_convention():
+    ax = fold_change_plot(_result("sem"))
+    label = ax.get_ylabel()
+    assert "fold change vs vehicle (2^-ΔΔCq, livak)" in label and "± 1 SEM of ΔΔCq" in label
+    assert "95 % CI" in fold_change_plot(_result("sem"), error="ci95").get_ylabel()
+
+
+def _qc_result(multiplex=False):
+    import pandas as pd
+
+    cq = {
+        ("v1", "GAPDH"): [20.0, 20.1, 20.0],
+        ("v1", "TBX21"): [26.0, 26.1, 28.5],  # 28.5: outlier (median rule)
+        ("d1", "GAPDH"): [20.0, 20.0, 20.1],
+        ("d1", "TBX21"): [24.0, float("nan"), 24.1],  # Undetermined
+    }
+    groups = {"v1": "vehicle", "d1": "drug"}
+    data = make_run(cq, groups, multiplex=multiplex)
+    res = ddct(data, "GAPDH", "vehicle", outlier="median", test=None)
+    return pd.DataFrame(res.wells)
+
+
+def test_plate_qc_map_marks_excluded_undetermined_and_flagged_wells():
+    from assaykit.report.qpcr_figures import plate_qc_map
+
+    w = _qc_result()
+    ax = plate_qc_map(w)
+    assert ax.get_title() == "Cq per well, plate 1"
+    labels = {t.get_text() for t in ax.texts if t.get_gid() == "well_label"}
+    assert "undet" in labels and "28.5" in labels and "20.0" in labels
+    hatched = [p for p in ax.patches if p.get_gid() == "no_value"]
+    assert len(hatched) == 1  # the Undetermined well
+    outlined = [p for p in ax.patches if p.get_gid() == "flagged"]
+    assert len(outlined) == 1  # the excluded outlier has a Cq and a flag
+    crosses = [c for c in ax.collections if c.get_gid() == "excluded"]
+    assert len(crosses) == 1
+    # the cross sits on the outlier's well (column, row number)
+    out = w.loc[w["cq"] == 28.5].iloc[0]
+    assert tuple(crosses[0].get_offsets()[0]) == (out["col"], 1 + "ABCDEFGH".index(out["row"]))
+    assert ax.get_xlabel().startswith("2 excluded (×); 1 with a Cq and a flag or excluded (red outline); 1 without a Cq")
+    # a canonical table (no status) also draws; no crosses
+    raw = w[["plate", "well", "row", "col", "target", "cq", "cq_flag"]]
+    ax2 = plate_qc_map(raw, ax=Figure().add_subplot(), annotate=False)
+    assert not [c for c in ax2.collections if c.get_gid() == "excluded"]
+    assert not [t for t in ax2.texts if t.get_gid() == "well_label"]
+
+
+def test_plate_qc_map_multiplex_and_errors():
+    import pandas as pd
+
+    from assaykit.report.qpcr_figures import plate_qc_map
+
+    w = _qc_result(multiplex=True)
+    with pytest.raises(ReportError, match=r"several targets in one well \(multiplex\): pass target="):
+        plate_qc_map(w)
+    ax = plate_qc_map(w, target="TBX21")
+    assert ax.get_title() == "Cq of TBX21, plate 1"
+    with pytest.raises(ReportError, match="target not on this plate"):
+        plate_qc_map(w, target="IL21")
+    with pytest.raises(ReportError, match="not a qPCR wells table"):
+        plate_qc_map(w.drop(columns=["cq"]))
+    two = pd.concat([w, w.assign(plate="2")], ignore_index=True)
+    with pytest.raises(ReportError, match="several plates in the table: pass plate="):
+        plate_qc_map(two, target="GAPDH")
+    assert plate_qc_map(two, plate="2", target="GAPDH").get_title() == "Cq of GAPDH, plate 2"
+    with pytest.raises(ReportError, match="plate not in the table"):
+        plate_qc_map(two, plate="3")
+    with pytest.raises(ReportError, match="nothing to draw: no well with a Cq"):
+        plate_qc_map(w.assign(cq=float("nan")), target="GAPDH")
+
+
+def test_well_status_map():
+    cq = {("c", "R"): [20.0, 20.1], ("c", "T"): [25.0, np.nan], ("d", "R"): [20.0, 20.0], ("d", "T"): [23.0, 23.1]}
+    df = make_run(cq, {"c": "ctrl", "d": "drug"})
+    df.loc[df["well"] == "A8", "tm"] = 70.0
+    df.loc[df["target"] == "T", "tm"] = df.loc[df["target"] == "T", "tm"].fillna(80.0)
+    res = ddct(df, "R", "ctrl", test=None)
+    ax = well_status_map(res)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["used", "used_flagged", "excluded", "not_analysed", "empty"]
+    sizes = {lab: len(coll.get_offsets()) for lab, coll in zip(labels, ax.collections, strict=True)}
+    assert sizes["excluded"] == 1 and sizes["used_flagged"] == 1 and sizes["used"] == 6
+    assert sizes["empty"] == 96 - 8
+    two = pd.concat([df, df.assign(plate="2")], ignore_index=True)
+    res2 = ddct(two.assign(sample=two["sample"] + two["plate"]), "R", "ctrl", group_col="group", test=None)
+    with pytest.raises(ReportError, match="several plates: choose one"):
+        well_status_map(res2)
+    with pytest.raises(ReportError, match="plate not in the result"):
+        well_status_map(res2, plate="9")
+    assert well_status_map(res2, plate="2", ax=Figure().add_subplot()).get_title() == "plate 2: well QC"
