@@ -231,3 +231,14 @@ def test_batch_equals_single_on_diverse_curves():
             single = fit_curve(s.conc, s.response, model, weights)
             assert row.rss == pytest.approx(single.rss, rel=1e-6), (model, row.k)
             assert row.asymmetry == (single.asymmetry or "")
+
+
+def test_group_keys_with_missing_values_and_name_clash():
+    t = make_table(n_curves=2, seed=13)
+    t["analyte"] = np.where(t.read == "R0", "IL-6", None)
+    batch = fit_curves(t, by="analyte")
+    assert batch.table.analyte.isna().sum() == 1 and (batch.table.status == "ok").all()
+    out = batch.back_calculate(t)
+    assert (out.status != "no_curve").all()
+    with pytest.raises(AnalysisError, match="grouping column has the name of a curve-table column"):
+        fit_curves(t.rename(columns={"read": "g"}), by="g")

@@ -332,8 +332,10 @@ def _group_index(groups: pd.DataFrame, table: pd.DataFrame, by: tuple[str, ...])
     """Row -> index into ``groups`` (−1 where the group is unknown)."""
     if not by:
         return np.zeros(len(table), dtype=int)
-    key = pd.MultiIndex.from_frame(groups[list(by)])
-    return key.get_indexer(pd.MultiIndex.from_frame(table[list(by)]))
+    g = groups[list(by)].copy()
+    g["__group_index__"] = np.arange(len(g))
+    m = table[list(by)].merge(g, on=list(by), how="left", validate="many_to_one")
+    return m["__group_index__"].fillna(-1).to_numpy().astype(int)
 
 
 def _pad(codes: np.ndarray, G: int, *cols: np.ndarray):
@@ -417,6 +419,10 @@ def fit_curves(
         raise FitError("log-log fits are unweighted (the log scale already models a constant CV)",
                        expected="weights='none'", found=repr(weights))
     by_t: tuple[str, ...] = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+    clash = [c for c in by_t if c in SUMMARY_COLUMNS]
+    if clash:
+        raise AnalysisError("a grouping column has the name of a curve-table column; rename it", column=clash[0],
+                            expected="a name other than " + ", ".join(SUMMARY_COLUMNS), found=repr(clash[0]))
     need = [*by_t, conc_col, response_col, *([mask_col] if mask_col else [])]
     missing = [c for c in need if c not in table.columns]
     if missing:
