@@ -14,7 +14,6 @@ from assaykit.report.qpcr_figures import (
     fold_change_plot,
     significance_mark,
     standard_curve_plot,
-    well_status_map,
 )
 from assaykit.schema import qpcr_table
 
@@ -81,7 +80,6 @@ def test_fold_change_axis_label_names_the_error_convention():
 
 
 def _qc_result(multiplex=False):
-    import pandas as pd
 
     cq = {
         ("v1", "GAPDH"): [20.0, 20.1, 20.0],
@@ -121,7 +119,6 @@ def test_plate_qc_map_marks_excluded_undetermined_and_flagged_wells():
 
 
 def test_plate_qc_map_multiplex_and_errors():
-    import pandas as pd
 
     from assaykit.report.qpcr_figures import plate_qc_map
 
@@ -143,23 +140,3 @@ def test_plate_qc_map_multiplex_and_errors():
     with pytest.raises(ReportError, match="nothing to draw: no well with a Cq"):
         plate_qc_map(w.assign(cq=float("nan")), target="GAPDH")
 
-
-def test_well_status_map():
-    cq = {("c", "R"): [20.0, 20.1], ("c", "T"): [25.0, np.nan], ("d", "R"): [20.0, 20.0], ("d", "T"): [23.0, 23.1]}
-    df = make_run(cq, {"c": "ctrl", "d": "drug"})
-    df.loc[df["well"] == "A8", "tm"] = 70.0
-    df.loc[df["target"] == "T", "tm"] = df.loc[df["target"] == "T", "tm"].fillna(80.0)
-    res = ddct(df, "R", "ctrl", test=None)
-    ax = well_status_map(res)
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["used", "used_flagged", "excluded", "not_analysed", "empty"]
-    sizes = {lab: len(coll.get_offsets()) for lab, coll in zip(labels, ax.collections, strict=True)}
-    assert sizes["excluded"] == 1 and sizes["used_flagged"] == 1 and sizes["used"] == 6
-    assert sizes["empty"] == 96 - 8
-    two = pd.concat([df, df.assign(plate="2")], ignore_index=True)
-    res2 = ddct(two.assign(sample=two["sample"] + two["plate"]), "R", "ctrl", group_col="group", test=None)
-    with pytest.raises(ReportError, match="several plates: choose one"):
-        well_status_map(res2)
-    with pytest.raises(ReportError, match="plate not in the result"):
-        well_status_map(res2, plate="9")
-    assert well_status_map(res2, plate="2", ax=Figure().add_subplot()).get_title() == "plate 2: well QC"

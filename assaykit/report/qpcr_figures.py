@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from assaykit.errors import ReportError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
-from assaykit.schema import plate_dims, row_index, row_letter
+from assaykit.schema import row_index
 
 __all__ = ["ERROR_LABELS", "fold_change_plot", "plate_qc_map", "significance_mark", "standard_curve_plot"]
 
@@ -311,73 +311,6 @@ def plate_qc_map(
 
 
 def _row_number(row: str) -> int:
-    from assaykit.schema import row_index
 
     return row_index(str(row)) + 1
 
-
-#: Colours of the well status in :func:`well_status_map`.
-STATUS_COLORS: dict[str, str] = {
-    "used": "#4daf4a",
-    "used_flagged": "#ffbf00",
-    "excluded": "#e41a1c",
-    "not_analysed": "#bdbdbd",
-    "empty": "#ffffff",
-}
-
-
-def well_status_map(result: DdctResult, *, plate: str | None = None, ax: Axes | None = None) -> Axes:
-    """Plate map of the wells' QC: used, used with a flag, excluded, not analysed.
-
-    A multiplexed well takes its worst status over targets (excluded > flagged >
-    used > not analysed); wells absent from the data are left white.
-
-    Parameters
-    ----------
-    result : DdctResult
-        Output of :func:`assaykit.qpcr.ddct`.
-    plate : str, optional
-        Plate to draw (required when the result spans several plates).
-    ax : matplotlib Axes, optional
-        Where to draw.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Raises
-    ------
-    ReportError
-        Unknown plate, or several plates and none chosen.
-    """
-    w = result.wells
-    plates = list(pd.unique(w["plate"].astype(str)))
-    if plate is None:
-        if len(plates) != 1:
-            raise ReportError("several plates: choose one", expected=f"plate= one of {plates}", found="plate=None")
-        plate = plates[0]
-    if str(plate) not in plates:
-        raise ReportError("plate not in the result", plate=str(plate), expected=f"one of {plates}")
-    sub = w.loc[w["plate"].astype(str) == str(plate)]
-    rank = {"not_analysed": 0, "used": 1, "used_flagged": 2, "excluded": 3}
-    kind = np.where((sub["status"] == "used") & (sub["qc_flag"] != ""), "used_flagged", sub["status"])
-    worst = pd.DataFrame({"row": sub["row"].to_numpy(), "col": sub["col"].to_numpy(), "k": [rank[k] for k in kind]})
-    worst = worst.groupby(["row", "col"])["k"].max()
-    n_rows_used = max(row_index(r) for r, _ in worst.index) + 1
-    n_cols_used = max(int(c) for _, c in worst.index)
-    n_rows, n_cols = plate_dims(96) if n_rows_used <= 8 and n_cols_used <= 12 else plate_dims(384)
-    inv = {v: k for k, v in rank.items()}
-    grid = np.full((n_rows, n_cols), "empty", dtype=object)
-    for (r, c), k in worst.items():
-        grid[row_index(r), int(c) - 1] = inv[k]
-    ax = ax if ax is not None else _new_axes((0.35 * n_cols + 1.8, 0.35 * n_rows + 0.8))
-    for name, color in STATUS_COLORS.items():
-        rr, cc = np.nonzero(grid == name)
-        ax.scatter(cc + 1, rr, s=60 if n_cols <= 12 else 25, color=color, edgecolors="grey", linewidths=0.4, label=name)
-    ax.set_xlim(0.3, n_cols + 0.7)
-    ax.set_ylim(n_rows - 0.3, -0.7)
-    ax.set_xticks(range(1, n_cols + 1), [str(i) for i in range(1, n_cols + 1)], fontsize=6)
-    ax.set_yticks(range(n_rows), [row_letter(i) for i in range(n_rows)], fontsize=6)
-    ax.set_title(f"plate {plate}: well QC", fontsize=9)
-    ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return ax
