@@ -251,51 +251,67 @@ def plate_table(
     pandas.DataFrame
         Columns :data:`PLATE_COLUMNS` followed by ``extra``'s, validated.
     """
-    value_arr = np.asarray(list(value) if not isinstance(value, np.ndarray) else value, dtype=float)
+    value_arr = np.asarray(value if isinstance(value, np.ndarray) else list(value), dtype=float)
     n = len(value_arr)
-    wells = list(well)
-    if len(wells) != n:
-        raise SchemaError("well and value lengths differ", expected=str(n), found=str(len(wells)))
-    w, w0, r, c = _well_keys(wells)
 
-    def _col(x, default):
+    def _col(x, name: str) -> np.ndarray:
         if x is None:
-            return default
+            raise SchemaError(f"column '{name}' is required")
         if isinstance(x, str):
-            return [x] * n
-        x = list(x)
-        if len(x) != n:
-            raise SchemaError("column length differs from value length", expected=str(n), found=str(len(x)))
-        return x
+            return np.full(n, x, dtype=object)
+        arr = np.asarray(x if isinstance(x, np.ndarray) else list(x), dtype=object)
+        if len(arr) != n:
+            raise SchemaError(
+                f"column '{name}' length differs from value length", expected=str(n), found=str(len(arr))
+            )
+        return arr
 
-    raw_list = _col(raw, None)
-    if raw_list is None:
-        raw_list = ["" if np.isnan(v) else repr(float(v)) for v in value_arr]
+    def _text(arr: np.ndarray) -> np.ndarray:
+        # None → '', anything else → str (cheap when already all str)
+        if any(type(x) is not str for x in arr):
+            arr = np.asarray(["" if x is None else str(x) for x in arr], dtype=object)
+        return arr
+
+    well_arr = _col(well, "well")
+    codes, uniq = pd.factorize(well_arr)
+    if n and (codes < 0).any():  # factorize gives -1 for None/NaN
+        parse_well(well_arr[int(np.flatnonzero(codes < 0)[0])])
+    keys = [_well_key(w if isinstance(w, str) else str(w)) for w in uniq]
+    key_cols = (
+        [np.asarray(k, dtype=object) for k in zip(*keys, strict=True)] if keys else [np.empty(0, dtype=object)] * 4
+    )
+    if raw is None:
+        raw_arr = np.asarray(["" if np.isnan(v) else repr(float(v)) for v in value_arr], dtype=object)
+    else:
+        raw_arr = _text(_col(raw, "raw"))
     data = {
-        "plate": _col(plate, None),
-        "well": w,
-        "well0": w0,
-        "row": r,
-        "col": np.asarray(c, dtype=np.int64),
-        "read": _col(read, None),
-        "metric": _col(metric, None),
+        "plate": _text(_col(plate, "plate")),
+        "well": key_cols[0][codes],
+        "well0": key_cols[1][codes],
+        "row": key_cols[2][codes],
+        "col": key_cols[3][codes].astype(np.int64),
+        "read": _text(_col(read, "read")),
+        "metric": _text(_col(metric, "metric")),
         "value": value_arr,
-        "raw": [("" if x is None else str(x)) for x in raw_list],
-        "flag": [("" if x is None else str(x)) for x in _col(flag, [""] * n)],
-        "source_file": [str(source_file)] * n,
+        "raw": raw_arr,
+        "flag": _text(_col(flag, "flag")) if flag is not None else np.full(n, "", dtype=object),
+        "source_file": np.full(n, str(source_file), dtype=object),
     }
-    if data["plate"] is None or data["read"] is None or data["metric"] is None:
-        raise SchemaError("plate, read and metric are required")
-    data["plate"] = [str(p) for p in data["plate"]]
-    df = pd.DataFrame(data)
     for name, col in (extra or {}).items():
-        df[name] = _col(col, None)
+        arr = _col(col, name)  # checks the length, broadcasts a scalar string
+        data[name] = col if isinstance(col, np.ndarray) else arr.tolist()  # let pandas infer the dtype
+    df = pd.DataFrame(data)
     validate_plate_table(df)
     return df
 
 
 def _first_duplicate(df: pd.DataFrame, key: list[str]) -> tuple[int, int] | None:
     """Return (position of the first row whose key repeats, number of rows sharing keys) or None."""
+    if len(df) > 5000:  # pandas' hashing wins on large tables, a Python set on small ones
+        again = df.duplicated(key, keep="first").to_numpy()
+        if not again.any():
+            return None
+        return int(np.flatnonzero(again)[0]), int(df.duplicated(key, keep=False).sum())
     cols = [df[k].tolist() for k in key]
     seen: set = set()
     first = None
