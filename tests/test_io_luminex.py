@@ -256,21 +256,22 @@ def test_fits_synthetic_two_plates():
     assert (fits["analysis_type"] == "Logistic 4P").all()
 
 
-def test_speed_30plex_is_plain(plex30):
-    # the fast table builder gives exactly what schema.plate_table builds
+def test_fast_table_equals_plate_table(plex30):
+    # the reader's fast table builder gives exactly what schema.plate_table builds
     df = plex30
     ref = plate_table(
-        plate=df["plate"].tolist(),
-        well=df["well"].tolist(),
-        read=df["read"].tolist(),
-        metric=df["metric"].tolist(),
+        plate=df["plate"].to_numpy(),
+        well=df["well"].to_numpy(),
+        read=df["read"].to_numpy(),
+        metric=df["metric"].to_numpy(),
         value=df["value"].to_numpy(),
-        raw=df["raw"].tolist(),
-        flag=df["flag"].tolist(),
+        raw=df["raw"].to_numpy(),
+        flag=df["flag"].to_numpy(),
         source_file=df["source_file"].iloc[0],
-        extra={k: df[k].tolist() for k in XPONENT_EXTRA},
+        extra={k: df[k].to_numpy() for k in XPONENT_EXTRA},
     )
     pd.testing.assert_frame_equal(df.reset_index(drop=True), ref)
+    assert df["dilution"].dtype == float and df["total_events"].dtype == float
 
 
 # ----------------------------------------------------------------- corpus: MAGPIX, FLEXMAP 3D

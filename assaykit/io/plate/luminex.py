@@ -622,9 +622,18 @@ def parse_cells(raw: np.ndarray, decimal_comma: bool = False) -> tuple[np.ndarra
         Object array of flags (``''`` for none).
     """
     n = len(raw)
-    flag = np.full(n, "", dtype=object)
     if n == 0:
-        return np.zeros(0, dtype=float), flag
+        return np.zeros(0, dtype=float), np.full(0, "", dtype=object)
+    # Exports repeat many texts (empty cells, '< 0.105', counts): convert each distinct text once.
+    codes, uniq = pd.factorize(np.asarray(raw, dtype=object))
+    if len(uniq) < n:
+        value, flag = _parse_unique(np.asarray(uniq, dtype=object), decimal_comma)
+        return value[codes], flag[codes]
+    return _parse_unique(np.asarray(raw, dtype=object), decimal_comma)
+
+
+def _parse_unique(raw: np.ndarray, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
+    flag = np.full(len(raw), "", dtype=object)
     value = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
     # Cells to look at one by one: not converted ('', '< 0.1', 'NaN', '1,5', text) or infinite.
     redo = ~np.isfinite(value)
@@ -712,7 +721,7 @@ def fast_plate_table(
         "source_file": np.full(n, str(source_file), dtype=object),
     }
     data.update(extra)
-    df = pd.DataFrame(data)
+    df = pd.DataFrame(data, copy=False)  # the arrays are fresh: no copy, no block consolidation
     validate_plate_table(df)
     return df
 
