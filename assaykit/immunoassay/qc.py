@@ -166,10 +166,13 @@ def dilution_linearity(samples: pd.DataFrame, *, cv_max: float = 20.0,
     """
     cols = ["plate", "read", "sample", "n_dilutions", "n_quantified", "dilutions", "conc_mean",
             "conc_cv_pct", "slope", "linear", "reason"]
+    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(cols, [object, object, object, "int64", "int64",
+                                                                      object, float, float, float, bool, object],
+                                                                 strict=True)})
     role = samples["role"].to_numpy(object)
     keep = np.flatnonzero((role == "sample") | (role == "control"))
     if keep.size == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return empty
     plate = samples["plate"].to_numpy(object)[keep]
     read = samples["read"].to_numpy(object)[keep]
     name = samples["sample"].to_numpy(object)[keep]
@@ -210,5 +213,5 @@ def dilution_linearity(samples: pd.DataFrame, *, cv_max: float = 20.0,
         rows.append((p, r, smp, int(dl.size), int(nq), ";".join(f"{d:g}" for d in dl), mean, cv, slope,
                      bool(linear), why))
     if not rows:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return empty
     return pd.DataFrame(rows, columns=cols)
