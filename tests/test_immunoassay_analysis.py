@@ -394,3 +394,20 @@ def test_backfit_recovery_matches_r(reference, w, tag):
     np.testing.assert_allclose(st["ci_low"], r.ci95_lo, rtol=1e-4)
     np.testing.assert_allclose(st["ci_high"], r.ci95_hi, rtol=1e-4)
     np.testing.assert_allclose(st["recovery_pct"], r.recovery_pct, rtol=1e-4)
+
+
+def test_inversion_interval_option():
+    wells = _standard_wells(noise=0.04) + _sample_wells([300.0, 80.0, 20.0], [2, 1, 4])
+    df = _plate(wells)
+    delta = analyze(df, blank="none")
+    inv = analyze(df, blank="none", interval="inversion")
+    pd.testing.assert_series_equal(delta.samples["conc"], inv.samples["conc"])
+    s = inv.samples.query("role == 'sample'")
+    ref = inv.curve("1", "abs_450").back_calculate(s.response_mean, s.n_used, s.dilution, interval="inversion")
+    np.testing.assert_allclose(s.ci_low, ref.ci_low, rtol=1e-12)
+    np.testing.assert_allclose(s.ci_high, ref.ci_high, rtol=1e-12)
+    # mid-curve the two intervals nearly coincide
+    mid = s.set_index("sample").loc["S0"]
+    dmid = delta.samples.set_index("sample").loc["S0"]
+    assert mid.ci_low == pytest.approx(dmid.ci_low, rel=0.05) and mid.ci_high == pytest.approx(dmid.ci_high, rel=0.05)
+    assert inv.params["interval"] == "inversion"

@@ -283,8 +283,10 @@ def analyze(
     standard_conc : pandas.DataFrame, optional
         Per-analyte standard concentrations ``plate, well, read, conc`` (overrides the
         layout and the export).
-    interval : {'delta'}
-        CI method of back-calculated concentrations (delta method on ln x).
+    interval : {'delta', 'inversion'}
+        CI of back-calculated concentrations: delta method on ln x (vectorised), or the
+        inversion (fiducial) interval of :meth:`StandardCurve.back_calculate` (per curve,
+        slower; possibly asymmetric, 0 / inf when the band does not close).
     level : float
         Confidence level of the CIs.
     asymmetry : {'auto', 'high', 'low'}
@@ -318,8 +320,8 @@ def analyze(
         raise AnalysisError("unknown blank handling", expected=" / ".join(_BLANK), found=repr(blank))
     if hook not in ("detect", "off"):
         raise AnalysisError("unknown hook option", expected="'detect' or 'off'", found=repr(hook))
-    if interval != "delta":
-        raise AnalysisError("unknown interval type", expected="'delta'", found=repr(interval))
+    if interval not in ("delta", "inversion"):
+        raise AnalysisError("unknown interval type", expected="'delta' or 'inversion'", found=repr(interval))
     try:
         lo_w, hi_w = (float(v) for v in recovery_window)
     except (TypeError, ValueError):
@@ -541,6 +543,17 @@ def analyze(
     conc_all = bc["conc"].to_numpy(float)
     lo_all = bc["ci_low"].to_numpy(float)
     hi_all = bc["ci_high"].to_numpy(float)
+    if interval == "inversion":
+        gi = np.concatenate([cid, s_cid, cid[l_first]])
+        for g, key in enumerate(ckeys):
+            curve = batch.curves.get((str(key[0]), str(key[1])))
+            sel_g = np.flatnonzero(gi == g)
+            if curve is None or sel_g.size == 0:
+                continue
+            inv = curve.back_calculate(bc_in["response"].to_numpy(float)[sel_g], bc_in["m"].to_numpy(float)[sel_g],
+                                       bc_in["dilution"].to_numpy(float)[sel_g], interval="inversion", level=level)
+            lo_all[sel_g] = inv["ci_low"].to_numpy(float)
+            hi_all[sel_g] = inv["ci_high"].to_numpy(float)
     st_all = bc["status"].to_numpy(object)
     conc, s_conc, l_mconc = conc_all[:n], conc_all[n:n + S], conc_all[n + S:]
     l_lo, l_hi = lo_all[n + S:], hi_all[n + S:]
@@ -659,7 +672,7 @@ def _factor(*cols: np.ndarray) -> tuple[np.ndarray, list[tuple]]:
     code = np.zeros(n, dtype=np.int64)
     for c in cols:
         k, u = pd.factorize(np.asarray(c), use_na_sentinel=False)
-        code = code * max(len(u), 1) + k
+        code = pd.factorize(code * max(len(u), 1) + k)[0].astype(np.int64)  # stays < n: no overflow
     _, first, inv = np.unique(code, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
