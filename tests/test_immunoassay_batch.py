@@ -242,3 +242,19 @@ def test_group_keys_with_missing_values_and_name_clash():
     assert (out.status != "no_curve").all()
     with pytest.raises(AnalysisError, match="grouping column has the name of a curve-table column"):
         fit_curves(t.rename(columns={"read": "g"}), by="g")
+
+
+def test_batch_inversion_interval_equals_curve():
+    t = make_table(n_curves=3, seed=14)
+    batch = fit_curves(t, by="read")
+    q = pd.DataFrame({"read": ["R0", "R1", "R0", "R2", "zz"], "response": [0.5, 1.0, 2.0, 1.5, 1.0]})
+    out = batch.back_calculate(q, interval="inversion")
+    for i, row in q.iterrows():
+        if row.read == "zz":
+            assert out.status[i] == "no_curve"
+            continue
+        ref = batch.curves[(row.read,)].back_calculate([row.response], interval="inversion")
+        assert out.ci_low[i] == pytest.approx(ref.ci_low[0], rel=1e-12)
+        assert out.ci_high[i] == pytest.approx(ref.ci_high[0], rel=1e-12)
+    with pytest.raises(AnalysisError, match="unknown interval type"):
+        batch.back_calculate(q, interval="wald")

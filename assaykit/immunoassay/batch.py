@@ -267,8 +267,9 @@ class CurveBatch:
         n_replicates_col: str | None = None,
         dilution_col: str | None = None,
         level: float = 0.95,
+        interval: str = "delta",
     ) -> pd.DataFrame:
-        """Back-calculate the responses of a table, each on its group's curve (delta-method CI).
+        """Back-calculate the responses of a table, each on its group's curve.
 
         Parameters
         ----------
@@ -280,6 +281,9 @@ class CurveBatch:
             Columns of replicate counts and dilution factors (default 1).
         level : float
             Confidence level.
+        interval : {'delta', 'inversion'}
+            CI type, as in :meth:`StandardCurve.back_calculate` (``'delta'`` is
+            vectorised over all groups; ``'inversion'`` loops over the curves).
 
         Returns
         -------
@@ -292,8 +296,10 @@ class CurveBatch:
         Raises
         ------
         AnalysisError
-            If a column is missing.
+            If a column is missing or the interval type is unknown.
         """
+        if interval not in ("delta", "inversion"):
+            raise AnalysisError("unknown interval type", expected="'delta' or 'inversion'", found=repr(interval))
         need = [*self.by, response_col, *(c for c in (n_replicates_col, dilution_col) if c)]
         missing = [c for c in need if c not in table.columns]
         if missing:
@@ -314,6 +320,16 @@ class CurveBatch:
             np.nan_to_num(bc["k"][g]), bc["floors"][g], bc["conc_lo"][g], bc["conc_hi"][g],
             y[sel], m[sel], dil[sel], level,
         )
+        if interval == "inversion" and sel.size:
+            curves = self.curves
+            keys = self._keys
+            for gidx in np.unique(g):
+                rows = sel[g == gidx]
+                inv = curves[keys[gidx]].back_calculate(y[rows], n_replicates=m[rows], dilution=dil[rows],
+                                                        interval="inversion", level=level)
+                part = np.flatnonzero(np.isin(sel, rows))
+                res["ci_low"][part] = inv.ci_low.to_numpy()
+                res["ci_high"][part] = inv.ci_high.to_numpy()
         result = table.loc[:, list(self.by)].copy()
         result["response"] = y
         result["n_replicates"] = m
