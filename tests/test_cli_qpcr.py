@@ -174,6 +174,10 @@ def test_efficiency_table_in_a_protocol(tmp_path):
     res = run_qpcr(RUN, tmp_path / "out", layout=LAYOUT, protocol=proto, figures=False)
     w = res.result.wells
     assert res.options["method"] == "pfaffl"
+    wb = openpyxl.load_workbook(tmp_path / "out" / "results.xlsx", read_only=True)
+    p = {r[1]: r[2] for r in wb["info"].iter_rows(min_row=2, values_only=True) if r[0] == "parameter"}
+    wb.close()
+    assert '"RORC": 0.88' in p["efficiency"] and p["efficiency_RORC"] == 0.88
     assert w.loc[(w["target"] == "RORC") & (w["status"] == "used"), "efficiency"].eq(0.88).all()
 
 
@@ -248,6 +252,9 @@ def test_missing_options_and_group_column(tmp_path):
                           "undetermined must be 'exclude' or a cycle number")  # fmt: skip
     r = invoke("qpcr", RUN, *BASE, "--layout", LAYOUT, "--method", "livak", "--efficiency", "auto", *o)
     assert_one_line_error(r, "method='livak' assumes 100 % efficiency")
+    pbmc = (str(path("qpcr_pbmc_quantstudio.txt")), "--layout", str(path("qpcr_pbmc_layout.toml")))
+    r = invoke("qpcr", *pbmc, *BASE, "--efficiency", "auto", *o)
+    assert_one_line_error(r, "efficiency 'auto' needs standard wells in the run")
     r = invoke("qpcr", RUN, *BASE, "--error", "range", *o)
     assert r.exit_code == 2  # click usage error
     with pytest.raises(AnalysisError, match="no export given"):

@@ -412,8 +412,14 @@ def run_qpcr(
     eff_label: Any = None
     if isinstance(eff_opt, Mapping):
         efficiency = {str(k): v for k, v in eff_opt.items()}
-        eff_label = "given"
+        eff_label = dict(efficiency)
     elif isinstance(eff_opt, str | os.PathLike) and str(eff_opt).lower() == "auto":
+        if not (data["task"].astype(str) == "standard").any():
+            raise AnalysisError(
+                "efficiency 'auto' needs standard wells in the run",
+                expected="wells with task 'standard' and a quantity, or an efficiency CSV file",
+                found="no standard wells",
+            )
         curves = standard_curve(data)
         efficiency = curves
         eff_label = "auto (standard curves of the run)"
@@ -465,7 +471,7 @@ def run_qpcr(
     inputs = [*exports] + ([layout] if layout is not None else [])
     if protocol is not None:
         inputs.append(_resolve_protocol(protocol))
-    if eff_label not in (None, "given") and curves is None:
+    if isinstance(eff_label, str) and curves is None:  # an efficiency file
         inputs.append(Path(eff_opt))
     sheets = dict(tables)
     extra = extra_tables(res) if callable(extra_tables) else extra_tables
