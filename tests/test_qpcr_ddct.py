@@ -546,3 +546,36 @@ def test_no_dropped_well_and_no_silent_nan(df, outlier, undetermined, test):
     assert (no_err["reason"] != "").all()
     st_ = res.stats
     assert (st_.loc[st_["p_value"].isna(), "reason"] != "").all()
+
+
+def test_relative_standard_curve_statuses_and_errors():
+    from assaykit.qpcr import relative_standard_curve
+
+    std = qpcr_table(
+        {
+            "well": [f"P{i + 1}" for i in range(8)],
+            "target": ["R"] * 4 + ["T"] * 4,
+            "cq": [20.0, 23.3219, 26.6439, 29.9658] * 2,
+            "quantity": [1000.0, 100.0, 10.0, 1.0] * 2,
+            "task": "standard",
+        }
+    )
+    curves = standard_curve(std)
+    cq = {("c", "R"): [20.0, 20.0], ("c", "T"): [23.0, 23.0], ("d", "R"): [20.0, 20.0], ("d", "T"): [21.0, 21.0], ("e", "T"): [22.0], ("f", "R"): [20.0]}
+    df = pd.concat([make_run(cq, {"c": "ctrl", "d": "drug", "e": "solo", "f": "refonly"}), std.assign(group="")], ignore_index=True)
+    res = relative_standard_curve(df, curves, "R", "ctrl").set_index("group")
+    assert res.loc["drug", "calibrated"] == pytest.approx(4.0, rel=1e-4)
+    assert res.loc["solo", "status"] == "no_reference"
+    assert res.loc["refonly", "status"] == "no_valid_wells" and res.loc["refonly", "reason"]
+    no_ctrl = relative_standard_curve(df.loc[~((df["sample"] == "c") & (df["target"] == "T"))], curves, "R", "ctrl").set_index("group")
+    assert no_ctrl.loc["drug", "status"] == "no_control" and "'ctrl'" in no_ctrl.loc["drug", "reason"]
+    with pytest.raises(AnalysisError, match="unknown pairing"):
+        relative_standard_curve(df, curves, "R", "ctrl", pairing="x")
+    with pytest.raises(AnalysisError, match="column missing for the standard-curve method"):
+        relative_standard_curve(df.drop(columns="group"), curves, "R", "ctrl")
+    with pytest.raises(AnalysisError, match="reference gene not found"):
+        relative_standard_curve(df, curves, "ACTB", "ctrl")
+    with pytest.raises(AnalysisError, match="control group not found"):
+        relative_standard_curve(df, curves, "R", "vehicle")
+    with pytest.raises(AnalysisError, match="no fitted standard curve for this target"):
+        relative_standard_curve(df.assign(target=df["target"].replace("T", "U")), curves, "R", "ctrl")

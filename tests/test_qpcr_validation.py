@@ -408,3 +408,40 @@ def test_simulated_export_round_trip_recovers_truth(tmp_path, fmt):
     assert g.loc[("drug", "TBX21"), "fold_change"] == pytest.approx(4.0, rel=0.01)
     assert g.loc[("drug", "RORC"), "fold_change"] == pytest.approx(0.5, rel=0.01)
     assert len(res.wells) == len(data) == len(wells)
+
+
+@pytest.mark.parametrize(
+    ("data", "same_tube", "expected"),
+    [
+        ("pcr_ct1_brain_kidney_separate_tubes.csv", False, "ct1_relative_curve_separate_tube.csv"),
+        ("pcr_ct2_brain_kidney_same_tube.csv", True, "ct2_relative_curve_same_tube.csv"),
+    ],
+)
+def test_relative_standard_curve_matches_r_pcr(reference, data, same_tube, expected):
+    """pcr_curve with the ct3 standard curves: normalized amounts, their error, calibrated."""
+    from assaykit.qpcr import relative_standard_curve
+
+    d3 = pd.read_csv(reference("qpcr", "pcr_ct3_dilution_series.csv"))
+    long = d3.melt(id_vars="amount", var_name="target", value_name="cq")
+    std = qpcr_table(
+        {
+            "well": [f"{'AB'[i // 24]}{i % 24 + 1}" for i in range(len(long))],
+            "target": long["target"],
+            "cq": long["cq"],
+            "quantity": long["amount"],
+            "task": "standard",
+        }
+    )
+    curves = standard_curve(std)
+    df = _pcr_long(reference("qpcr", data), same_tube)
+    res = relative_standard_curve(df, curves, "GAPDH", "brain").set_index("group")
+    exp = pd.read_csv(reference("qpcr", "pcr_expected", expected)).set_index("group")
+    for g in ("brain", "kidney"):
+        assert res.loc[g, "pairing"] == ("same_well" if same_tube else "separate")
+        assert res.loc[g, "normalized"] == pytest.approx(exp.loc[g, "normalized"], rel=RTOL)
+        assert res.loc[g, "normalized_sd"] == pytest.approx(exp.loc[g, "error"], rel=RTOL)
+        assert res.loc[g, "calibrated"] == pytest.approx(exp.loc[g, "calibrated"], rel=RTOL)
+    if not same_tube:
+        # ABI bulletin #2 Table 2 (standard-curve method, separate tubes): kidney 5.5 ± 0.35
+        assert round(res.loc["kidney", "calibrated"], 1) == 5.5
+        assert round(res.loc["kidney", "calibrated_sd"], 2) == 0.35

@@ -5,7 +5,8 @@ returning frozen result objects whose tables are pandas DataFrames:
 
 * :func:`ddct` — Livak 2^−ΔΔCq, Pfaffl / Thermo EqCq efficiency-corrected ratios,
   several reference genes, replicate QC, error conventions, group statistics.
-* :func:`standard_curve` — slope, intercept, R², efficiency with CI.
+* :func:`standard_curve` — slope, intercept, R², efficiency with CI;
+  :func:`relative_standard_curve` — the relative standard-curve method.
 * :func:`genorm`, :func:`normfinder` — reference-gene stability.
 * :func:`qc_wells`, :func:`summarise_replicates` — technical replicates.
 * :func:`calibrate_runs` — inter-run calibration with shared calibrator samples.
@@ -29,6 +30,7 @@ from assaykit.qpcr.efficiency import (
     pfaffl_ratio,
     standard_curve,
 )
+from assaykit.qpcr.relative import relative_standard_curve
 from assaykit.qpcr.replicates import OUTLIER_RULES, QC_FLAGS, qc_wells, summarise_replicates
 from assaykit.qpcr.stability import genorm, normfinder
 
@@ -50,6 +52,7 @@ __all__ = [
     "normfinder",
     "pfaffl_ratio",
     "qc_wells",
+    "relative_standard_curve",
     "standard_curve",
     "summarise_replicates",
 ]
