@@ -137,6 +137,10 @@ def test_yuan2006_published_ddct(reference):
     res = ddct(_ct4(reference), "ref", "control", test="student")
     g = res.groups.set_index("group")
     assert round(g.loc["treatment", "ddcq"], 4) == -0.6848
+    exp = pd.read_csv(reference("qpcr", "pcr_expected", "ct4_ddct_separate_tube.csv")).set_index("group")
+    assert g.loc["treatment", "fold_change"] == pytest.approx(exp.loc["treatment", "relative_expression"], rel=RTOL)
+    # pcr's "error" of 3.78 cycles mixes the 4 input dilutions; per-sample ΔCq does not
+    assert g.loc["treatment", "dcq_sd"] < 0.4 < exp.loc["treatment", "error"]
     hl = ddct(_ct4(reference), "ref", "control", test="mann_whitney").stats.iloc[0]
     assert (round(hl["estimate"], 4), round(hl["ci_low"], 4), round(hl["ci_high"], 4)) == (-0.6354, -0.8805, -0.4227)
 
