@@ -32,6 +32,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -302,6 +303,7 @@ def _none(value: Any) -> Any:
     return None if isinstance(value, str) and value.strip().lower() == "none" else value
 
 
+@dataclass(frozen=True)
 class QpcrRun:
     """What :func:`run_qpcr` did: the data analysed, the results and the files written.
 
@@ -319,12 +321,11 @@ class QpcrRun:
         Files written.
     """
 
-    def __init__(self, data, result, curves, options, paths):
-        self.data = data
-        self.result = result
-        self.curves = curves
-        self.options = options
-        self.paths = paths
+    data: Any
+    result: Any
+    curves: Any
+    options: dict
+    paths: list
 
 
 def run_qpcr(
