@@ -275,6 +275,12 @@ def test_protocol_errors(tmp_path):
     r = invoke("qpcr", RUN, *BASE, "--protocol", str(bad), *o)
     assert_one_line_error(r, "unknown option in the [qpcr] table")
     assert "found 'references'" in r.stderr
+    for text, found in (("reference = 3", "found 3"), ("propagate_control = 'yes'", "found 'yes'"),
+                        ("outlier_threshold = true", "found True"), ("efficiency = {GAPDH = 'high'}", "found {")):
+        bad.write_text(f"[qpcr]\n{text}\n")
+        r = invoke("qpcr", RUN, *BASE, "--protocol", str(bad), *o)
+        assert_one_line_error(r, f"option '{text.split()[0]}' of the [qpcr] table has the wrong type")
+        assert found in r.stderr
     layout = tmp_path / "layout.toml"
     layout.write_text("[qpcr]\nspeed = 'fast'\n[well.A1]\ncondition = 'vehicle'\n")
     assert_one_line_error(invoke("qpcr", RUN, *BASE, "--layout", str(layout), *o),

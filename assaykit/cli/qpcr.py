@@ -91,6 +91,27 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+_TYPE_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "reference": (lambda v: _is_str(v) or (isinstance(v, list) and bool(v) and all(map(_is_str, v))),
+                  "a gene name or a list of names"),
+    "efficiency": (lambda v: _is_str(v) or (isinstance(v, Mapping) and all(map(_is_num, v.values()))),
+                   "'auto', 'none', a CSV file name or a table {target = E}"),
+    "undetermined": (lambda v: _is_str(v) or _is_num(v), "'exclude' or a number"),
+    "propagate_control": (lambda v: isinstance(v, bool), "true or false"),
+    **{k: (_is_num, "a number") for k in ("outlier_threshold", "ntc_margin", "tm_tolerance")},
+    **{k: (_is_str, "a text") for k in ("control", "group_col", "sample_col", "method", "error", "outlier", "test",
+                                         "p_adjust", "pairing")},
+}  # fmt: skip
+
+
 def _resolve_protocol(name_or_path: str | os.PathLike) -> Path:
     p = Path(name_or_path)
     if p.is_file():
@@ -116,6 +137,15 @@ def _check_table(table: Any, where: str) -> dict[str, Any]:
             found=repr(unknown[0]),
         )
     out = dict(table)
+    for key, value in out.items():
+        ok = _TYPE_CHECKS[key][0](value)
+        if not ok:
+            raise ProtocolError(
+                f"option '{key}' of the [qpcr] table has the wrong type",
+                file=where,
+                expected=_TYPE_CHECKS[key][1],
+                found=repr(value),
+            )
     eff = out.get("efficiency")
     # a CSV named in a TOML file is relative to that file
     if isinstance(eff, str) and eff.lower() not in ("auto", "none") and not Path(eff).is_absolute():
