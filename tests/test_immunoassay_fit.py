@@ -342,6 +342,6 @@ def test_non_convergence_raises_and_fails_per_group(monkeypatch):
         fit_curve(X, y, "auto")
     from assaykit.immunoassay import fit_curves
 
-    tab = fit_curves(pd.DataFrame({"g": "x", "conc": X, "response": y}), by="g").table
+    tab = fit_curves(pd.DataFrame({"grp": "x", "conc": X, "response": y}), by="grp").table
     assert tab.status[0] == "failed" and "did not converge" in tab.reason[0]
     assert not tab.converged[0] and tab.method[0] == ""

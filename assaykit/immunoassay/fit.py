@@ -210,7 +210,7 @@ def _lmfit_gd(x, y, w, model, theta0):
         warnings.simplefilter("ignore", RuntimeWarning)
         out = lmfit.minimize(
             resid, params, method="least_squares", Dfun=jac, ftol=1e-13, xtol=1e-13, gtol=1e-13,
-            x_scale="jac", max_nfev=1000, calc_covar=False,
+            x_scale="jac", max_nfev=500, calc_covar=False,
         )
     th = np.array([vals(out.params)[i] for i in range(5 if with_g else 4)])
     ok = bool(out.success) and np.all(np.isfinite(th))
@@ -225,7 +225,7 @@ def _fit_gd(x, y, w, model, theta0):
         return th, ok, msg, nfev
     from assaykit.immunoassay.batch import lm_batch
 
-    t2, c2, it2, _ = lm_batch(x[None], y[None], w[None], np.asarray(theta0, float)[None], model, max_iter=500,
+    t2, c2, it2, _ = lm_batch(x[None], y[None], w[None], np.asarray(theta0, float)[None], model, max_iter=1000,
                               accelerate=True)
     if c2[0]:
         th3, ok3, msg3, nfev3 = _lmfit_gd(x, y, w, model, t2[0])
