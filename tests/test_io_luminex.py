@@ -571,6 +571,7 @@ def test_error_row_longer_than_header():
 def test_error_repeated_block():
     e = _err(xponent(MED + MED))
     assert "duplicate well in plate table (a block or row of the export is repeated)" in str(e)
+    assert str(e).startswith("bad.csv")
     assert "well A1" in str(e) and "read IL6" in str(e)
 
 

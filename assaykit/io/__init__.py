@@ -17,6 +17,7 @@ from functools import partial
 
 import pandas as pd
 
+from assaykit.errors import ReaderError, SchemaError
 from assaykit.io._registry import ReaderSpec, detect, get_reader, readers, register
 from assaykit.io._source import Source, load_source
 from assaykit.schema import validate_plate_table, validate_qpcr_table
@@ -36,7 +37,21 @@ def _read(kind: str, path, format: str | None) -> pd.DataFrame:
     _load_readers()
     source = load_source(path)
     spec = get_reader(kind, format) if format else detect(source, kind)
-    df = spec.read(source)
+    try:
+        df = spec.read(source)
+    except SchemaError as exc:
+        # e.g. a block or row repeated in the export gives a repeated well key
+        if exc.location.get("file"):
+            raise
+        loc = {k: v for k, v in exc.location.items() if k != "file"}
+        hint = " (a block or row of the export is repeated)" if "duplicate" in exc.message else ""
+        raise ReaderError(
+            f"{spec.name} export: {exc.message}{hint}",
+            file=source.name,
+            expected=exc.expected,
+            found=exc.found,
+            **loc,
+        ) from None
     if kind == "plate":
         validate_plate_table(df, where=source.name)
     else:

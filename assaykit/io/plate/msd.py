@@ -27,11 +27,10 @@ from assaykit.io.plate.luminex import (
     _csv_rows,
     _detect_delimiter,
     _number,
-    fast_plate_table_or_error,
     metric_name,
     parse_cells,
 )
-from assaykit.schema import join_flags
+from assaykit.schema import join_flags, plate_table
 
 __all__ = ["MSD_EXTRA", "MSD_METRICS", "read_msd"]
 
@@ -272,8 +271,7 @@ def read_msd(source: Source) -> pd.DataFrame:
     flag = np.asarray(
         [join_flags(a, b) for a, b in zip(flag, out["extra_flag"], strict=True)], dtype=object
     )
-    return fast_plate_table_or_error(
-        source,
+    return plate_table(
         plate=np.asarray(out["plate"], dtype=object),
         well=np.asarray(out["well"], dtype=object),
         read=np.asarray(out["read"], dtype=object),
