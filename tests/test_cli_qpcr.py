@@ -319,3 +319,28 @@ def test_protocol_error_types():
     with pytest.raises(ProtocolError, match="protocol not found") as info:
         load_protocol("nosuch_protocol")
     assert "qpcr_th_panel" in info.value.expected
+
+
+def test_sample_without_reference_is_a_row_with_a_reason(tmp_path):
+    """All GAPDH wells of one sample Undetermined: that sample gets status no_reference, nothing is dropped."""
+    from assaykit.simulate import simulate_qpcr_run, write_cfx_csv
+
+    wells = simulate_qpcr_run(targets=["TBX21"], references=["GAPDH"], fold_changes={"drug": {"TBX21": 4.0}},
+                              sd_tech=0.1, seed=3)  # fmt: skip
+    gone = (wells["sample"] == "drug_2") & (wells["target"] == "GAPDH")
+    wells.loc[gone, "cq"] = np.nan
+    f = write_cfx_csv(wells, tmp_path / "run.csv")
+    layout = tmp_path / "layout.toml"
+    blocks = [f"[well.'{','.join(g['well'])}']\ncondition = '{c}'\n" for c, g in wells.groupby("condition")]
+    layout.write_text("\n".join(blocks))
+    out = tmp_path / "out"
+    r = invoke("qpcr", str(f), "--layout", str(layout), "--reference", "GAPDH", "--control", "vehicle",
+               "--group-col", "condition", "--no-figures", "-o", str(out))  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "samples x targets: ok 5, no_reference 1" in r.stderr
+    s = pd.read_csv(out / "samples.csv").set_index(["sample", "target"])
+    assert s.loc[("drug_2", "TBX21"), "status"] == "no_reference" and "GAPDH" in s.loc[("drug_2", "TBX21"), "reason"]
+    g = pd.read_csv(out / "groups.csv").set_index(["condition", "target"])
+    assert g.loc[("drug", "TBX21"), "n_samples"] == 2 and g.loc[("drug", "TBX21"), "status"] == "ok"
+    w = pd.read_csv(out / "wells.csv")
+    assert len(w) == len(wells) and (w.loc[w["well"].isin(wells.loc[gone, "well"]), "status"] == "excluded").all()

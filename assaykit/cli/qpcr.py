@@ -600,3 +600,5 @@ def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | 
         )
     counts = res.wells["status"].value_counts()
     click.echo("wells: " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+    smp = res.samples.loc[~res.samples["is_reference"].astype(bool), "status"].value_counts()
+    click.echo("samples x targets: " + ", ".join(f"{k} {v}" for k, v in smp.items()), err=True)
