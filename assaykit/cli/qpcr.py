@@ -19,6 +19,10 @@ Options are merged in this order, later wins: built-in defaults, the ``[qpcr]`` 
 protocol TOML (``--protocol``), the ``[qpcr]`` table of the layout, command-line options.
 The keys of ``[qpcr]`` are the option names below in snake case (:data:`OPTION_KEYS`).
 
+The layout is joined with ``how='left'`` (:func:`assaykit.annotate`): every well of the
+exports is kept, wells the layout does not describe get no group and are not analysed
+(a row with a reason in ``wells.csv``), layout wells absent from the exports are ignored.
+
 With several exports, plates are renamed after their file (``<file stem>``, or
 ``<file stem>/<plate>`` for a file holding several plates) so that they stay distinct; a
 layout may address them as ``[plate.'<file stem>']``.
