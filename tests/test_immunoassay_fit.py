@@ -7,6 +7,9 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from fuzzing import FUZZ_SETTINGS
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assaykit.errors import AnalysisError, FitError
 from assaykit.immunoassay import (
@@ -103,13 +106,14 @@ def test_parse_weights():
         parse_weights(("power", float("nan")))
 
 
-def test_weights_multiply_squared_residuals():
-    """1/y^2 equals an unweighted fit of the relative residuals (scipy cross-check)."""
+@pytest.mark.parametrize("weights, sigma_power", [("1/y^2", 1.0), ("1/y", 0.5), ("none", 0.0)])
+def test_weights_multiply_squared_residuals(weights, sigma_power):
+    """w = 1/y^k is scipy's sigma = y^(k/2) with relative sigma (independent cross-check)."""
     from scipy.optimize import curve_fit
 
     y = noisy(four_pl(X, **P4), seed=3)
-    c = fit_curve(X, y, "4pl", "1/y^2")
-    p, cov = curve_fit(four_pl, X, y, p0=[0.05, 1.3, 150, 3.5], sigma=y, absolute_sigma=False,
+    c = fit_curve(X, y, "4pl", weights)
+    p, cov = curve_fit(four_pl, X, y, p0=[0.05, 1.3, 150, 3.5], sigma=y**sigma_power, absolute_sigma=False,
                        xtol=1e-14, ftol=1e-14, gtol=1e-14)
     np.testing.assert_allclose([c.params[k] for k in "abcd"], p, rtol=1e-6)
     np.testing.assert_allclose(c.covariance, cov, rtol=1e-4)
@@ -345,3 +349,18 @@ def test_non_convergence_raises_and_fails_per_group(monkeypatch):
     tab = fit_curves(pd.DataFrame({"grp": "x", "conc": X, "response": y}), by="grp").table
     assert tab.status[0] == "failed" and "did not converge" in tab.reason[0]
     assert not tab.converged[0] and tab.method[0] == ""
+
+
+@FUZZ_SETTINGS
+@given(
+    a=st.floats(0.0, 0.2), span=st.floats(0.5, 4.0), b=st.floats(0.6, 3.0), c=st.floats(20.0, 300.0),
+    decreasing=st.booleans(),
+)
+def test_exact_4pl_recovered_property(a, span, b, c, decreasing):
+    d = a + span
+    if decreasing:
+        a, d = d, a
+    y = four_pl(X, a, b, c, d)
+    curve = fit_curve(X, y, "4pl")
+    got = [curve.params[k] for k in "abcd"]
+    np.testing.assert_allclose(got, [a, b, c, d], rtol=1e-6, atol=1e-9)
