@@ -200,3 +200,23 @@ def test_xponent_30plex_masking_nonpositive_standards(corpus, tmp_path):
     assert (masked["status"] == "masked").all()
     assert masked["reason"].str.contains("net MFI <= 0").all()
     assert re.search(r"\d", res.curves["qc_reason"].iloc[0])
+
+
+# ------------------------------------------------------------------------ MSD (synthetic values)
+def test_msd_expected_concentrations_from_export(corpus, tmp_path):
+    f = corpus("plate_reader", "msd", "msd_workbench_test_2.csv")
+    plate = assaykit.read_plate(f)
+    lab = plate.drop_duplicates("well")[["well", "sample_label"]]
+    rows = [{"well": w, "role": "standard" if label.startswith("S") else "sample", "sample": label}
+            for w, label in zip(lab.well, lab.sample_label, strict=True)]
+    ann = assaykit.annotate(plate, assaykit.read_layout(_write_layout(rows, tmp_path / "msd.toml")))
+    res = analyze(ann, blank="none", model="linear")
+    assert res.params["conc_source"] == "export expected_conc"
+    assert len(res.wells) == 48 and res.curves.iloc[0]["status"] == "ok"
+    st = res.standards
+    assert st["expected_conc"].max() == 100.0 and (st["expected_conc"] == 0).sum() == 1
+    # the export's zero standard cannot go into a log-log fit: per-curve failure with the reason
+    ll = analyze(ann, blank="none", model="loglinear")
+    assert ll.curves.iloc[0]["status"] == "failed"
+    assert "zero concentration in a log-log model" in ll.curves.iloc[0]["reason"]
+    assert (ll.wells["status"] == "no_curve").all()
