@@ -322,6 +322,7 @@ def fit_curve(
     Examples
     --------
     >>> import numpy as np
+    >>> from assaykit.immunoassay import four_pl
     >>> x = np.repeat([0, 7.8, 15.6, 31.2, 62.5, 125, 250, 500], 2)
     >>> y = four_pl(x, 0.05, 1.3, 160, 3.6)
     >>> curve = fit_curve(x, y, "4pl")
