@@ -164,6 +164,14 @@ def test_standard_curve_plot_errors(il6):
         standard_curve_grid(il6, "9")
 
 
+def test_plot_of_a_result_without_curves(il6):
+    from dataclasses import replace
+
+    empty = replace(il6, curves=il6.curves.iloc[0:0])
+    with pytest.raises(ReportError, match="the analysis has no curve to draw"):
+        standard_curve_plot(empty)
+
+
 def test_grid_and_failed_panel():
     wells = []
     for read in ("IL6", "TNF"):

@@ -315,6 +315,8 @@ def test_error_without_concentration_column():
         ({"recovery_window": (120, 80)}, "invalid recovery window"),
         ({"recovery_window": "80-120"}, "invalid recovery window"),
         ({"cv_max": -1}, "invalid cv_max"),
+        ({"level": 95}, "invalid confidence level"),
+        ({"hook_tolerance": -0.1}, "invalid hook_tolerance"),
         ({"mask": [("12X", "x")]}, "not a well"),
         ({"mask": [("H12", "x")]}, "not in the data"),
         ({"mask": [3]}, "cannot read a mask entry"),
@@ -356,6 +358,7 @@ def test_roles_are_case_insensitive_synonyms():
 def test_options_from_mapping():
     assert options_from_mapping({"model": "5pl", "recovery_window": [70, 130]}) == {
         "model": "5pl", "recovery_window": (70, 130)}
+    assert options_from_mapping({"weights": ["power", 1.5]}) == {"weights": ("power", 1.5)}
     with pytest.raises(AnalysisError, match="unknown analysis option"):
         options_from_mapping({"modle": "4pl"})
 

@@ -331,6 +331,10 @@ def analyze(
                             found=repr(recovery_window))
     if not (isinstance(cv_max, int | float) and cv_max > 0):
         raise AnalysisError("invalid cv_max", expected="a positive percentage", found=repr(cv_max))
+    if not (isinstance(level, int | float) and 0 < level < 1):
+        raise AnalysisError("invalid confidence level", expected="0 < level < 1", found=repr(level))
+    if not (isinstance(hook_tolerance, int | float) and 0 <= hook_tolerance < 1):
+        raise AnalysisError("invalid hook_tolerance", expected="a fraction 0 <= t < 1", found=repr(hook_tolerance))
 
     metric_v = df["metric"].to_numpy(object)
     msel = metric_v == metric
@@ -799,5 +803,5 @@ def options_from_mapping(opts: Mapping[str, Any]) -> dict[str, Any]:
     for k, v in opts.items():
         if k not in allowed:
             raise AnalysisError("unknown analysis option", expected=", ".join(sorted(allowed)), found=repr(k))
-        out[k] = tuple(v) if k == "recovery_window" else v
+        out[k] = tuple(v) if k == "recovery_window" or (k == "weights" and isinstance(v, list)) else v
     return out
