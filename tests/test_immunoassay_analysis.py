@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assaykit.errors import AnalysisError
+from assaykit.errors import AnalysisError, AssaykitWarning
 from assaykit.immunoassay import analyze, fit_curve, four_pl
 from assaykit.immunoassay.analysis import ROLES, WELL_STATUS, options_from_mapping
 from assaykit.schema import parse_well, row_letter
@@ -232,6 +232,7 @@ def test_multiplex_reads_fitted_in_one_call():
 def test_expected_concentrations_from_export_and_override():
     wells = _standard_wells(read="IL6")
     df = _plate(wells).drop(columns=["std_conc_pg_ml"])
+    df["sample_label"] = df["sample"].str.replace("STD", "Standard")
     ex = df.loc[df.role == "standard"].copy()
     ex["metric"] = "expected_conc"
     ex["value"] = [w["conc"] for w in wells]
@@ -242,6 +243,11 @@ def test_expected_concentrations_from_export_and_override():
     res2 = analyze(pd.concat([df, ex], ignore_index=True), blank="none", standard_conc=sc)
     assert res2.curves.iloc[0]["c"] == pytest.approx(300.0, rel=1e-6)
     assert res2.params["conc_source"] == "standard_conc"
+    # a corrupt export series (lost decimal point) is used as exported, with a warning
+    bad = ex.copy()
+    bad.loc[bad.sample_label == "Standard5", "value"] *= 1000
+    with pytest.warns(AssaykitWarning, match="monotonic"):
+        analyze(pd.concat([df, bad], ignore_index=True), blank="none")
 
 
 def test_reference_read_subtraction():

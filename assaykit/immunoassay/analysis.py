@@ -431,16 +431,17 @@ def analyze(
             std_conc = pd.to_numeric(w[conc_col], errors="coerce").to_numpy(float)
             unit[:] = _unit_of(conc_col)
             conc_source = conc_col
-        elif (metric_v == "expected_conc").any():
-            er = np.flatnonzero((metric_v == "expected_conc") & df["value"].notna().to_numpy())
+        elif (metric_v == "expected_conc").any() and "sample_label" in df.columns:
+            from assaykit.io.plate.luminex import standards_from_plate
+
+            ex = standards_from_plate(df)  # warns when an analyte's series is not monotonic
             ek = np.char.add(np.char.add(np.char.add(np.char.add(
-                df["plate"].to_numpy(object)[er].astype(str), "\x00"), df["well"].to_numpy(object)[er].astype(str)),
-                "\x00"), read_all[er])
+                ex["plate"].to_numpy(object).astype(str), "\x00"), ex["well"].to_numpy(object).astype(str)),
+                "\x00"), ex["read"].to_numpy(object).astype(str))
             idx = pd.Index(ek)
             keep = ~idx.duplicated()
-            idx = idx[keep]
-            pos = idx.get_indexer(key3)
-            ev = df["value"].to_numpy(float)[er][keep]
+            pos = idx[keep].get_indexer(key3)
+            ev = ex["expected_conc"].to_numpy(float)[keep]
             std_conc = np.where(pos >= 0, ev[pos], np.nan)
             conc_source = "export expected_conc"
         else:
