@@ -30,10 +30,10 @@ from assaykit.immunoassay.curve import (
 from assaykit.immunoassay.fit import (
     _MIN_LEVELS,
     _NPAR,
-    check_standards,
-    fit_internal,
+    _check_standards,
+    _fit_internal,
+    _replicate_power,
     parse_weights,
-    replicate_power,
 )
 from assaykit.immunoassay.models import MODELS, PARAM_NAMES
 
@@ -516,7 +516,7 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
         if scheme in ("1/y", "1/y^2"):
             bad |= np.any(USED & (Y <= 0), axis=1)
     for i in np.flatnonzero(bad):
-        pr = check_standards(X[i, USED[i]], Y[i, USED[i]], model, scheme)
+        pr = _check_standards(X[i, USED[i]], Y[i, USED[i]], model, scheme)
         reasons[i] = f"{pr[0]} (expected {pr[1]}; found {pr[2]})" if pr else "unusable standards"
     with np.errstate(invalid="ignore"):
         ay = np.where(USED & (Y != 0), np.abs(Y), np.inf)
@@ -525,7 +525,7 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
     ks = np.full(G, np.nan if k is None else k)
     if scheme == "power" and k is None:
         for i in np.flatnonzero(~bad):
-            kk = replicate_power(X[i, USED[i]], Y[i, USED[i]])
+            kk = _replicate_power(X[i, USED[i]], Y[i, USED[i]])
             if kk is None:
                 bad[i] = True
                 reasons[i] = "cannot estimate the power-law variance exponent (expected replicate standards at >= 3 levels)"
@@ -625,7 +625,7 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
         u = USED[i]
         try:
             t0 = th[j] if np.all(np.isfinite(th[j])) else None
-            tj, wj, okj, msg, nf = fit_internal(X[i, u], Y[i, u], model, scheme,
+            tj, wj, okj, msg, nf = _fit_internal(X[i, u], Y[i, u], model, scheme,
                                                 None if np.isnan(ks[i]) else ks[i], theta0=t0, floor=floors[i])
         except (FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
             tj, okj, msg, nf, wj = th[j], False, str(exc), 0, W[j, u]

@@ -14,7 +14,7 @@ Weighting is a *variance model* ``Var(y_i) = sigma^2 / w_i``; the fit minimises
 
 For ``'power'`` weights and for the response-noise term of back-calculated CIs,
 responses <= 0 are replaced by the smallest positive observed standard response
-(``response_floor``), so that every variance stays positive and finite.
+(``StandardCurve.response_floor``), so that every variance stays positive and finite.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def parse_weights(weights: str | tuple | None) -> tuple[str, float | None]:
     )
 
 
-def check_standards(x: np.ndarray, y: np.ndarray, model: str, scheme: str) -> tuple[str, str, str] | None:
+def _check_standards(x: np.ndarray, y: np.ndarray, model: str, scheme: str) -> tuple[str, str, str] | None:
     """Why the used standards (x, y: finite, unmasked) cannot be fitted, or None.
 
     Returns ``(message, expected, found)``.
@@ -120,7 +120,7 @@ def check_standards(x: np.ndarray, y: np.ndarray, model: str, scheme: str) -> tu
     return None
 
 
-def replicate_power(x: np.ndarray, y: np.ndarray) -> float | None:
+def _replicate_power(x: np.ndarray, y: np.ndarray) -> float | None:
     """Estimate k in Var(y) ∝ mean^k from replicate standards (None if not estimable)."""
     lv, inv = np.unique(x, return_inverse=True)
     cnt = np.bincount(inv)
@@ -136,13 +136,13 @@ def replicate_power(x: np.ndarray, y: np.ndarray) -> float | None:
     return float(np.clip(k, 0.0, 4.0))
 
 
-def response_floor(y: np.ndarray) -> float:
+def _response_floor(y: np.ndarray) -> float:
     """Smallest positive |response| among the standards (1e-12 if none)."""
     pos = np.abs(y[np.isfinite(y) & (y != 0)])
     return float(pos.min()) if pos.size else 1e-12
 
 
-def weight_values(scheme: str, k: float, y_obs: np.ndarray, y_fit: np.ndarray | None, floor: float) -> np.ndarray:
+def _weight_values(scheme: str, k: float, y_obs: np.ndarray, y_fit: np.ndarray | None, floor: float) -> np.ndarray:
     """Weights w_i (1/variance up to sigma^2) of the variance model."""
     if scheme == "none":
         return np.ones_like(y_obs)
@@ -235,16 +235,16 @@ def _fit_gd(x, y, w, model, theta0):
     return th, ok, msg, nfev
 
 
-def fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
+def _fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
     """Fit the used standards; return (theta, w, converged, message, nfev, k)."""
-    floor = response_floor(y) if floor is None else floor
+    floor = _response_floor(y) if floor is None else floor
     if model == "linear" or model == "loglinear":
-        w = weight_values(scheme, k or 0.0, y, None, floor) if model == "linear" else np.ones_like(y)
+        w = _weight_values(scheme, k or 0.0, y, None, floor) if model == "linear" else np.ones_like(y)
         th = _stats.linear_fit(x[None], y[None], w[None], model)[0]
         if scheme == "power" and model == "linear":
             for _ in range(50):
                 yf = th[0] * x + th[1]
-                w = weight_values(scheme, k, y, yf, floor)
+                w = _weight_values(scheme, k, y, yf, floor)
                 new = _stats.linear_fit(x[None], y[None], w[None], model)[0]
                 done = np.allclose(new, th, rtol=1e-12, atol=0)
                 th = new
@@ -254,15 +254,15 @@ def fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
     if theta0 is None:
         theta0 = start_values(x[None], y[None], "4pl")[0]
         if model == "5pl":
-            th4, ok4, _, _ = _lmfit_gd(x, y, weight_values(scheme, k or 0.0, y, None, floor), "4pl", theta0)
+            th4, ok4, _, _ = _lmfit_gd(x, y, _weight_values(scheme, k or 0.0, y, None, floor), "4pl", theta0)
             theta0 = np.append(th4 if ok4 else theta0, 0.0)
-    w = weight_values(scheme, k if k is not None else 0.0, y, None, floor)
+    w = _weight_values(scheme, k if k is not None else 0.0, y, None, floor)
     th, ok, msg, nfev = _fit_gd(x, y, w, model, theta0)
     if scheme == "power":
         total = nfev
         for _ in range(50):
             yf, _ = _stats.gd_eval(x[None], th[None], model)
-            w = weight_values(scheme, k, y, yf[0], floor)
+            w = _weight_values(scheme, k, y, yf[0], floor)
             new, ok, msg, nfev = _fit_gd(x, y, w, model, th)
             total += nfev
             done = np.allclose(new, th, rtol=1e-10, atol=1e-12)
@@ -353,17 +353,17 @@ def fit_curve(
         if not good:
             raise cands[0]
         return min(good, key=lambda c: c.aic)
-    problem = check_standards(x, y, model, scheme)
+    problem = _check_standards(x, y, model, scheme)
     if problem is not None:
         msg, exp, found = problem
         raise FitError(msg, read=name, expected=exp, found=found)
     if scheme == "power" and k is None:
-        k = replicate_power(x, y)
+        k = _replicate_power(x, y)
         if k is None:
             raise FitError("cannot estimate the power-law variance exponent", read=name,
                            expected="replicate standards at >= 3 levels with non-zero spread",
                            found="fewer such levels")
-    floor = response_floor(y)
+    floor = _response_floor(y)
     if model == "5pl" and asymmetry == "auto":
         fits, errors = [], []
         for o in ("high", "low"):
@@ -377,17 +377,17 @@ def fit_curve(
         return min(fits, key=lambda c: c.rss)
     theta0 = None
     if model == "5pl":
-        th4, *_ = fit_internal(x, y, "4pl", scheme, k, floor=floor)
+        th4, *_ = _fit_internal(x, y, "4pl", scheme, k, floor=floor)
         th4 = _stats.normalise_4pl(th4[None])[0]
         if asymmetry == "low":
             th4 = np.array([th4[3], -th4[1], th4[2], th4[0]])
         theta0 = np.append(th4, 0.0)
-    th, w, ok, msg, nfev = fit_internal(x, y, model, scheme, k, theta0=theta0, floor=floor)
+    th, w, ok, msg, nfev = _fit_internal(x, y, model, scheme, k, theta0=theta0, floor=floor)
     if not ok or not np.all(np.isfinite(th)):
         raise FitError("the curve fit did not converge", read=name, expected="a converged least-squares fit",
                        found=msg)
     arr = _stats.curve_arrays(
-        model, th[None], x_all[None], y_all[None], used[None], w_full(w, used)[None],
+        model, th[None], x_all[None], y_all[None], used[None], _w_full(w, used)[None],
         scheme=scheme, k=k, converged=np.array([ok]), messages=[msg],
         method="closed_form" if model in ("linear", "loglinear") else "lmfit", iterations=[nfev],
         floors=np.array([floor]), labels=[name],
@@ -395,7 +395,7 @@ def fit_curve(
     return _stats.make_curve(arr, 0)
 
 
-def w_full(w: np.ndarray, used: np.ndarray) -> np.ndarray:
+def _w_full(w: np.ndarray, used: np.ndarray) -> np.ndarray:
     """Scatter weights of used points into a full-length array (0 elsewhere)."""
     out = np.zeros(used.size)
     out[used] = w
