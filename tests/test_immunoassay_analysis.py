@@ -420,3 +420,18 @@ def test_inversion_interval_option():
     dmid = delta.samples.set_index("sample").loc["S0"]
     assert mid.ci_low == pytest.approx(dmid.ci_low, rel=0.05) and mid.ci_high == pytest.approx(dmid.ci_high, rel=0.05)
     assert inv.params["interval"] == "inversion"
+
+
+def test_one_curve_per_plate():
+    p2 = {**TRUE, "c": 300.0}
+    wells = _standard_wells(plate="P1") + _standard_wells(p=p2, plate="P2")
+    wells += _sample_wells([100.0], [1], plate="P1") + _sample_wells([100.0], [1], p=p2, plate="P2")
+    wells += [{"well": "H12", "value": 0.0, "role": "blank", "plate": "P1"}]
+    res = analyze(_plate(wells), blank="subtract_mean")
+    c = res.curves.set_index("plate")
+    assert c.loc["P1", "c"] == pytest.approx(150.0, rel=1e-6) and c.loc["P2", "c"] == pytest.approx(300.0, rel=1e-6)
+    assert np.isnan(c.loc["P2", "blank_response"]) and c.loc["P1", "blank_response"] == 0.0
+    s = res.samples.query("role == 'sample'").set_index("plate")
+    np.testing.assert_allclose(s["conc"], 100.0, rtol=1e-6)
+    assert res.curve("P2", "abs_450").params["c"] == pytest.approx(300.0, rel=1e-6)
+    assert res.curve("P3", "abs_450") is None
