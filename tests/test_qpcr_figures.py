@@ -140,3 +140,31 @@ def test_plate_qc_map_multiplex_and_errors():
     with pytest.raises(ReportError, match="nothing to draw: no well with a Cq"):
         plate_qc_map(w.assign(cq=float("nan")), target="GAPDH")
 
+
+
+def test_fold_change_plot_draws_the_result_numbers():
+    """Bar heights, error-bar ends, replicate points and marks are the result's own numbers."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import BarContainer, ErrorbarContainer
+
+    res = _result("sem")
+    ax = fold_change_plot(res, error="sem")
+    g = res.groups.set_index(["group", "target"])
+    targets = ["TBX21", "RORC"]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    errs = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert [b.get_label() for b in bars] == ["vehicle", "drug"]  # control first
+    for bar, err, grp in zip(bars, errs, ["vehicle", "drug"], strict=True):
+        heights = [p.get_height() for p in bar.patches]
+        assert heights == pytest.approx([g.loc[(grp, t), "fold_change"] for t in targets], rel=1e-12)
+        segs = err.lines[2][0].get_segments()
+        for seg, t in zip(segs, targets, strict=True):
+            assert seg[0][1] == pytest.approx(g.loc[(grp, t), "fold_change_sem_low"], rel=1e-12)
+            assert seg[1][1] == pytest.approx(g.loc[(grp, t), "fold_change_sem_high"], rel=1e-12)
+    points = sorted(y for c in ax.collections if isinstance(c, PathCollection) for y in c.get_offsets()[:, 1])
+    s = res.samples
+    assert points == pytest.approx(sorted(s.loc[(s["status"] == "ok"), "rq"]), rel=1e-12)
+    st = res.stats.set_index("target")
+    marks = [t.get_text() for t in ax.texts]
+    assert marks == [significance_mark(st.loc[t, "p_adjusted"]) for t in targets]
+    assert marks[0] in ("*", "**", "***") and marks[1] == "ns"
