@@ -13,6 +13,7 @@ but the curve's predictions for the drawn line.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -109,7 +110,8 @@ def standard_curve_plot(result, plate: str | None = None, read: str | None = Non
     title = f"{read}" if result.curves["plate"].nunique() == 1 else f"{plate} / {read}"
     if row["status"] == "failed":
         title += " — fit failed"
-        ax.text(0.5, 0.5, str(row["reason"])[:80], transform=ax.transAxes, ha="center", fontsize=7, wrap=True)
+        ax.text(0.5, 0.5, textwrap.fill(str(row["reason"]), 32), transform=ax.transAxes, ha="center",
+                va="center", fontsize=6, clip_on=True, color="#b00000")
     ax.set_title(title, fontsize=9)
     if np.any(conc == 0):
         ax.annotate("0", (zx, 0), xycoords=("data", "axes fraction"), fontsize=7, ha="center", va="bottom")
