@@ -186,3 +186,15 @@ def test_grid_and_failed_panel():
     visible = [a for a in fig.axes if a.get_visible()]
     assert len(visible) == 2
     assert any("fit failed" in a.get_title() for a in visible)
+
+
+def test_cli_layout_wells_missing_from_export(tmp_path):
+    # a layout describing a well the 96-well export lacks: strict join refuses, --how left ignores it
+    lay = tmp_path / "layout.toml"
+    lay.write_text(Path(LAYOUT).read_text() + "\n[well.P24]\nrole = 'sample'\nsample = 'ghost'\n")
+    res = _invoke("elisa", GEN5, "--layout", str(lay), "-o", str(tmp_path / "strict"))
+    _one_line_error(res, "well P24: layout well not in the export")
+    res = _invoke("elisa", GEN5, "--layout", str(lay), "--how", "left", "-o", str(tmp_path / "left"))
+    assert res.exit_code == 0, res.output
+    wells = pd.read_csv(tmp_path / "left" / "wells.csv")
+    assert "P24" not in set(wells["well"]) and len(wells) >= 96

@@ -76,6 +76,7 @@ def run_elisa(
     protocol: str | Path | None = None,
     options: dict[str, Any] | None = None,
     format: str | None = None,
+    how: str = "strict",
     command: str = "assaykit elisa",
 ) -> tuple[Any, list[Path]]:
     """Run the ELISA workflow on files and write its outputs.
@@ -92,6 +93,9 @@ def run_elisa(
         Options given explicitly (override protocol and layout).
     format : str, optional
         Force the reader format.
+    how : {'strict', 'left'}
+        Layout join (:func:`assaykit.annotate`): ``'strict'`` refuses a layout that
+        describes wells absent from the export; ``'left'`` ignores them.
     command : str
         Recorded in the workbook's info sheet.
 
@@ -117,14 +121,14 @@ def run_elisa(
     kwargs = options_from_mapping(opts)
     plate = assaykit.read_plate(export, format=format)
     lay = assaykit.read_layout(layout)
-    ann = assaykit.annotate(plate, lay, how="left")
+    ann = assaykit.annotate(plate, lay, how=how)
     res = analyze(ann, **kwargs)
     paths: list[Path] = []
     for name, table in res.tables().items():
         p = out / f"{name}.csv"
         table.to_csv(p, index=False)
         paths.append(p)
-    info = {"command": command, "format": plate.attrs.get("format", ""), **res.params}
+    info = {"command": command, "format": plate.attrs.get("format", ""), "layout_join": how, **res.params}
     inputs = [export, layout] + ([Path(protocol)] if protocol is not None and Path(protocol).exists() else [])
     paths.append(write_workbook(res.tables(), out / "results.xlsx", info=info, inputs=inputs))
     for plate_name, reads in res.curves.groupby("plate", sort=False)["read"]:
@@ -153,11 +157,13 @@ def run_elisa(
               help="Blank handling [default: subtract_mean].")
 @click.option("--protocol", default=None, help="Protocol TOML (path, or a name in protocols/).")
 @click.option("--format", "fmt", default=None, help="Force the export format (see `assaykit formats`).")
+@click.option("--how", type=click.Choice(["strict", "left"]), default="strict", show_default=True,
+              help="Layout join: strict refuses layout wells absent from the export; left ignores them.")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
 def elisa(export: Path, layout: Path, model: str | None, weights: str | None, reads: tuple[str, ...],
           metric: str | None, reference_read: str | None, conc_col: str | None, blank: str | None,
-          protocol: str | None, fmt: str | None, outdir: Path) -> None:
+          protocol: str | None, fmt: str | None, how: str, outdir: Path) -> None:
     """Fit standard curves and back-calculate concentrations of an immunoassay EXPORT.
 
     Writes wells.csv, samples.csv, standards.csv, curves.csv, linearity.csv,
@@ -166,7 +172,7 @@ def elisa(export: Path, layout: Path, model: str | None, weights: str | None, re
     """
     options = {"model": model, "weights": weights, "read": list(reads) or None, "metric": metric,
                "reference_read": reference_read, "conc_col": conc_col, "blank": blank}
-    res, paths = run_elisa(export, layout, outdir, protocol=protocol, options=options, format=fmt)
+    res, paths = run_elisa(export, layout, outdir, protocol=protocol, options=options, format=fmt, how=how)
     for p in paths:
         click.echo(f"wrote {p}", err=True)
     c = res.curves

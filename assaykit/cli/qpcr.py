@@ -19,9 +19,10 @@ Options are merged in this order, later wins: built-in defaults, the ``[qpcr]`` 
 protocol TOML (``--protocol``), the ``[qpcr]`` table of the layout, command-line options.
 The keys of ``[qpcr]`` are the option names below in snake case (:data:`OPTION_KEYS`).
 
-The layout is joined with ``how='left'`` (:func:`assaykit.annotate`): every well of the
-exports is kept, wells the layout does not describe get no group and are not analysed
-(a row with a reason in ``wells.csv``), layout wells absent from the exports are ignored.
+The layout is joined with :func:`assaykit.annotate`: every well of the exports is kept,
+wells the layout does not describe get no group and are not analysed (a row with a reason
+in ``wells.csv``). Layout wells absent from the exports are an error (``--how strict``,
+the default) or ignored (``--how left``).
 
 With several exports, plates are renamed after their file (``<file stem>``, or
 ``<file stem>/<plate>`` for a file holding several plates) so that they stay distinct; a
@@ -370,6 +371,7 @@ def run_qpcr(
     protocol: str | os.PathLike | None = None,
     options: Mapping[str, Any] | None = None,
     format: str | None = None,
+    how: str = "strict",
     command: str = "assaykit qpcr",
     figures: bool = True,
     extra_tables: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None,
@@ -391,6 +393,9 @@ def run_qpcr(
         as in :data:`OPTION_KEYS`.
     format : str, optional
         Force the reader format.
+    how : {'strict', 'left'}
+        Layout join (:func:`assaykit.annotate`): ``'strict'`` refuses a layout that
+        describes wells absent from the exports; ``'left'`` ignores them.
     command : str
         Recorded in the workbook's info sheet.
     figures : bool
@@ -439,7 +444,7 @@ def run_qpcr(
 
     data, fmts = _read_exports(exports, format)
     if layout is not None:
-        data = assaykit.annotate(data, assaykit.read_layout(layout), how="left")
+        data = assaykit.annotate(data, assaykit.read_layout(layout), how=how)
 
     eff_opt = _none(opts.get("efficiency"))
     curves = None
@@ -569,13 +574,15 @@ def _fmt(x: float) -> str:
 @click.option("--protocol", default=None, help="Protocol TOML (path, or a name in protocols/).")
 @click.option("--figures/--no-figures", default=True, help="Draw the figures [default: yes].")
 @click.option("--format", "fmt", default=None, help="Force the export format (see `assaykit formats`).")
+@click.option("--how", type=click.Choice(["strict", "left"]), default="strict", show_default=True,
+              help="Layout join: strict refuses layout wells absent from the exports; left ignores them.")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
 def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | None, layout: Path | None,
          group_col: str | None, sample_col: str | None, method: str | None, efficiency: str | None,
          undetermined: str | None, error: str | None, outlier: str | None, outlier_threshold: float | None,
          test: str | None, p_adjust: str | None, propagate_control: bool | None, protocol: str | None,
-         figures: bool, fmt: str | None, outdir: Path) -> None:
+         figures: bool, fmt: str | None, how: str, outdir: Path) -> None:
     """Relative expression (ΔΔCq) of qPCR EXPORTS against reference genes.
 
     Writes wells.csv, samples.csv, groups.csv, stats.csv, results.xlsx and figures
@@ -589,7 +596,9 @@ def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | 
         "error": error, "outlier": outlier, "outlier_threshold": outlier_threshold, "test": test,
         "p_adjust": p_adjust, "propagate_control": propagate_control,
     }  # fmt: skip
-    run = run_qpcr(exports, outdir, layout=layout, protocol=protocol, options=explicit, format=fmt, figures=figures)
+    run = run_qpcr(
+        exports, outdir, layout=layout, protocol=protocol, options=explicit, format=fmt, figures=figures, how=how
+    )
     for p in run.paths:
         click.echo(f"wrote {p}", err=True)
     res = run.result
