@@ -135,8 +135,8 @@ def long_reads(truth: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def main(outdir: Path = DATA) -> list[Path]:
-    """Write the bundled files into ``outdir`` (default: assaykit/datasets); return their paths."""
+def main_il6_and_pbmc(outdir: Path = DATA) -> list[Path]:
+    """Write the IL-6 ELISA and PBMC qPCR files into ``outdir``; return their paths."""
     outdir = Path(outdir)
     truth = make_truth()
     reads = long_reads(truth)
@@ -158,11 +158,6 @@ def main(outdir: Path = DATA) -> list[Path]:
     wells.round({"true_cq": 6, "cq": 6}).to_csv(qtruth, index=False, lineterminator="\n")
     out += [qs, layout, qtruth]
     return [Path(p) for p in out]
-
-
-if __name__ == "__main__":
-    for p in main():
-        print(f"wrote {p.relative_to(DATA.parent.parent)}")
 
 
 # =====================================================================================
@@ -297,14 +292,11 @@ def main_th_panel(outdir: Path = DATA) -> list[Path]:
     return [qs, layout, truth]
 
 
-_main_before_th_panel = main
-
-
-def main(outdir: Path = DATA) -> list[Path]:  # noqa: F811 -- extends main() above with the Th panel
-    """Write every bundled file (the ones above, then the Th-panel qPCR run)."""
-    return _main_before_th_panel(outdir) + main_th_panel(outdir)
+def main(outdir: Path = DATA) -> list[Path]:
+    """Write every bundled file into ``outdir`` (default: assaykit/datasets); return their paths."""
+    return main_il6_and_pbmc(outdir) + main_th_panel(outdir)
 
 
 if __name__ == "__main__":
-    for p in main_th_panel():
+    for p in main():
         print(f"wrote {p.relative_to(DATA.parent.parent)}")
