@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assaykit.errors import AnalysisError, AssaykitWarning
+from assaykit.errors import AnalysisError, AssaykitWarning, FitError
 from assaykit.immunoassay import analyze, fit_curve, four_pl
 from assaykit.immunoassay.analysis import ROLES, WELL_STATUS, options_from_mapping
 from assaykit.schema import parse_well, row_letter
@@ -435,3 +435,52 @@ def test_one_curve_per_plate():
     np.testing.assert_allclose(s["conc"], 100.0, rtol=1e-6)
     assert res.curve("P2", "abs_450").params["c"] == pytest.approx(300.0, rel=1e-6)
     assert res.curve("P3", "abs_450") is None
+
+
+# ------------------------------------------------------------------ xPONENT weights
+def test_xponent_weights_definition_and_aliases():
+    from assaykit.immunoassay import parse_weights
+    from assaykit.immunoassay.fit import xponent_weights
+
+    assert parse_weights("1/y^2-xponent") == ("1/y^2-xponent", 2.0)
+    assert parse_weights("xponent") == ("1/y^2-xponent", 2.0)
+    np.testing.assert_array_equal(xponent_weights(np.array([-2.0, 0.0, 0.5, 4.0])), [0.25, 1.0, 4.0, 1 / 16])
+
+
+def _net_mfi_like():
+    """A 5PL ('low') with 2-fold standards in duplicate reaching net MFI <= 0 at the bottom."""
+    from assaykit.immunoassay.models import five_pl
+
+    x = np.repeat(3000.0 / 2.0 ** np.arange(16), 2)
+    y = five_pl(x, -0.6, 1.5, 900.0, 15000.0, 0.8, "low")
+    y = y * (1 + 0.04 * np.sin(np.arange(x.size) * 1.7)) + np.where(np.arange(x.size) % 2, 0.5, -0.5)
+    y = np.round(y * 2) / 2  # xPONENT reports net MFI in steps of 0.5
+    return x, y
+
+
+def test_xponent_weights_fit_is_weighted_least_squares_with_negative_and_zero_responses():
+    from scipy.optimize import curve_fit
+
+    from assaykit.immunoassay import fit_curves
+    from assaykit.immunoassay.fit import xponent_weights
+    from assaykit.immunoassay.models import five_pl
+
+    x, y = _net_mfi_like()
+    assert (y < 0).any() and (y == 0).any()
+    with pytest.raises(FitError, match="need positive responses"):  # plain 1/y^2 cannot weight them
+        fit_curve(x, y, "5pl", "1/y^2", asymmetry="low")
+    c = fit_curve(x, y, "5pl", "1/y^2-xponent", asymmetry="low")
+    assert c.status == "ok"
+    w = xponent_weights(y)
+    p0 = [c.params[k] for k in "abcdg"]
+    ref, _ = curve_fit(lambda xx, a, b, cc, d, g: five_pl(xx, a, b, cc, d, g, "low"), x, y, p0=np.multiply(p0, 1.01),
+                       sigma=1 / np.sqrt(w), xtol=1e-14, ftol=1e-14, maxfev=20000)
+    np.testing.assert_allclose(p0, ref, rtol=1e-5)
+    assert c.rss == pytest.approx(float((w * (y - five_pl(x, *ref, "low")) ** 2).sum()), rel=1e-9)
+    # batched == single
+    tab = pd.DataFrame({"curve": "k", "conc": x, "value": y})
+    b = fit_curves(tab, by=["curve"], conc_col="conc", response_col="value", model="5pl", weights="xponent",
+                   asymmetry="low").table.iloc[0]
+    assert b["status"] == "ok"
+    np.testing.assert_allclose([b[k] for k in "abcdg"], p0, rtol=1e-5)
+    assert b["rss"] == pytest.approx(c.rss, rel=1e-8)

@@ -15,6 +15,9 @@ docs/immunoassay.md ("Analysis and QC").
   analytes whose standards all have Net MFI > 0, every Result agrees to 1e-6 relative
   (measured ≤ 2e-7); the 18 others have standards with Net MFI ≤ 0, which 1/y² weights
   cannot use: their curves fail with that reason unless the user masks those standards.
+  With weights='1/y^2-xponent' (1/y² of any sign, weight 1 for a zero response: how xPONENT
+  weights, inferred from its exported coefficients) all 30 analytes agree: parameters to 2e-5
+  on the 29 identifiable curves and every numeric Result to 2e-5 (measured ≤ 6.7e-6).
 """
 
 from __future__ import annotations
@@ -220,3 +223,53 @@ def test_msd_expected_concentrations_from_export(corpus, tmp_path):
     assert ll.curves.iloc[0]["status"] == "failed"
     assert "zero concentration in a log-log model" in ll.curves.iloc[0]["reason"]
     assert (ll.wells["status"] == "no_curve").all()
+
+
+def test_xponent_30plex_xponent_weights_match_all_analytes(corpus, tmp_path):
+    """weights='1/y^2-xponent' (1/y² of any sign, 1 for a zero net MFI) reproduces xPONENT's fits.
+
+    Tolerances: parameters 2e-5 relative on the 29 well-posed curves (measured ≤ 9.2e-6, MIG);
+    every numeric Result of all 30 analytes 2e-5 (measured ≤ 6.7e-6, MIP1A). HGF's curve is
+    not identifiable (xPONENT's C = 8.7e7 and B = 2.7e8 lie far beyond the standards: a ridge);
+    its parameters differ, its weighted RSS and its Results do not.
+    """
+    from assaykit.immunoassay.fit import xponent_weights
+    from assaykit.immunoassay.models import five_pl
+    from assaykit.io.plate.luminex import xponent_fits
+
+    plate, ann, sc = _xponent(corpus, tmp_path)
+    f = corpus("plate_reader", "luminex_xponent", "xponent_30plex_cytokines_5PL_results_pone.0187901.s001.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = xponent_fits(f)
+    assert set(fits.analysis_type) == {"Logistic 5P"}
+    xp = fits.pivot_table(index="read", columns="parameter", values="value")
+    # xPONENT's Logistic 5P letters in our 'low' orientation: A = a, B = d, C = c, D = -b, F = g
+    xp = pd.DataFrame({"a": xp["A"], "b": -xp["D"], "c": xp["C"], "d": xp["B"], "g": xp["F"]})
+    res = analyze(ann, metric="net_mfi", blank="none", model="5pl", weights="1/y^2-xponent", asymmetry="low",
+                  standard_conc=sc)
+    cur = res.curves.set_index("read")
+    assert len(cur) == 30 and (cur["weights"] == "1/y^2-xponent").all()
+    assert (cur.drop(index="HGF")["status"] == "ok").all()
+    assert cur.loc["HGF", "status"] == "boundary"
+    rel = ((cur[list("abcdg")] - xp[list("abcdg")]).abs() / xp[list("abcdg")].abs()).max(axis=1)
+    assert rel.drop(index="HGF").max() < 2e-5
+    # HGF: same weighted RSS as xPONENT's own coefficients evaluated on the standards
+    std = ann[(ann.metric == "net_mfi") & (ann.role == "standard") & (ann.read == "HGF")].merge(
+        sc, on=["plate", "well", "read"])
+    y = std["value"].to_numpy(float)
+    h = xp.loc["HGF"]
+    rss_xp = float((xponent_weights(y) * (y - five_pl(std["conc"].to_numpy(float), h.a, h.b, h.c, h.d, h.g,
+                                                         "low")) ** 2).sum())
+    assert cur.loc["HGF", "rss"] == pytest.approx(rss_xp, rel=1e-6)
+    # every numeric Result of every analyte
+    inst = plate[plate.metric == "result"][["well", "read", "value", "flag"]].rename(
+        columns={"value": "inst", "flag": "inst_flag"})
+    w = res.wells.merge(inst, on=["well", "read"])
+    q = w[(w.inst_flag == "") & w.inst.notna()]
+    assert len(q) == 2222 and q.read.nunique() == 30
+    np.testing.assert_allclose(q["conc"], q["inst"], rtol=2e-5)
+    # '< x' / '> x' Results <-> responses beyond our curve's asymptotes (no concentration)
+    assert (w.loc[w.inst_flag == "out_of_range_low", "status"] == "below_curve").all()
+    assert (w.loc[w.inst_flag == "out_of_range_high", "status"] == "above_curve").all()
+    assert (w.inst_flag == "out_of_range_low").sum() == 208 and (w.inst_flag == "out_of_range_high").sum() == 32

@@ -250,7 +250,8 @@ def analyze(
     model : {'4pl', '5pl', 'auto', 'linear', 'loglinear'}
         Curve model (``'auto'``: 4PL or 5PL by AIC per curve).
     weights : str or tuple
-        Variance model (``'none'``, ``'1/y'``, ``'1/y^2'``, ``'power'``, ``'power:K'``).
+        Variance model (``'none'``, ``'1/y'``, ``'1/y^2'``, ``'1/y^2-xponent'``, ``'power'``,
+        ``'power:K'``; see :func:`~assaykit.immunoassay.fit.parse_weights`).
     role_col : str
         Layout column with ``standard`` / ``blank`` / ``sample`` / ``control`` (synonyms in
         :data:`ROLES`; case-insensitive). Wells without a role get status ``no_role``.

@@ -30,10 +30,12 @@ from assaykit.immunoassay.curve import (
 from assaykit.immunoassay.fit import (
     _MIN_LEVELS,
     _NPAR,
+    XPONENT_WEIGHTS,
     _check_standards,
     _fit_internal,
     _replicate_power,
     parse_weights,
+    xponent_weights,
 )
 from assaykit.immunoassay.models import MODELS, PARAM_NAMES
 
@@ -544,6 +546,8 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
                 w = 1.0 / Yg
             elif scheme == "1/y^2":
                 w = 1.0 / Yg**2
+            elif scheme == XPONENT_WEIGHTS:
+                w = xponent_weights(Yg)
             else:
                 base = yfit if yfit is not None else Yg
                 w = np.where(base > 0, base, fl) ** (-kg)
@@ -573,6 +577,11 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
             Xn = np.where(Ug, Xg, np.nan)
             Yn = np.where(Ug, Yg, np.nan)
             t4 = start_values(Xn, Yn, "4pl")
+            if scheme != "none":
+                # relative weights give the smallest responses nearly all the weight; from a start
+                # far from them LM can slide to a flat curve (rss ~ n): start from the unweighted 4PL
+                tu, cu, _, _ = lm_batch(Xg, Yg, np.where(Ug, 1.0, 0.0), t4, "4pl", max_iter=max_iter)
+                t4 = np.where((cu & np.all(np.isfinite(tu), axis=1))[:, None], tu, t4)
             t4, c4, it4, _, w4 = _irls(Xg, Yg, Ug, t4, "4pl", wts, W, scheme, max_iter)
             if model == "4pl":
                 th, conv, iters, W = t4, c4, it4, w4

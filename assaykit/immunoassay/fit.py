@@ -7,6 +7,9 @@ Weighting is a *variance model* ``Var(y_i) = sigma^2 / w_i``; the fit minimises
 ``'none'``   w_i = 1
 ``'1/y'``    w_i = 1 / y_i          (observed responses, must be > 0)
 ``'1/y^2'``  w_i = 1 / y_i^2        (observed responses, must be > 0; constant CV)
+``'1/y^2-xponent'``  w_i = 1 / y_i^2 for y_i != 0 (negative responses weighted by their
+             square), w_i = 1 for y_i = 0: the weighting Luminex xPONENT's "Logistic 5P"
+             applies to net MFI (inferred from its exported coefficients, see docs/immunoassay.md)
 ``('power', k)``  w_i = 1 / ŷ_i^k   (fitted responses, iterated to convergence: IRLS)
 ``'power'``  as above with k estimated from replicate standards: the slope of
              ln(variance) against ln(mean response) over levels with >= 2 replicates
@@ -33,7 +36,10 @@ from assaykit.immunoassay.models import MODELS
 __all__ = ["WEIGHTS", "fit_curve", "parse_weights"]
 
 #: Weighting schemes (see module docstring).
-WEIGHTS: tuple[str, ...] = ("none", "1/y", "1/y^2", "power")
+WEIGHTS: tuple[str, ...] = ("none", "1/y", "1/y^2", "1/y^2-xponent", "power")
+
+#: 1/y^2 on observed responses of any sign, weight 1 for a zero response (xPONENT "Logistic 5P").
+XPONENT_WEIGHTS = "1/y^2-xponent"
 
 #: Bounds on the 5PL asymmetry g (as R's reference script uses).
 G_BOUNDS: tuple[float, float] = (1e-3, 1e3)
@@ -48,8 +54,8 @@ def parse_weights(weights: str | tuple | None) -> tuple[str, float | None]:
     Parameters
     ----------
     weights : str or tuple or None
-        ``'none'`` (or None), ``'1/y'``, ``'1/y^2'`` (``'1/y2'``), ``'power'`` (k estimated),
-        ``'power:K'`` or ``('power', K)``.
+        ``'none'`` (or None), ``'1/y'``, ``'1/y^2'`` (``'1/y2'``), ``'1/y^2-xponent'``
+        (``'xponent'``), ``'power'`` (k estimated), ``'power:K'`` or ``('power', K)``.
 
     Returns
     -------
@@ -76,6 +82,8 @@ def parse_weights(weights: str | tuple | None) -> tuple[str, float | None]:
             return "1/y", 1.0
         if w in ("1/y^2", "1/y2", "1/y**2"):
             return "1/y^2", 2.0
+        if w in ("1/y^2-xponent", "1/y2-xponent", "xponent"):
+            return XPONENT_WEIGHTS, 2.0
         if w == "power":
             return "power", None
         if w.startswith("power:"):
@@ -85,7 +93,7 @@ def parse_weights(weights: str | tuple | None) -> tuple[str, float | None]:
                 pass
     raise FitError(
         "unknown weights",
-        expected="'none', '1/y', '1/y^2', 'power', 'power:K' or ('power', K)",
+        expected="'none', '1/y', '1/y^2', '1/y^2-xponent', 'power', 'power:K' or ('power', K)",
         found=repr(weights),
     )
 
@@ -150,9 +158,29 @@ def _weight_values(scheme: str, k: float, y_obs: np.ndarray, y_fit: np.ndarray |
         return 1.0 / y_obs
     if scheme == "1/y^2":
         return 1.0 / y_obs**2
+    if scheme == XPONENT_WEIGHTS:
+        return xponent_weights(y_obs)
     base = y_fit if y_fit is not None else y_obs
     base = np.where(base > 0, base, floor)
     return base ** (-k)
+
+
+def xponent_weights(y: np.ndarray) -> np.ndarray:
+    """Weights of ``'1/y^2-xponent'``: 1/y² for y != 0 (any sign), 1 for y == 0.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Observed responses (finite).
+
+    Returns
+    -------
+    numpy.ndarray
+        Weights, same shape as ``y``.
+    """
+    y = np.asarray(y, dtype=float)
+    safe = np.where(y == 0, 1.0, y)
+    return 1.0 / (safe * safe)
 
 
 def _as_arrays(conc, response, mask):
@@ -253,6 +281,11 @@ def _fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
         return th, w, bool(np.all(np.isfinite(th)) and th[0] != 0), "closed-form least squares", 0
     if theta0 is None:
         theta0 = start_values(x[None], y[None], "4pl")[0]
+        if scheme != "none":
+            # as fit_curves: weighted fits start from the unweighted 4PL
+            thu, oku, _, _ = _lmfit_gd(x, y, np.ones_like(y), "4pl", theta0)
+            if oku and np.all(np.isfinite(thu)):
+                theta0 = thu
         if model == "5pl":
             th4, ok4, _, _ = _lmfit_gd(x, y, _weight_values(scheme, k or 0.0, y, None, floor), "4pl", theta0)
             theta0 = np.append(th4 if ok4 else theta0, 0.0)
