@@ -313,6 +313,8 @@ def _first_duplicate(df: pd.DataFrame, key: list[str]) -> tuple[int, int] | None
             return None
         return int(np.flatnonzero(again)[0]), int(df.duplicated(key, keep=False).sum())
     cols = [df[k].tolist() for k in key]
+    if len(set(zip(*cols, strict=True))) == len(df):  # the usual case, decided in C
+        return None
     seen: set = set()
     first = None
     for i, k in enumerate(zip(*cols, strict=True)):
@@ -362,6 +364,37 @@ def validate_plate_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Da
     return df
 
 
+_STR_ONLY = frozenset({str})
+
+
+def _str_array(values: list[str]) -> np.ndarray:
+    """An object array of a list of ``str`` (pandas keeps it as is instead of re-inferring its type)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def _maybe_str_array(values: list) -> np.ndarray | list:
+    """:func:`_str_array` when every value is a ``str``; else the list (pandas infers its dtype)."""
+    if set(map(type, values)) <= _STR_ONLY:
+        return _str_array(values)
+    return values
+
+
+def _as_str(values: list) -> list[str]:
+    """``[str(v) for v in values]``, without the copy when they already are ``str``."""
+    if set(map(type, values)) <= _STR_ONLY:
+        return values
+    return [str(v) for v in values]
+
+
+def _as_text(values: list) -> list[str]:
+    """``str`` of every value, ``''`` for None (no copy when they already are ``str``)."""
+    if set(map(type, values)) <= _STR_ONLY:
+        return values
+    return ["" if v is None else str(v) for v in values]
+
+
 def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFrame:
     """Build a canonical qPCR table from column lists.
 
@@ -392,21 +425,21 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
         return [default] * n
 
     data = {
-        "plate": [str(p) for p in get("plate", "1")],
-        "well": w,
-        "well0": w0,
-        "row": r,
+        "plate": _str_array(_as_str(get("plate", "1"))),
+        "well": _str_array(w),
+        "well0": _str_array(w0),
+        "row": _str_array(r),
         "col": np.asarray(c, dtype=np.int64),
-        "sample": get("sample", ""),
-        "target": get("target", ""),
-        "task": get("task", "unknown"),
-        "reporter": get("reporter", ""),
+        "sample": _maybe_str_array(get("sample", "")),
+        "target": _maybe_str_array(get("target", "")),
+        "task": _maybe_str_array(get("task", "unknown")),
+        "reporter": _maybe_str_array(get("reporter", "")),
         "quantity": np.asarray(get("quantity", np.nan), dtype=float),
         "cq": cq,
-        "cq_raw": ["" if x is None else str(x) for x in get("cq_raw", "")],
-        "cq_flag": ["" if x is None else str(x) for x in get("cq_flag", "")],
+        "cq_raw": _str_array(_as_text(get("cq_raw", ""))),
+        "cq_flag": _str_array(_as_text(get("cq_flag", ""))),
         "tm": np.asarray(get("tm", np.nan), dtype=float),
-        "source_file": [str(source_file)] * n,
+        "source_file": np.full(n, str(source_file), dtype=object),
     }
     for name in rows:
         if name.startswith("instrument_"):
