@@ -300,9 +300,25 @@ def _fast_number(v: Any) -> float:
     return x
 
 
+def _text_number(v: str) -> float:
+    """:func:`parse_number` of a text cell, NaN for None (float() first: most cells are numbers)."""
+    if not v:
+        return math.nan
+    try:
+        x = float(v)  # strips the same white space as str.strip()
+    except ValueError:
+        p = parse_number(v)
+        return math.nan if p is None else p
+    if x - x != 0 or "_" in v:  # inf / nan, or '1_000' (not an exported number)
+        return math.nan
+    return x
+
+
 def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
     if set(map(type, values)) == _STR_ONLY:
+        if not any(values):  # an empty column
+            return np.full(len(values), math.nan)
         # Fast path for text columns holding only plain decimal numbers and empty cells.
         if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
             try:
@@ -313,6 +329,7 @@ def parse_numbers(values: Sequence[Any]) -> np.ndarray:
                     return arr
             except ValueError:  # e.g. a blank cell, '1-2', 'e'
                 pass
+        return np.array([_text_number(v) for v in values], dtype=float)
     try:
         return np.fromiter((_fast_number(v) for v in values), dtype=float, count=len(values))
     except (ValueError, TypeError):
@@ -387,12 +404,24 @@ def _where(src: Source, table: RawTable, loc: int) -> dict[str, Any]:
 _WELL_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*0*(\d{1,3})\s*$")  # as schema.parse_well
 
 
+_CANONICAL_WELLS: dict[str, str] = {}  # well text -> 'A1' (well spellings are few)
+
+
 def _canonical_well(text: str) -> str:
+    try:
+        return _CANONICAL_WELLS[text]
+    except (KeyError, TypeError):
+        pass
     m = _WELL_RE.match(text)
     if m is None or int(m.group(2)) < 1:
         r, c = parse_well(text)  # raises SchemaError with the schema's message
         return f"{r}{c}"
-    return f"{m.group(1).upper()}{int(m.group(2))}"
+    out = f"{m.group(1).upper()}{int(m.group(2))}"
+    if type(text) is str:
+        if len(_CANONICAL_WELLS) > 50_000:
+            _CANONICAL_WELLS.clear()
+        _CANONICAL_WELLS[text] = out
+    return out
 
 
 def _plate_size(max_index: int) -> int:
@@ -584,7 +613,21 @@ def build_table(
     def add_flags(index: int | None, test) -> None:
         if index is None:
             return
-        for k, v in enumerate(col(index)):
+        values = col(index)
+        if set(map(type, values)) <= _STR_ONLY:
+            # text cells: test each distinct text once, then visit only the flagged rows
+            hits = {}
+            for v in set(values):
+                if v:
+                    flag = test(v)
+                    if flag:
+                        hits[v] = flag if isinstance(flag, list) else [flag]
+            if hits:
+                for k, v in enumerate(values):
+                    if v in hits:
+                        extra.setdefault(k, []).extend(hits[v])
+            return
+        for k, v in enumerate(values):
             if v == "" or v is None:
                 continue
             flag = test(v)
@@ -706,9 +749,9 @@ def build_table(
             inst[name] = padded(parse_numbers(col(instrument[name])))
     if keep_instrument_task:
         inst["instrument_task"] = task_raw
-    core = qpcr_table(data, source_file=src.name)
-    # one concat instead of one column insertion per instrument_* column (much faster)
-    df = pd.concat([core, pd.DataFrame(inst, index=core.index)], axis=1) if inst else core
+    # qpcr_table appends the instrument_* columns in this order: one DataFrame built once
+    data.update(inst)
+    df = qpcr_table(data, source_file=src.name)
     df.attrs["metadata"] = ExportMetadata(table.metadata)
     return df
 
