@@ -13,19 +13,14 @@ options.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import click
 
-from assaykit.errors import ProtocolError
+from assaykit.protocols import PROTOCOL_DIR, read_protocol_table, resolve_protocol
 
 __all__ = ["PROTOCOL_DIR", "elisa", "load_protocol", "run_elisa"]
-
-#: Folder of the protocols shipped with the source tree (``protocols/`` at the repository root).
-PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "protocols"
-
 
 def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
     """Read the ``[elisa]`` options of a protocol TOML.
@@ -33,7 +28,8 @@ def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
     Parameters
     ----------
     name_or_path : str or path
-        A TOML file, or the name of one in :data:`PROTOCOL_DIR` (``'elisa_il6_4pl'``).
+        A TOML file, or the name of a bundled protocol in
+        :data:`assaykit.protocols.PROTOCOL_DIR` (``'elisa_il6_4pl'``).
 
     Returns
     -------
@@ -45,23 +41,7 @@ def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
     ProtocolError
         If the file is missing, not valid TOML, or has no ``[elisa]`` table.
     """
-    p = Path(name_or_path)
-    if not p.exists():
-        cand = PROTOCOL_DIR / (p.name if p.suffix == ".toml" else f"{p.name}.toml")
-        if cand.exists():
-            p = cand
-        else:
-            avail = sorted(x.stem for x in PROTOCOL_DIR.glob("*.toml")) if PROTOCOL_DIR.is_dir() else []
-            raise ProtocolError("protocol not found", file=str(name_or_path),
-                                expected=f"a TOML file or one of {avail}", found="no such file")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError("protocol is not valid TOML", file=str(p), found=str(exc)) from None
-    if not isinstance(data.get("elisa"), dict):
-        raise ProtocolError("protocol has no [elisa] table", file=str(p), expected="an [elisa] table of options",
-                            found=", ".join(data) or "no tables")
-    return dict(data["elisa"])
+    return read_protocol_table(name_or_path, "elisa")[0]
 
 
 def _safe(name: str) -> str:
@@ -129,7 +109,7 @@ def run_elisa(
         table.to_csv(p, index=False)
         paths.append(p)
     info = {"command": command, "format": plate.attrs.get("format", ""), "layout_join": how, **res.params}
-    inputs = [export, layout] + ([Path(protocol)] if protocol is not None and Path(protocol).exists() else [])
+    inputs = [export, layout] + ([resolve_protocol(protocol)] if protocol is not None else [])
     paths.append(write_workbook(res.tables(), out / "results.xlsx", info=info, inputs=inputs))
     for plate_name, reads in res.curves.groupby("plate", sort=False)["read"]:
         reads = list(reads)
@@ -148,7 +128,7 @@ def run_elisa(
               help="wellmap TOML layout with a role column (standard/blank/sample/control).")
 @click.option("--model", type=click.Choice(["4pl", "5pl", "auto", "linear", "loglinear"]), default=None,
               help="Curve model [default: 4pl].")
-@click.option("--weights", default=None, help="Variance model: none, 1/y, 1/y^2, power, power:K [default: none].")
+@click.option("--weights", default=None, help="Variance model: none, 1/y, 1/y^2, 1/y^2-xponent, power, power:K [default: none].")
 @click.option("--read", "reads", multiple=True, help="Read/analyte to analyse (repeatable) [default: all].")
 @click.option("--metric", default=None, help="Metric to analyse [default: raw; net_mfi for bead assays].")
 @click.option("--reference-read", default=None, help="Read subtracted well by well (e.g. abs_630).")

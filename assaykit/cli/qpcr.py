@@ -35,7 +35,6 @@ import csv
 import math
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import Any
 import click
 
 from assaykit.errors import AnalysisError, ProtocolError, ReaderError
+from assaykit.protocols import PROTOCOL_DIR, read_protocol_table, resolve_protocol
 
 __all__ = [
     "DEFAULTS",
@@ -57,8 +57,6 @@ __all__ = [
     "run_qpcr",
 ]
 
-#: Folder of the protocols shipped with the source tree (``protocols/`` at the repository root).
-PROTOCOL_DIR = Path(__file__).resolve().parents[2] / "protocols"
 
 #: Options of the ``[qpcr]`` table (protocol or layout) and their meaning.
 OPTION_KEYS: dict[str, str] = {
@@ -117,19 +115,6 @@ _TYPE_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }  # fmt: skip
 
 
-def _resolve_protocol(name_or_path: str | os.PathLike) -> Path:
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
-    cand = PROTOCOL_DIR / (p.name if p.suffix == ".toml" else f"{p.name}.toml")
-    if cand.is_file():
-        return cand
-    avail = sorted(x.stem for x in PROTOCOL_DIR.glob("*.toml")) if PROTOCOL_DIR.is_dir() else []
-    raise ProtocolError(
-        "protocol not found", file=str(name_or_path), expected=f"a TOML file or one of {avail}", found="no such file"
-    )
-
-
 def _check_table(table: Any, where: str) -> dict[str, Any]:
     if not isinstance(table, Mapping):
         raise ProtocolError("[qpcr] must be a table of options", file=where, found=type(table).__name__)
@@ -178,19 +163,8 @@ def load_protocol(name_or_path: str | os.PathLike) -> dict[str, Any]:
         If the file is missing, not valid TOML, has no ``[qpcr]`` table, or names an
         unknown option.
     """
-    p = _resolve_protocol(name_or_path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError("protocol is not valid TOML", file=str(p), found=str(exc)) from None
-    if "qpcr" not in data:
-        raise ProtocolError(
-            "protocol has no [qpcr] table",
-            file=str(p),
-            expected="a [qpcr] table of options",
-            found=", ".join(data) or "no tables",
-        )
-    return _check_table(data["qpcr"], str(p))
+    table, p = read_protocol_table(name_or_path, "qpcr")
+    return _check_table(table, str(p))
 
 
 def merge_options(
@@ -510,7 +484,7 @@ def run_qpcr(
         info.update({f"efficiency_{t}": float(e) for t, e in used.items()})
     inputs = [*exports] + ([layout] if layout is not None else [])
     if protocol is not None:
-        inputs.append(_resolve_protocol(protocol))
+        inputs.append(resolve_protocol(protocol))
     if isinstance(eff_label, str) and curves is None:  # an efficiency file
         inputs.append(Path(eff_opt))
     sheets = dict(tables)
