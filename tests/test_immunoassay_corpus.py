@@ -250,6 +250,7 @@ def test_xponent_30plex_xponent_weights_match_all_analytes(corpus, tmp_path):
                   standard_conc=sc)
     cur = res.curves.set_index("read")
     assert len(cur) == 30 and (cur["weights"] == "1/y^2-xponent").all()
+    assert (cur["hook_masked_wells"] == "").all()  # no hook declared on 30 real curves
     assert (cur.drop(index="HGF")["status"] == "ok").all()
     assert cur.loc["HGF", "status"] == "boundary"
     rel = ((cur[list("abcdg")] - xp[list("abcdg")]).abs() / xp[list("abcdg")].abs()).max(axis=1)

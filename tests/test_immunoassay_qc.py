@@ -61,10 +61,11 @@ def test_no_hook(case):
 
 
 def test_analyze_masks_hook_level_and_records_it(reference):
-    # level means rise to 1000 (2.78) and fall at 2000 (2.48): the 2000 level is hooked
+    # level means rise to 1000 (2.78) and fall at 2000 (2.48): with hook='peak' (stage 1 only)
+    # the 2000 level is hooked
     data = pd.read_csv(reference("elisa", "data", "tnfa_hook.csv"), comment="#")
     df = _plate_from(data.conc, data.response)
-    res = analyze(df, blank="none")
+    res = analyze(df, blank="none", hook="peak")
     c = res.curves.iloc[0]
     top = set(res.wells.loc[res.wells.std_conc == 2000, "well"])
     assert set(c["hook_masked_wells"].split(";")) == top
@@ -157,3 +158,86 @@ def test_dilution_linearity_empty():
     assert out.empty and "slope" in out.columns
     out = dilution_linearity(_samples([("1", "x", "sample", "S", 1, 1, 1, "ok")]))
     assert out.empty and "linear" in out.columns
+
+
+def test_analyze_hook_detect_masks_depressed_peak_and_matches_r_le500(reference):
+    """hook='detect' (default) also masks the 1000 level, which is still above 500 but 9 % of the
+    response range below the 4PL trend of the standards <= 500 (one-sided 99 % prediction bound:
+    6 %): the fit is then R's fit of the standards <= 500 (params_tnfa_hook_4PL_wnone_le500.csv,
+    backfit_..._le500.csv), pinned to 1e-4 relative."""
+    data = pd.read_csv(reference("elisa", "data", "tnfa_hook.csv"), comment="#")
+    df = _plate_from(data.conc, data.response)
+    res = analyze(df, blank="none")
+    c = res.curves.iloc[0]
+    assert set(c["hook_masked_wells"].split(";")) == set(res.wells.loc[res.wells.std_conc > 500, "well"])
+    assert "above 1000" in c["hook_reason"] and "the 1000 level is 9 % of the response range below the 4PL trend" \
+        in c["hook_reason"] and c["hook_reason"].endswith("standards at 1000, 2000 masked")
+    w = res.wells.set_index("well")
+    hooked = w[w.std_conc > 500]
+    assert len(hooked) == 4 and (hooked["status"] == "masked").all() and not hooked["used_in_fit"].any()
+    assert hooked["reason"].str.startswith("masked: high-dose hook").all()
+    r = pd.read_csv(reference("elisa", "results", "params_tnfa_hook_4PL_wnone_le500.csv"))
+    for _, row in r.iterrows():
+        assert c[row.param] == pytest.approx(row.estimate, rel=1e-4), row.param
+        assert c[f"{row.param}_se"] == pytest.approx(row.se, rel=1e-4), row.param
+    bf = pd.read_csv(reference("elisa", "results", "backfit_tnfa_hook_4PL_wnone_le500.csv"))
+    st = res.standards.set_index("expected_conc")
+    assert st.loc[[1000.0, 2000.0], "n_hook_masked"].tolist() == [2, 2]
+    bf = bf[(bf.nominal > 0) & (bf.nominal <= 500)]
+    assert len(bf) == 5
+    for _, row in bf.iterrows():
+        assert st.loc[row.nominal, "conc_backfit"] == pytest.approx(row.conc, rel=1e-4), row.nominal
+
+
+@pytest.mark.parametrize("increasing", [True, False])
+def test_detect_hook_trend_stage_closed_form(increasing):
+    """Noiseless 4PL: the second stage masks a depressed peak, never an undepressed one."""
+    p = P if increasing else {**P, "a": 3.3, "d": 0.06}
+    y0 = four_pl(np.repeat(LEVELS, 2), **p)
+    x = np.repeat(LEVELS, 2)
+    sign = 1 if increasing else -1
+    # top level back down at the 250 level's response; the 1000 level halfway between its true
+    # response and the 500 level's: depressed, but still beyond the 500 level
+    y = y0.copy()
+    y[x == 2000] = y0[x == 250][0]
+    y[x == 1000] = (y0[x == 1000][0] + y0[x == 500][0]) / 2
+    assert sign * (y[x == 1000][0] - y[x == 500][0]) > 0
+    lv, why = detect_hook(x, y)
+    assert sorted(lv) == [1000, 2000] and "4PL trend" in why
+    lv1, why1 = detect_hook(x, y, trend=False)
+    assert list(lv1) == [2000] and "trend" not in why1
+    # only the top level depressed: the 1000 level lies on the trend (shortfall 0) and is kept
+    y = y0.copy()
+    y[x == 2000] = y0[x == 250][0]
+    lv, why = detect_hook(x, y)
+    assert list(lv) == [2000] and "trend" not in why
+
+
+def _simulated_curves(n, cv, seed):
+    """Hook-free standard curves: random 4PL/5PL (both asymmetries, 30 % competitive), 8 two-fold
+    levels in duplicate plus a zero standard, noise cv·y + 0.004 (as the R reference data)."""
+    from assaykit.immunoassay.models import five_pl
+
+    rng = np.random.default_rng(seed)
+    x = np.repeat(np.r_[1000.0 / 2.0 ** np.arange(8), 0.0], 2)
+    for i in range(n):
+        a, d, b = rng.uniform(0.03, 0.1), rng.uniform(1.5, 4), rng.uniform(0.8, 2.5)
+        c = np.exp(rng.uniform(np.log(1000 / 12), np.log(1000 / 1.5)))
+        g = 1.0 if i % 2 == 0 else np.exp(rng.uniform(np.log(0.3), np.log(3)))
+        yt = five_pl(x, a, b, c, d, g, "high" if rng.random() < 0.5 else "low")
+        if rng.random() < 0.3:
+            yt = a + d - yt
+        yield x, yt * (1 + rng.normal(0, cv, x.size)) + rng.normal(0, 0.004, x.size)
+
+
+def test_detect_hook_no_false_positives_on_simulated_and_reference_curves(reference):
+    # 300 simulated hook-free curves at 2 % CV: no hook declared by either stage
+    for x, y in _simulated_curves(300, 0.02, seed=3):
+        lv, why = detect_hook(x, y)
+        assert lv.size == 0 and why == ""
+    # the hook-free reference sets
+    for name in ("il6_4pl", "igg_5pl"):
+        d = pd.read_csv(reference("elisa", "data", f"{name}.csv"), comment="#")
+        assert detect_hook(d.conc, d.response)[0].size == 0
+        res = analyze(_plate_from(d.conc, d.response), blank="none", model="5pl" if name == "igg_5pl" else "4pl")
+        assert res.curves.iloc[0]["hook_masked_wells"] == ""

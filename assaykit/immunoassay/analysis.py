@@ -276,8 +276,11 @@ def analyze(
     mask : list of (well, reason), or DataFrame, optional
         Wells to exclude (columns ``well``, ``reason``, optional ``plate``, ``read``);
         they keep their row with status ``masked``.
-    hook : {'detect', 'off'}
-        Detect a high-dose hook and mask the hooked standards (recorded in ``curves``).
+    hook : {'detect', 'peak', 'off'}
+        Detect a high-dose hook and mask the hooked standards (recorded in ``curves``):
+        ``'detect'`` masks the levels above the response peak and then tests the peak (and
+        the next levels down) against the 4PL trend of the lower standards; ``'peak'`` only
+        masks the levels above the peak (see :func:`~assaykit.immunoassay.qc.detect_hook`).
     hook_tolerance : float
         Smallest response drop at the top standards that counts as a hook (fraction of
         the response range).
@@ -319,8 +322,8 @@ def analyze(
                         "gives each well a role)", role_col, df, "values standard/blank/sample/control")
     if blank not in _BLANK:
         raise AnalysisError("unknown blank handling", expected=" / ".join(_BLANK), found=repr(blank))
-    if hook not in ("detect", "off"):
-        raise AnalysisError("unknown hook option", expected="'detect' or 'off'", found=repr(hook))
+    if hook not in ("detect", "peak", "off"):
+        raise AnalysisError("unknown hook option", expected="'detect', 'peak' or 'off'", found=repr(hook))
     if interval not in ("delta", "inversion"):
         raise AnalysisError("unknown interval type", expected="'delta' or 'inversion'", found=repr(interval))
     try:
@@ -494,10 +497,11 @@ def analyze(
     hooked = np.zeros(n, bool)
     hook_wells = [""] * G
     hook_reason = [""] * G
-    if hook == "detect":
+    if hook in ("detect", "peak"):
         for g in np.unique(cid[std_use]):
             idx = np.flatnonzero(std_use & (cid == g))
-            levels, why = detect_hook(std_conc[idx], response[idx], tolerance=hook_tolerance)
+            levels, why = detect_hook(std_conc[idx], response[idx], tolerance=hook_tolerance,
+                                      trend=hook == "detect")
             if levels.size:
                 hit = idx[np.isin(std_conc[idx], levels)]
                 hooked[hit] = True

@@ -4,7 +4,8 @@ Pure functions on tidy tables, used by :func:`assaykit.immunoassay.analysis.anal
 
 * :func:`detect_hook` — high-dose hook: the mean response of the top standards falls
   (for a decreasing, competitive curve: rises) after the extreme level by more than a
-  tolerance. Those standards are masked from the fit and recorded.
+  tolerance; then the extreme level itself (and the next ones down) is tested against the
+  4PL trend of the levels below it. Hooked standards are masked from the fit and recorded.
 * :func:`quantification_limits` — LLOQ/ULOQ: the lowest/highest non-zero standard
   levels whose back-fitted recovery lies within the window and whose replicate %CV is
   at most ``cv_max`` (a level with a single well has no CV and passes on recovery alone).
@@ -26,30 +27,51 @@ def detect_hook(
     response: np.ndarray,
     *,
     tolerance: float = 0.05,
+    trend: bool = True,
+    level: float = 0.99,
 ) -> tuple[np.ndarray, str]:
     """Find the standard levels beyond a high-dose hook.
 
     Parameters
     ----------
     conc, response : numpy.ndarray
-        Concentrations and responses of the usable standard wells of one curve.
+        Concentrations and responses of the usable standard wells of one curve (zero
+        standards take part in the trend fit only).
     tolerance : float
         Smallest drop that counts, as a fraction of the response range of the level means.
+    trend : bool
+        After a hook is found, also test the peak level (and then the next ones down)
+        against the 4PL trend of the levels below it (second stage, see Notes).
+    level : float
+        One-sided coverage of the prediction bound of the trend test.
 
     Returns
     -------
     hooked_levels : numpy.ndarray
-        Concentrations of the levels above the response extreme (empty when no hook).
+        Concentrations of the hooked levels, ascending (empty when no hook).
     reason : str
         Description of the hook ('' when none).
 
     Notes
     -----
-    The level means are taken in order of concentration. The curve direction is the
-    sign of (mean of the upper half of levels − mean of the lower half). For an
-    increasing curve the hook starts after the level with the largest mean response:
-    every higher level whose mean is lower by more than ``tolerance`` × range is hooked.
-    At least 4 levels must remain below the hook for it to be declared.
+    **Stage 1 (descending limb).** The level means are taken in order of concentration.
+    The curve direction is the sign of (mean of the upper half of levels − mean of the
+    lower half). For an increasing curve the hook starts after the level with the largest
+    mean response: if a higher level's mean is lower by more than ``tolerance`` × range,
+    every level above the peak is hooked. At least 4 levels must remain at or below the
+    peak. A competitive (decreasing) curve is handled with the signs reversed.
+
+    **Stage 2 (depressed peak; only when stage 1 found a hook).** A hook does not start
+    exactly at the highest level that is still above its neighbour: the peak level itself
+    may already be depressed while its mean still exceeds the level below. An unweighted
+    4PL is fitted to the wells below the peak (zero standards included) and its prediction
+    ŷ at the peak concentration is compared with the peak's mean response ȳ (m wells).
+    The peak is hooked too when the shortfall ŷ − ȳ (reversed for a decreasing curve)
+    exceeds both ``tolerance`` × range and t(level, df) · √(∇f V ∇fᵀ + σ²/m) (the one-sided
+    prediction bound: parameter covariance V of the trend fit plus the noise of a mean of
+    m wells). This is repeated down the curve while it holds and at least 4 non-zero levels
+    remain below the tested one. Stage 2 never runs on a curve without a falling top, so it
+    adds no detections on hook-free curves.
     """
     conc = np.asarray(conc, float)
     response = np.asarray(response, float)
@@ -70,12 +92,56 @@ def detect_hook(
     drop = s[peak] - s[peak + 1:]
     if not np.any(drop > tolerance * rng):
         return np.array([]), ""
-    hooked = lv[peak + 1:]
     word = "falls" if increasing else "rises"
     reason = (f"high-dose hook: the mean response {word} above {lv[peak]:g} "
-              f"(by up to {drop.max() / rng * 100:.0f} % of the response range); "
-              f"standards at {', '.join(f'{c:g}' for c in hooked)} masked")
+              f"(by up to {drop.max() / rng * 100:.0f} % of the response range)")
+    top = peak  # levels above index `top` are hooked
+    if trend:
+        fin = np.isfinite(conc) & np.isfinite(response) & (conc >= 0)
+        while top >= 4:
+            below = fin & (conc < lv[top])
+            short, bound = _trend_shortfall(conc[below], response[below], lv[top],
+                                            means[top], int(np.count_nonzero(ok & (conc == lv[top]))),
+                                            increasing, level)
+            if not (short > tolerance * rng and short > bound):
+                break
+            reason += (f"; the {lv[top]:g} level is {short / rng * 100:.0f} % of the response range "
+                       f"{'below' if increasing else 'above'} the 4PL trend of the lower standards "
+                       f"(one-sided {level * 100:g} % prediction bound {bound / rng * 100:.0f} %)")
+            top -= 1
+    hooked = lv[top + 1:]
+    reason += f"; standards at {', '.join(f'{c:g}' for c in hooked)} masked"
     return hooked, reason
+
+
+def _trend_shortfall(x: np.ndarray, y: np.ndarray, x0: float, y0: float, m: int, increasing: bool,
+                     level: float) -> tuple[float, float]:
+    """Shortfall of the mean y0 (m wells) at x0 below the 4PL fitted to (x, y), and its bound.
+
+    Returns (nan, nan) when the trend fit is not usable (fit error or not status 'ok').
+    """
+    import warnings
+
+    from scipy import stats
+
+    from assaykit.errors import FitError
+    from assaykit.immunoassay.fit import fit_curve
+    from assaykit.immunoassay.models import gd_jacobian
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c = fit_curve(x, y, "4pl")
+    except FitError:
+        return np.nan, np.nan
+    if c.status != "ok" or not c.df > 0:
+        return np.nan, np.nan
+    a, b, cc, d, g = c.gd
+    f, J = gd_jacobian(np.array([x0]), a, b, np.log(cc), d, np.log(g), with_g=True)
+    J = J[0] * np.array([1.0, 1.0, 1.0 / cc, 1.0, 1.0 / g])
+    se = float(np.sqrt(J @ c.gd_cov @ J + c.sigma**2 / max(m, 1)))
+    short = float(f[0] - y0) if increasing else float(y0 - f[0])
+    return short, float(stats.t.ppf(level, c.df) * se)
 
 
 def level_passes(recovery_pct: np.ndarray, cv_pct: np.ndarray, conc: np.ndarray,
