@@ -299,10 +299,27 @@ def plate_table(
     }
     for name, col in (extra or {}).items():
         arr = _col(col, name)  # checks the length, broadcasts a scalar string
-        data[name] = col if isinstance(col, np.ndarray) else arr.tolist()  # let pandas infer the dtype
+        data[name] = col if isinstance(col, np.ndarray) else _maybe_str_array(arr.tolist())  # pandas infers
     df = pd.DataFrame(data)
-    validate_plate_table(df)
+    if (extra and not set(extra).isdisjoint(PLATE_COLUMNS)) or not _keys_unique(
+        data["plate"], data["well"], data["read"], data["metric"]
+    ):
+        validate_plate_table(df)  # raises naming the repeated key (or the replaced column)
+    # else: the columns, their types and the unique keys are given by construction
     return df
+
+
+def _keys_unique(*cols: Sequence) -> bool:
+    """True when the rows of ``cols`` are distinct tuples, decided cheaply on small tables.
+
+    Gives the answer of :func:`_first_duplicate` on a table holding these columns (same
+    values, same set of tuples); False (meaning: validate the table) above 5000 rows.
+    """
+    n = len(cols[0])
+    if n > 5000:
+        return False
+    lists = [c.tolist() if isinstance(c, np.ndarray) else list(c) for c in cols]
+    return len(set(zip(*lists, strict=True))) == n
 
 
 def _first_duplicate(df: pd.DataFrame, key: list[str]) -> tuple[int, int] | None:
@@ -448,9 +465,11 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
                 raise SchemaError(
                     f"column '{name}' length differs from well count", expected=str(n), found=str(len(col))
                 )
-            data[name] = col if isinstance(col, np.ndarray) else list(col)
+            data[name] = col if isinstance(col, np.ndarray) else _maybe_str_array(list(col))
     df = pd.DataFrame(data)
-    validate_qpcr_table(df)
+    if not _keys_unique(data["plate"], data["well"], data["target"]):
+        validate_qpcr_table(df)  # raises naming the repeated key
+    # else: the columns, their float types and the unique keys are given by construction
     return df
 
 
