@@ -68,6 +68,9 @@ def cfx_task(content: str) -> str:
     return _CONTENT_TASKS[m.group(1).lower()]
 
 
+_WELL_NAMES: dict[str, str] = {}  # well text -> canonical 'A1' (spellings are few)
+
+
 def _split(line: str, sep: str) -> list[str]:
     return next(csv.reader([line], delimiter=sep))
 
@@ -190,16 +193,19 @@ def read_cfx(source: Source) -> pd.DataFrame:
             "no wells after the header", line=hi + 1, expected="at least one result line", found="none"
         )
     n = len(rows)
+    columns = list(zip(*rows, strict=True))  # every row has n_fields fields (checked above)
 
     def text_col(name: str) -> list[str]:
         j = col.get(name)
         if j is None:
             return [""] * n
-        return [f[j].strip() for f in rows]
+        return list(map(str.strip, columns[j]))
 
     wells_raw = text_col("Well")
     wells: list[str] = []
-    cache: dict[str, str] = {}
+    cache = _WELL_NAMES
+    if len(cache) > 50_000:
+        cache.clear()
     for k, w in enumerate(wells_raw):
         name = cache.get(w)
         if name is None:
@@ -214,23 +220,26 @@ def read_cfx(source: Source) -> pd.DataFrame:
 
     def num_col(name: str, *, label: str | None = None) -> np.ndarray:
         texts = text_col(name)
-        memo: dict[str, float] = {}
-        out_ = np.empty(n)
-        for k, t in enumerate(texts):
-            v = memo.get(t)
-            if v is None:
-                v = _number(t, decimal_comma=decimal_comma)
-                if v is None:
-                    raise source.error(
-                        label or f"column '{name}' is not a number",
-                        line=linenos[k],
-                        well=wells[k],
-                        expected="a number, NaN or N/A",
-                        found=repr(t[:40]),
-                    )
-                memo[t] = v
-            out_[k] = v
-        return out_
+        joined = "".join(texts)
+        if joined and "_" not in joined:
+            try:  # every cell a number (the usual case): same floats as _number
+                arr = np.fromiter(map(float, texts), dtype=float, count=n)
+            except ValueError:  # empty cells, N/A, decimal commas ...
+                pass
+            else:
+                if not np.isinf(arr).any():
+                    return arr
+        memo = {t: _number(t, decimal_comma=decimal_comma) for t in set(texts)}
+        if None in memo.values():  # report the first line holding a non-number
+            k = next(k for k, t in enumerate(texts) if memo[t] is None)
+            raise source.error(
+                label or f"column '{name}' is not a number",
+                line=linenos[k],
+                well=wells[k],
+                expected="a number, NaN or N/A",
+                found=repr(texts[k][:40]),
+            )
+        return np.fromiter(map(memo.__getitem__, texts), dtype=float, count=n)
 
     fluor = text_col("Fluor")
     target = [t or f for t, f in zip(text_col("Target"), fluor, strict=True)]
@@ -252,7 +261,8 @@ def read_cfx(source: Source) -> pd.DataFrame:
     flag = np.where(cq_nan, "undetermined", "")
     flag[np.asarray([t == "" for t in cq_raw], dtype=bool)] = "empty"
     content = text_col("Content")
-    task = [cfx_task(t) for t in content]
+    task_of = {t: cfx_task(t) for t in set(content)}
+    task = [task_of[t] for t in content]
     is_std = np.asarray([t == "standard" for t in task], dtype=bool)
     sq = num_col("Starting Quantity (SQ)")
     cq_mean = num_col("Cq Mean")
