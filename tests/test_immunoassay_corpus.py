@@ -319,6 +319,14 @@ def test_xponent_30plex_xponent_weights_match_all_analytes(corpus, tmp_path):
     q = w[(w.inst_flag == "") & w.inst.notna()]
     assert len(q) == 2222 and q.read.nunique() == 30
     np.testing.assert_allclose(q["conc"], q["inst"], rtol=2e-5)
+    # numeric Results that xPONENT flags 'Extrapolated' or 'Control Failed.' agree as well
+    q = w[w.inst_flag.isin(["extrapolated", "control_failed"])]
+    assert len(q) == 178 + 180 and q.inst.notna().all()
+    np.testing.assert_allclose(q["conc"], q["inst"], rtol=2e-5)
+    # xPONENT's 'NaN' Results are exactly the background (blank) wells, which it does not back-calculate
+    nan = w[w.inst_flag == "not_numeric"]
+    assert len(nan) == 60 and (nan["role"] == "blank").all() and (w.loc[w.role == "blank", "inst_flag"]
+                                                                   == "not_numeric").all()
     # '< x' / '> x' Results <-> responses beyond our curve's asymptotes (no concentration)
     assert (w.loc[w.inst_flag == "out_of_range_low", "status"] == "below_curve").all()
     assert (w.loc[w.inst_flag == "out_of_range_high", "status"] == "above_curve").all()
