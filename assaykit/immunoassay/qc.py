@@ -132,7 +132,7 @@ def _trend_shortfall(x: np.ndarray, y: np.ndarray, x0: float, y0: float, m: int,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             c = fit_curve(x, y, "4pl")
-    except FitError:
+    except (FitError, ValueError, FloatingPointError, np.linalg.LinAlgError):
         return np.nan, np.nan
     if c.status != "ok" or not c.df > 0:
         return np.nan, np.nan
