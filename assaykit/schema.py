@@ -268,7 +268,7 @@ def plate_table(
 
     def _text(arr: np.ndarray) -> np.ndarray:
         # None → '', anything else → str (cheap when already all str)
-        if any(type(x) is not str for x in arr):
+        if not set(map(type, arr.tolist())) <= _STR_ONLY:
             arr = np.asarray(["" if x is None else str(x) for x in arr], dtype=object)
         return arr
 
