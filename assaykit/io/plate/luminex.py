@@ -145,12 +145,13 @@ def _csv_rows(source: Source, delimiter: str) -> list[tuple[int, list[str]]]:
     """Parse the text into ``(line_number, stripped cells)``; blank rows are kept as ``[]``."""
     reader = csv.reader(source.lines, delimiter=delimiter)
     out: list[tuple[int, list[str]]] = []
+    # Strip every cell and drop the trailing empty ones in C: join the stripped cells with
+    # NUL (never in Source.text), strip the trailing NULs, split again.
+    strip, join = str.strip, "\x00".join
     try:
         for row in reader:
-            cells = list(map(str.strip, row))
-            while cells and not cells[-1]:
-                cells.pop()
-            out.append((reader.line_num, cells))
+            line = join(map(strip, row)).rstrip("\x00")
+            out.append((reader.line_num, line.split("\x00") if line else []))
     except csv.Error as exc:
         raise source.error(f"malformed CSV ({exc})", line=reader.line_num) from None
     return out
@@ -288,6 +289,7 @@ class _XponentBuilder:
         wells: dict[tuple[str, str], dict] = {}
         well_blocks: list[tuple[_Block, list[tuple[int, str]], dict]] = []
         text_flags: dict[tuple[str, str], dict[str, str]] = {}
+        locations: dict[str, tuple[str, str]] = {}  # Location text -> (plate number, well)
         for blk in batch.blocks:
             if blk.header and _LOCATION_RE.match(_merge_location(blk.header)[0]):
                 raise src.error(
@@ -307,9 +309,12 @@ class _XponentBuilder:
             j_events = low_header.index("total events") if "total events" in low_header else None
             j_dil = low_header.index("dilution factor") if "dilution factor" in low_header else 2
             seen: dict[tuple[str, str], list[str]] = {}
+            n_header = len(blk.header)
             for line, cells in blk.rows:
-                plate_no, well = _well_of(src, cells[0], line)
-                key = (plate_no, well)
+                key = locations.get(cells[0])
+                if key is None:
+                    key = locations[cells[0]] = _well_of(src, cells[0], line)
+                well = key[1]
                 if key in seen:
                     raise src.error(
                         f"well listed twice in the '{blk.name}' block",
@@ -318,7 +323,7 @@ class _XponentBuilder:
                         expected="each well once per DataType block",
                         found=f"a second row for {well}",
                     )
-                if len(cells) > len(blk.header):
+                if len(cells) > n_header:
                     raise src.error(
                         f"row has more values than the '{blk.name}' header has columns",
                         line=line,
@@ -326,11 +331,11 @@ class _XponentBuilder:
                         expected=f"{len(blk.header)} columns",
                         found=f"{len(cells)} values",
                     )
-                cells = cells + [""] * (len(blk.header) - len(cells))
+                cells = cells + [""] * (n_header - len(cells))
                 seen[key] = cells
-                info = wells.setdefault(
-                    key, {"label": "", "dilution": math.nan, "events": math.nan, "warning": ""}
-                )
+                info = wells.get(key)
+                if info is None:
+                    info = wells[key] = {"label": "", "dilution": math.nan, "events": math.nan, "warning": ""}
                 if not info["label"] and len(cells) > 1:
                     info["label"] = cells[1]
                 if j_events is not None and math.isnan(info["events"]):
