@@ -307,7 +307,9 @@ def _text_number(v: str) -> float:
     try:
         x = float(v)  # strips the same white space as str.strip()
     except ValueError:
-        p = parse_number(v)
+        if "," not in v:  # parse_number: not a number
+            return math.nan
+        p = parse_number(v)  # '5,720.562'
         return math.nan if p is None else p
     if x - x != 0 or "_" in v:  # inf / nan, or '1_000' (not an exported number)
         return math.nan
@@ -319,6 +321,10 @@ def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     if set(map(type, values)) == _STR_ONLY:
         if not any(values):  # an empty column
             return np.full(len(values), math.nan)
+        distinct = set(values)
+        if 2 * len(distinct) <= len(values):  # repeated texts (means, thresholds): parse each once
+            memo = {v: _text_number(v) for v in distinct}
+            return np.fromiter(map(memo.__getitem__, values), dtype=float, count=len(values))
         # Fast path for text columns holding only plain decimal numbers and empty cells.
         if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
             try:
