@@ -26,6 +26,9 @@ _FILTER_RE = re.compile(r"Selected Filter:\s*(.*?)\s*$")
 _EXPERIMENT_RE = re.compile(r"^Experiment:\s*(.*?)\s*(?:Selected Filter:.*)?$")
 
 
+_WELL_NAMES: dict[str, str] = {}  # Pos text -> canonical 'A1' (spellings are few)
+
+
 def _header_index(lines: list[str], max_lines: int = 5) -> int | None:
     for i, line in enumerate(lines[:max_lines]):
         fields = [f.strip() for f in line.split("\t")]
@@ -121,16 +124,23 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
         if m:
             experiment = m.group(1).strip()
 
-    def cell(fields: list[str], name: str) -> str:
-        j = col.get(name)
-        return fields[j].strip() if j is not None and j < len(fields) else ""
-
     out: dict[str, list] = {
         k: []
         for k in ("well", "sample", "task", "quantity", "cq", "cq_raw", "cq_flag", "tm",
                   "instrument_concentration", "instrument_status", "instrument_color")
     }  # fmt: skip
     seen: dict[str, int] = {}
+    # column indices (None when absent) and the per-row cell getter, hoisted out of the loop
+    j_pos, j_name, j_include, j_status, j_color = (
+        col.get(k) for k in ("Pos", "Name", "Include", "Status", "Color")
+    )
+    j_numbers = [(k, col.get(k)) for k in ("Cp", "Concentration", "Standard", "Tm1")]
+    o_well, o_sample, o_task, o_quantity = out["well"], out["sample"], out["task"], out["quantity"]
+    o_cq, o_tm, o_cq_raw, o_cq_flag = out["cq"], out["tm"], out["cq_raw"], out["cq_flag"]
+    o_conc, o_status, o_color = out["instrument_concentration"], out["instrument_status"], out["instrument_color"]
+    wells = _WELL_NAMES
+    if len(wells) > 50_000:
+        wells.clear()
     for i in range(hi + 1, len(lines)):
         line = lines[i]
         lineno = i + 1
@@ -144,21 +154,24 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
                 found=repr(line[:60]),
             )
         fields = line.split("\t")
-        if len(fields) < min_fields:
+        nf = len(fields)
+        if nf < min_fields:
             raise source.error(
                 "line has too few fields (truncated or wrong separator?)",
                 line=lineno,
                 expected=f"at least {min_fields} tab-separated fields",
                 found=f"{len(fields)} fields",
             )
-        pos = cell(fields, "Pos")
-        try:
-            r, c = parse_well(pos)
-        except SchemaError:
-            raise source.error(
-                "invalid well position", line=lineno, expected="a well such as 'A1'", found=repr(pos[:20])
-            ) from None
-        well = f"{r}{c}"
+        pos = fields[j_pos].strip() if j_pos is not None and j_pos < nf else ""
+        well = wells.get(pos)
+        if well is None:
+            try:
+                r, c = parse_well(pos)
+            except SchemaError:
+                raise source.error(
+                    "invalid well position", line=lineno, expected="a well such as 'A1'", found=repr(pos[:20])
+                ) from None
+            well = wells[pos] = f"{r}{c}"
         if well in seen:
             raise source.error(
                 "duplicated well",
@@ -168,9 +181,9 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
                 found=f"a second row (first on line {seen[well]})",
             )
         seen[well] = lineno
-        values = {}
-        for name in ("Cp", "Concentration", "Standard", "Tm1"):
-            text = cell(fields, name)
+        values = []
+        for name, j in j_numbers:
+            text = fields[j].strip() if j is not None and j < nf else ""
             v = _number(text)
             if v is None:
                 raise source.error(
@@ -180,40 +193,40 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
                     expected="a number or an empty cell",
                     found=repr(text[:40]),
                 )
-            values[name] = v
-        include = cell(fields, "Include").lower()
+            values.append(v)
+        cp, concentration, std, tm1 = values
+        include = fields[j_include].strip().lower() if j_include is not None and j_include < nf else ""
         if include not in ("", "true", "false"):
             raise source.error(
                 "column 'Include' is not True/False", line=lineno, well=well, expected="True or False", found=repr(include[:20])
             )
-        cq_text = cell(fields, "Cp")
-        status = cell(fields, "Status")
+        cq_text = fields[j_numbers[0][1]].strip() if j_numbers[0][1] is not None and j_numbers[0][1] < nf else ""
+        status = fields[j_status].strip() if j_status is not None and j_status < nf else ""
         flags = []
-        if math.isnan(values["Cp"]):
+        if math.isnan(cp):
             flags.append("undetermined")
         if include == "false":
             flags.append("omitted")
         if status:
             flags.append(re.sub(r"\s+", "_", status.lower()))
-        name = cell(fields, "Name")
-        std = values["Standard"]
+        name = fields[j_name].strip() if j_name is not None and j_name < nf else ""
         if not math.isnan(std) and std != 0:
             task, quantity = "standard", std
         elif name.strip().lower() in _NTC_NAMES:
             task, quantity = "ntc", math.nan
         else:
             task, quantity = "unknown", math.nan
-        out["well"].append(well)
-        out["sample"].append(name)
-        out["task"].append(task)
-        out["quantity"].append(quantity)
-        out["cq"].append(values["Cp"])
-        out["tm"].append(values["Tm1"])
-        out["cq_raw"].append(cq_text)
-        out["cq_flag"].append(";".join(flags))
-        out["instrument_concentration"].append(values["Concentration"])
-        out["instrument_status"].append(status)
-        out["instrument_color"].append(cell(fields, "Color"))
+        o_well.append(well)
+        o_sample.append(name)
+        o_task.append(task)
+        o_quantity.append(quantity)
+        o_cq.append(cp)
+        o_tm.append(tm1)
+        o_cq_raw.append(cq_text)
+        o_cq_flag.append(";".join(flags))
+        o_conc.append(concentration)
+        o_status.append(status)
+        o_color.append(fields[j_color].strip() if j_color is not None and j_color < nf else "")
     if not out["well"]:
         raise source.error("no wells after the header", line=hi + 1, expected="at least one well line", found="none")
     n = len(out["well"])
@@ -221,6 +234,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     out["target"] = [""] * n
     out["reporter"] = [reporter] * n
     out["instrument_experiment"] = [experiment] * n
+    out["instrument_concentration"] = np.asarray(o_conc, dtype=float)  # floats: no dtype inference
     df = qpcr_table(out, source_file=source.name)
     if df["instrument_concentration"].dtype != np.float64:
         df["instrument_concentration"] = df["instrument_concentration"].astype(float)
