@@ -183,10 +183,29 @@ def read_envision(source: Source) -> pd.DataFrame:
                 found=f"plate {b['plate']}, read {read!r}, metric {b['metric']!r} again (first at line {seen[key]})",
             )
         seen[key] = b["line"]
-        wells, values, raws, flags = grid_values(b["grid"])
-        frames.append(
+        frames.append((b, read, grid_values(b["grid"])))
+    if all(len(set(gv[0])) == len(gv[0]) > 0 for _, _, gv in frames):
+        # one table for all blocks (their plate × read × metric keys differ): no concat
+        cols: dict[str, list] = {k: [] for k in ("plate", "well", "read", "metric", "value", "raw", "flag", "label")}
+        for b, read, (wells, values, raws, flags) in frames:
+            n = len(wells)
+            cols["plate"] += [b["plate"]] * n
+            cols["well"] += wells
+            cols["read"] += [read] * n
+            cols["metric"] += [b["metric"]] * n
+            cols["value"] += list(values)
+            cols["raw"] += raws
+            cols["flag"] += flags
+            cols["label"] += [b["label"]] * n
+        label = cols.pop("label")
+        return plate_table(**cols, source_file=source.name, extra={"label": label})
+    # an empty block or a well twice in one grid: build block by block (same error as before)
+    return pd.concat(
+        [
             plate_table(plate=b["plate"], well=wells, read=read, metric=b["metric"], value=values,
                         raw=raws, flag=flags, source_file=source.name,
                         extra={"label": [b["label"]] * len(wells)})
-        )
-    return pd.concat(frames, ignore_index=True)
+            for b, read, (wells, values, raws, flags) in frames
+        ],
+        ignore_index=True,
+    )
