@@ -357,7 +357,12 @@ def read_rdml(source: Source) -> pd.DataFrame:
                 ET.SubElement(placeholder, "tar", id="")
                 datas = [placeholder]
             for d in datas:
-                tar = _child(d, "tar")
+                # children by local name, looked up many times below (first one, as _child)
+                kids: dict[str, list[ET.Element]] = {}
+                for c in d:
+                    kids.setdefault(_local(c.tag), []).append(c)
+                first_kid = {k: v[0] for k, v in kids.items()}
+                tar = first_kid.get("tar")
                 if tar is None or tar.get("id") is None:
                     raise source.error("data without target", plate=plate, well=well, expected="<tar id='...'/>", found="none")
                 tid = tar.get("id", "")
@@ -371,7 +376,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
                         found="a second one",
                     )
                 seen.add((well, tid))
-                cq_el = _child(d, "cq")
+                cq_el = first_kid.get("cq")
                 cq_text = _text(cq_el)
                 cq = _float(cq_text)
                 if cq is None:
@@ -384,19 +389,19 @@ def read_rdml(source: Source) -> pd.DataFrame:
                 elif math.isnan(cq) or cq < 0:
                     cq = math.nan
                     flags.append("undetermined")
-                excl_el = _child(d, "excl")
+                excl_el = first_kid.get("excl")
                 if excl_el is not None:
                     flags.append("omitted")
                 nums = {}
                 for name in ("N0", "Ncopy", "ampEff"):
-                    text = _text(_child(d, name))
+                    text = _text(first_kid.get(name))
                     v = _float(text)
                     if v is None:
                         raise source.error(
                             f"<{name}> is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(text[:40])
                         )
                     nums[name] = math.nan if v == -1 else v
-                dq = _child(d, "quantity")
+                dq = first_kid.get("quantity")
                 dq_text = _text(_child(dq, "value")) if dq is not None else ""
                 dq_v = _float(dq_text)
                 if dq_v is None:
@@ -404,7 +409,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
                         "reaction quantity is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(dq_text[:40])
                     )
                 tm = math.nan
-                melt = _children(d, "meltTemp")
+                melt = kids.get("meltTemp", [])
                 if melt:
                     first = _text(melt[0]).split(";")[0].strip()
                     v = _float(first)
@@ -439,7 +444,7 @@ def read_rdml(source: Source) -> pd.DataFrame:
                 out["instrument_ncopy"].append(nums["Ncopy"])
                 out["instrument_amp_eff"].append(nums["ampEff"])
                 out["instrument_quantity"].append(dq_v)
-                out["instrument_note"].append(_text(_child(d, "note")))
+                out["instrument_note"].append(_text(first_kid.get("note")))
                 out["instrument_quantity_unit"].append(unit)
     if not out["well"]:
         raise source.error(
