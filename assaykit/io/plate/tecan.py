@@ -95,8 +95,12 @@ class _Reads:
 
     def __init__(self, source: Source):
         self.source = source
-        self.cols: dict[str, list] = {k: [] for k in ("plate", "well", "read", "value", "raw", "flag", *_EXTRA)}
+        # per-cell columns ...
+        self.cols: dict[str, list] = {k: [] for k in ("well", "value", "raw", "flag")}
+        # ... and runs ``(value, count)`` of the columns shared by the cells of one add_many
+        self.runs: dict[str, list] = {k: [] for k in ("plate", "read", *_EXTRA)}
         self.owner: dict[tuple[str, str, str], str] = {}
+        self._raw_text: dict[float, str] = {}  # exported text of a (non-zero, finite) float cell
 
     def unique(self, plate: str, read: str, label: str, kind: str = "endpoint") -> str:
         """``read``, or ``read#2``, ``read#3`` ... if another label of ``kind`` has it."""
@@ -115,27 +119,53 @@ class _Reads:
         """Add the cells of several wells sharing plate, read, label, cycle, time and temperature."""
         n = len(wells)
         c = self.cols
+        values, raws, flags = c["value"], c["raw"], c["flag"]
+        memo = self._raw_text
         for cell in cells:
+            # finite non-zero floats (most cells): parse_value gives (cell, its text, ''); the
+            # text is computed once per distinct number (0.0 is left out: -0.0 == 0.0)
+            if type(cell) is float and cell - cell == 0.0 and cell != 0.0:
+                raw = memo.get(cell)
+                if raw is None:
+                    raw = memo[cell] = parse_value(cell)[1]
+                values.append(cell)
+                raws.append(raw)
+                flags.append("")
+                continue
             v, raw, flag = parse_value(cell)
-            c["value"].append(v)
-            c["raw"].append(raw)
-            c["flag"].append(flag)
+            values.append(v)
+            raws.append(raw)
+            flags.append(flag)
         c["well"].extend(wells)
         for key, val in (("plate", plate), ("read", read), ("label", label), ("cycle", cycle),
                          ("time_s", time_s), ("temperature_c", temperature_c)):
-            c[key].extend([val] * n)
+            self.runs[key].append((val, n))
+
+    def _column(self, key: str, dtype=object) -> np.ndarray:
+        """A shared column expanded from its runs."""
+        runs = self.runs[key]
+        vals = np.empty(len(runs), dtype=object) if dtype is object else np.asarray([v for v, _ in runs], dtype=dtype)
+        if dtype is object:
+            vals[:] = [v for v, _ in runs]
+        return np.repeat(vals, [n for _, n in runs])
 
     def table(self) -> pd.DataFrame:
         """The accumulated cells as a canonical plate-read table."""
         c = self.cols
         df = plate_table(
-            plate=c["plate"], well=c["well"], read=c["read"], value=c["value"], raw=c["raw"],
+            plate=self._column("plate"), well=c["well"], read=self._column("read"), value=c["value"], raw=c["raw"],
             flag=c["flag"], source_file=self.source.name,
         )
-        df["label"] = c["label"]
-        df["cycle"] = pd.array(c["cycle"], dtype="Int64")
-        df["time_s"] = np.asarray(c["time_s"], dtype=float)
-        df["temperature_c"] = np.asarray(c["temperature_c"], dtype=float)
+        df["label"] = self._column("label")
+        missing = np.asarray([v is None for v, _ in self.runs["cycle"]], dtype=bool)
+        numbers = np.asarray([0 if v is None else v for v, _ in self.runs["cycle"]], dtype=np.int64)
+        counts = [n for _, n in self.runs["cycle"]]
+        if all(v is None or type(v) is int for v, _ in self.runs["cycle"]):  # cycle numbers: Int64 built directly
+            df["cycle"] = pd.arrays.IntegerArray(np.repeat(numbers, counts), np.repeat(missing, counts))
+        else:
+            df["cycle"] = pd.array(self._column("cycle").tolist(), dtype="Int64")
+        df["time_s"] = self._column("time_s", float)
+        df["temperature_c"] = self._column("temperature_c", float)
         return df
 
 
