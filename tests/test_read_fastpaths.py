@@ -1,0 +1,86 @@
+"""The readers' fast paths give the same answers as the plain rules they shortcut.
+
+* ``_thermo.parse_numbers`` (empty columns, repeated texts, plain numbers, per-cell
+  fallback) equals :func:`_thermo.parse_number` cell by cell, sign of zero included;
+* :func:`schema.plate_table` / :func:`schema.qpcr_table` skip validating the built frame
+  only when their input keys are distinct: a repeated key, or an ``extra`` column
+  replacing a canonical one, still raises the validator's error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fuzzing import FUZZ_SETTINGS
+from hypothesis import given
+from hypothesis import strategies as st
+
+from assaykit.errors import SchemaError
+from assaykit.io.qpcr._thermo import parse_number, parse_numbers
+from assaykit.schema import plate_table, qpcr_table
+
+_PIECES = ["0", "1", "7", "12", ".", ",", "e", "E", "+", "-", " ", "_", "\t", "nan", "inf", "x",
+           "Undetermined", "1,000", "12,345.6", "\u0661"]  # fmt: skip
+_cell = st.lists(st.sampled_from(_PIECES), max_size=4).map("".join)
+
+
+def _expected(values: list) -> np.ndarray:
+    return np.asarray([math.nan if (v := parse_number(x)) is None else v for x in values], dtype=float)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and all(
+        (x != x and y != y) or (x == y and math.copysign(1, x) == math.copysign(1, y))
+        for x, y in zip(a.tolist(), b.tolist(), strict=True)
+    )
+
+
+@FUZZ_SETTINGS
+@given(st.lists(_cell, max_size=12), st.integers(min_value=1, max_value=4))
+def test_parse_numbers_equals_parse_number(cells, repeat):
+    values = cells * repeat  # repeats take the memoised path
+    assert _same(parse_numbers(values), _expected(values))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["", "", ""],  # empty column
+        ["1.5", "", "-0.0", "2e3"],  # plain numbers
+        ["5,720.562", "5,720.562", "1,000", "1,000"],  # repeated thousands separators
+        ["27.1", "Undetermined", "1_000", "inf", "-0", " 3.5 "],  # per-cell fallback
+        [1.0, "2", None, True, float("inf")],  # worksheet cells
+    ],
+)
+def test_parse_numbers_cases(values):
+    assert _same(parse_numbers(values), _expected(values))
+
+
+def test_qpcr_table_repeated_key_still_raises():
+    with pytest.raises(SchemaError, match="duplicate well × target") as e:
+        qpcr_table({"well": ["A1", "A01"], "sample": ["s", "s"], "target": ["T", "T"], "cq": [20.0, 21.0]})
+    assert "well A1" in str(e.value) and "2 rows sharing a key" in str(e.value)
+
+
+def test_plate_table_repeated_key_still_raises():
+    with pytest.raises(SchemaError, match="duplicate well in plate table") as e:
+        plate_table(plate="1", well=["B2", "b02", "C3"], read="abs_450", value=[1.0, 2.0, 3.0])
+    assert "well B2" in str(e.value)
+
+
+def test_plate_table_extra_replacing_a_canonical_column_is_validated():
+    with pytest.raises(SchemaError, match="column 'value' must be float"):
+        plate_table(plate="1", well=["A1"], read="abs_450", value=[1.0], extra={"value": ["high"]})
+
+
+def test_large_tables_are_validated():
+    n = 5001  # above the set-based check: the frame is validated by pandas
+    wells = [f"A{1 + i % 12}" for i in range(n)]
+    reads = [f"r{i // 12}" for i in range(n)]
+    df = plate_table(plate="1", well=wells, read=reads, value=np.ones(n))
+    assert len(df) == n
+    reads[-1] = reads[-13]  # the last row now repeats the key of an earlier one
+    with pytest.raises(SchemaError, match="duplicate well in plate table"):
+        plate_table(plate="1", well=wells, read=reads, value=np.ones(n))
