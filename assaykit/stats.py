@@ -43,7 +43,7 @@ from scipy import stats as _st
 
 from assaykit.errors import AnalysisError
 
-__all__ = ["RESULT_COLUMNS", "TESTS", "compare_groups", "hodges_lehmann", "p_adjust"]
+__all__ = ["RESULT_COLUMNS", "RESULT_DTYPES", "TESTS", "compare_groups", "empty_result", "hodges_lehmann", "p_adjust"]
 
 #: Tests understood by :func:`compare_groups`.
 TESTS: tuple[str, ...] = ("welch", "student", "mann_whitney", "anova", "tukey", "dunnett")
@@ -70,6 +70,35 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "status",
     "reason",
 )
+
+
+#: Declared dtype of every :data:`RESULT_COLUMNS` column (an empty result keeps them;
+#: ``n_versus`` is float only in ANOVA rows, where it is NaN).
+RESULT_DTYPES: dict[str, str] = {
+    c: ("int64" if c in ("n", "n_versus") else "object" if c in ("group", "versus", "test", "p_adjust_method", "status", "reason") else "float64")
+    for c in RESULT_COLUMNS
+}
+
+
+def empty_result(by: Sequence[str] = (), extra: Sequence[tuple[str, str]] = ()) -> pd.DataFrame:
+    """Return an empty comparison table with the declared column dtypes.
+
+    Parameters
+    ----------
+    by : sequence of str
+        Leading ``by`` columns (object dtype).
+    extra : sequence of (name, dtype)
+        Trailing columns appended after :data:`RESULT_COLUMNS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows; columns ``[*by, *RESULT_COLUMNS, *extra]``.
+    """
+    cols = {c: pd.Series(dtype=object) for c in by}
+    cols.update({c: pd.Series(dtype=RESULT_DTYPES[c]) for c in RESULT_COLUMNS})
+    cols.update({c: pd.Series(dtype=t) for c, t in extra})
+    return pd.DataFrame(cols)
 
 
 def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarray:
@@ -328,6 +357,8 @@ def compare_groups(
             res["p_adjusted"] = adj
             res["p_adjust_method"] = p_adjust_method
     res.loc[res["status"] != "ok", "p_adjust_method"] = ""
+    if res.empty:
+        return empty_result(by_cols)
     return res[[*by_cols, *RESULT_COLUMNS]].reset_index(drop=True)
 
 

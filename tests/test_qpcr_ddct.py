@@ -579,3 +579,12 @@ def test_relative_standard_curve_statuses_and_errors():
         relative_standard_curve(df, curves, "R", "vehicle")
     with pytest.raises(AnalysisError, match="no fitted standard curve for this target"):
         relative_standard_curve(df.assign(target=df["target"].replace("T", "U")), curves, "R", "ctrl")
+
+
+def test_stats_without_test_is_empty_with_the_dtypes_of_a_tested_run():
+    welch = ddct(simple(), "GAPDH", "ctrl", test="welch").stats
+    none = ddct(simple(), "GAPDH", "ctrl", test=None).stats
+    assert none.empty and not welch.empty
+    assert list(none.columns) == list(welch.columns)
+    assert dict(none.dtypes) == dict(welch.dtypes)
+    assert none["n"].dtype == "int64" and none["p_value"].dtype == "float64" and none["target"].dtype == object

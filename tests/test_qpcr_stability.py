@@ -81,3 +81,81 @@ def test_stability_errors():
     with pytest.raises(AnalysisError, match="NormFinder needs at least 2 samples per group") as e:
         normfinder(d.assign(group=np.where(d["sample"] == "s0", "lonely", "rest")))
     assert "sample lonely" in str(e.value)
+
+
+# ---------------------------------------------------------------- NormFinder best pair
+
+
+def _two_group_pair_case(seed=3, n=30):
+    """G1/G2 shift by +0.6/−0.6 between groups (opposite signs: their average is stable),
+    G3, G4, G5 do not shift but are noisier."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(2 * n):
+        grp = "a" if s < n else "b"
+        load = rng.normal(0, 1)
+        for g, shift, sd in (("G1", 0.6, 0.2), ("G2", -0.6, 0.2), ("G3", 0.0, 0.4), ("G4", 0.0, 0.45), ("G5", 0.0, 0.5)):
+            rows.append({"sample": f"s{s}", "group": grp, "target": g, "cq": 20 + load + (shift if grp == "b" else 0.0) + rng.normal(0, sd)})
+    return pd.DataFrame(rows)
+
+
+def test_normfinder_pair_formula_from_per_group_quantities():
+    """ρ_ij from the published formula (Andersen 2004 suppl., corrected R code 05/01-2015),
+    recomputed here from the per-group d̃, σ², n and γ² (validated against NormqPCR)."""
+    res = normfinder(_two_group_pair_case())
+    pg = res.per_group.set_index(["target", "group"])
+    genes = list(res.stability["target"])
+    k, gam = len(genes), res.gamma_sq
+    assert gam > 0 and (res.per_group["intragroup_var"] > 0).all()
+    expected = {}
+    for a in range(k):
+        for b in range(a + 1, k):
+            i, j = sorted((genes[a], genes[b]), key=lambda t: list(pg.index.get_level_values(0).unique()).index(t))
+            terms = []
+            for grp in ("a", "b"):
+                di, dj = pg.loc[(i, grp), "shrunk_diff"], pg.loc[(j, grp), "shrunk_diff"]
+                n = pg.loc[(i, grp), "n"]
+                si, sj = pg.loc[(i, grp), "intragroup_var"] / n, pg.loc[(j, grp), "intragroup_var"] / n
+                vi, vj = si * gam / (gam + si), sj * gam / (gam + sj)
+                terms.append(abs(di + dj) / 2 * np.sqrt(k / (k - 2)) + np.sqrt(si + vi + sj + vj) / 2)
+            expected[(i, j)] = float(np.mean(terms))
+    got = {(r.target_1, r.target_2): r.rho for r in res.pairs.itertuples()}
+    assert set(got) == set(expected) and len(got) == k * (k - 1) // 2
+    for key, v in expected.items():
+        assert got[key] == pytest.approx(v, rel=1e-12)
+    # opposite intergroup shifts cancel: G1+G2 is the best pair and beats every single gene
+    assert {res.pairs.loc[0, "target_1"], res.pairs.loc[0, "target_2"]} == {"G1", "G2"}
+    assert res.pairs.loc[0, "rho"] < res.stability["rho"].min()
+    assert list(res.pairs["rank"]) == list(range(1, len(res.pairs) + 1))
+    assert res.pairs["rho"].is_monotonic_increasing
+
+
+def test_normfinder_pair_one_group_is_the_averaged_gene_sigma():
+    """One group: the pair's average replaces the two genes; its ρ is that new gene's σ."""
+    d = _tidy(seed=5, n=16, noise=(0.1, 0.15, 0.3, 0.5))
+    d = pd.concat([d, d.loc[d["target"] == "G4"].assign(target="G5", cq=lambda x: x["cq"] + 0.2)])
+    res = normfinder(d, group_col=None)
+    w = d.pivot(index="sample", columns="target", values="cq")
+    for r in res.pairs.itertuples():
+        others = [g for g in w.columns if g not in (r.target_1, r.target_2)]
+        merged = w[others].assign(PAIR=(w[r.target_1] + w[r.target_2]) / 2)
+        long = merged.reset_index().melt(id_vars="sample", var_name="target", value_name="cq")
+        single = normfinder(long, group_col=None).stability.set_index("target")["rho"]
+        assert r.rho == pytest.approx(single["PAIR"], rel=1e-12)
+    # three candidates, one group: undefined → empty table with the declared dtypes
+    three = normfinder(_tidy().loc[lambda x: x["target"] != "G4"], group_col=None)
+    assert three.pairs.empty
+    assert dict(three.pairs.dtypes) == {"rank": "int64", "target_1": object, "target_2": object, "rho": "float64"}
+
+
+def test_empty_stability_tables_keep_their_dtypes():
+    d = _tidy()
+    full = genorm(d)
+    assert full.excluded_samples.empty
+    assert dict(full.excluded_samples.dtypes) == {"sample": object, "reason": object}
+    with_gap = genorm(pd.concat([d, pd.DataFrame([{"sample": "x", "group": "a", "target": "G1", "cq": 20.0}])]))
+    assert dict(with_gap.excluded_samples.dtypes) == dict(full.excluded_samples.dtypes)
+    two = genorm(d, targets=["G1", "G2"])  # no pairwise variation with 2 genes
+    assert two.pairwise_v.empty
+    assert dict(two.pairwise_v.dtypes) == dict(full.pairwise_v.dtypes) == {"pair": object, "n_genes": "int64", "v": "float64"}
+    assert normfinder(d).excluded_samples["reason"].dtype == object

@@ -449,3 +449,19 @@ def test_relative_standard_curve_matches_r_pcr(reference, data, same_tube, expec
         # ABI bulletin #2 Table 2 (standard-curve method, separate tubes): kidney 5.5 ± 0.35
         assert round(res.loc["kidney", "calibrated"], 1) == 5.5
         assert round(res.loc["kidney", "calibrated_sd"], 2) == 0.35
+
+
+def test_normfinder_best_pair_on_andersen2004_bladder(reference):
+    """No independent value of the pair measure is available (NormqPCR has no pair step);
+    the pair formula itself is checked in test_qpcr_stability.py. Here: the best pair is the
+    two genes NormqPCR's stepwise NormFinder ranks first (HSPCB, RPS13), and combining them is
+    more stable than any single gene. The ρ value is a regression value of this implementation."""
+    b = pd.read_csv(reference("qpcr", "andersen2004_bladder_log2.csv")).drop(columns="Sample.no.")
+    long = b.melt(id_vars=["sample", "Grade"], var_name="target", value_name="q")
+    res = normfinder(long, group_col="Grade", value_col="q", scale="quantity")
+    ranking = pd.read_csv(reference("qpcr", "normqpcr_expected", "normfinder_bladder_grade_ranking.csv"))
+    best = res.pairs.iloc[0]
+    assert {best["target_1"], best["target_2"]} == set(ranking["gene"].iloc[:2]) == {"HSPCB", "RPS13"}
+    assert best["rho"] < res.stability["rho"].min()
+    assert len(res.pairs) == 14 * 13 // 2
+    assert best["rho"] == pytest.approx(0.115455, abs=1e-6)  # regression value

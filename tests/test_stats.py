@@ -127,3 +127,14 @@ def test_bad_arguments():
         compare_groups(d, "v", "g", control="vehicle")
     with pytest.raises(AnalysisError, match="unknown p-value adjustment"):
         compare_groups(d, "v", "g", p_adjust_method="fdr")
+
+
+def test_empty_comparison_keeps_declared_dtypes():
+    from assaykit.stats import RESULT_DTYPES, empty_result
+
+    df = pd.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 2.0, 2.0, 4.0], "t": ["x"] * 4})
+    full = compare_groups(df, "y", "g", control="a", test="welch", by="t")
+    empty = compare_groups(df.iloc[:0], "y", "g", test="welch", by="t")
+    assert empty.empty and dict(empty.dtypes) == dict(full.dtypes)
+    assert dict(empty_result().dtypes) == RESULT_DTYPES
+    assert list(empty_result(["t"], [("fold_change", "float64")]).columns) == ["t", *RESULT_COLUMNS, "fold_change"]

@@ -7,7 +7,11 @@ returning frozen result objects whose tables are pandas DataFrames:
   several reference genes, replicate QC, error conventions, group statistics.
 * :func:`standard_curve` — slope, intercept, R², efficiency with CI;
   :func:`relative_standard_curve` — the relative standard-curve method.
-* :func:`genorm`, :func:`normfinder` — reference-gene stability.
+* :func:`genorm`, :func:`normfinder` — reference-gene stability (NormFinder also
+  scores every pair of candidates).
+* :func:`ratio_propagation` — Taylor (delta-method) error of the Pfaffl ratio
+  including efficiency errors (qpcR ``ratiocalc``); :func:`rest_randomisation` —
+  REST pair-wise fixed reallocation test and REST confidence interval.
 * :func:`qc_wells`, :func:`summarise_replicates` — technical replicates.
 * :func:`calibrate_runs` — inter-run calibration with shared calibrator samples.
 
@@ -30,6 +34,12 @@ from assaykit.qpcr.efficiency import (
     pfaffl_ratio,
     standard_curve,
 )
+from assaykit.qpcr.ratio import (
+    PROPAGATION_COLUMNS,
+    REST_COLUMNS,
+    ratio_propagation,
+    rest_randomisation,
+)
 from assaykit.qpcr.relative import relative_standard_curve
 from assaykit.qpcr.replicates import OUTLIER_RULES, QC_FLAGS, qc_wells, summarise_replicates
 from assaykit.qpcr.stability import genorm, normfinder
@@ -37,7 +47,9 @@ from assaykit.qpcr.stability import genorm, normfinder
 __all__ = [
     "METHODS",
     "OUTLIER_RULES",
+    "PROPAGATION_COLUMNS",
     "QC_FLAGS",
+    "REST_COLUMNS",
     "DdctResult",
     "GenormResult",
     "NormfinderResult",
@@ -52,7 +64,9 @@ __all__ = [
     "normfinder",
     "pfaffl_ratio",
     "qc_wells",
+    "ratio_propagation",
     "relative_standard_curve",
+    "rest_randomisation",
     "standard_curve",
     "summarise_replicates",
 ]

@@ -103,12 +103,22 @@ class NormfinderResult:
         The estimated between-group variance γ² (0 for a single group).
     excluded_samples : pandas.DataFrame
         ``sample``, ``reason``.
+    pairs : pandas.DataFrame
+        ``rank``, ``target_1``, ``target_2``, ``rho`` — stability of the average of
+        every pair of candidates (NormFinder's "best combination of two genes"),
+        sorted from most to least stable. Empty (same columns) with one group and
+        fewer than 4 candidates, where the one-group pair measure is undefined.
     """
 
     stability: pd.DataFrame
     per_group: pd.DataFrame
     gamma_sq: float
     excluded_samples: pd.DataFrame
+    pairs: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"rank": pd.Series(dtype="int64"), "target_1": pd.Series(dtype=object), "target_2": pd.Series(dtype=object), "rho": pd.Series(dtype="float64")}
+        )
+    )
 
 
 @dataclass(frozen=True)

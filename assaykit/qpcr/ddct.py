@@ -24,7 +24,7 @@ from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 from assaykit.qpcr.efficiency import _check_efficiency
 from assaykit.qpcr.replicates import EXCLUDED, NOT_ANALYSED, _combine, _factor_str, _qc
-from assaykit.stats import RESULT_COLUMNS, TESTS, _two_sample_t, compare_groups
+from assaykit.stats import RESULT_COLUMNS, TESTS, _two_sample_t, compare_groups, empty_result
 from assaykit.stats import p_adjust as stats_p_adjust
 
 __all__ = ["METHODS", "ddct"]
@@ -509,7 +509,9 @@ def ddct(
     # ---- statistics -------------------------------------------------------------------
     st_cols = [target_col, *RESULT_COLUMNS, "fold_change", "fold_change_ci_low", "fold_change_ci_high"]
     if test is None or n_g < 2:
-        stats_df = pd.DataFrame(columns=st_cols)
+        stats_df = empty_result(
+            [target_col], [("fold_change", "float64"), ("fold_change_ci_low", "float64"), ("fold_change_ci_high", "float64")]
+        )
     elif test in ("welch", "student"):
         # vectorised from the group summaries above (same numbers as compare_groups)
         others = np.array([i for i in range(n_g) if i != c_code], dtype=np.int64)

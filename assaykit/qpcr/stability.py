@@ -20,6 +20,14 @@ NormFinder (model-based, Andersen et al. 2004, supplementary)
     shrunk ``d̃_ig = d_ig γ²/(γ² + σ²_ig/n_g)``, posterior variance
     ``v_ig = (σ²_ig/n_g) γ²/(γ² + σ²_ig/n_g)``; stability
     ``ρ_i = mean_g (|d̃_ig| + √(σ²_ig/n_g + v_ig))``. With one group, ``ρ_i = √σ²_i``.
+
+NormFinder best pair (Andersen et al. 2004, supplementary, as corrected in the
+authors' NormFinder R code of 05/01-2015: mean over groups, σ² not squared)
+    Stability of the average of genes i and j:
+    ``ρ_ij = mean_g (√(k/(k−2)) · |d̃_ig + d̃_jg|/2 + √(σ²_ig/n_g + v_ig + σ²_jg/n_g + v_jg)/2)``;
+    differences of opposite sign cancel. One group: the pair's average replaces the
+    two genes (k−1 "genes") and ``ρ_ij`` is its ``√σ²`` (needs k ≥ 4). Every pair is
+    scored (the NormFinder program only scores candidates with ρ < 0.25, or its 4 best).
 """
 
 from __future__ import annotations
@@ -76,10 +84,11 @@ def _log2_matrix(
     incomplete = wide.isna().any(axis=1)
     excl = pd.DataFrame(
         {
-            "sample": wide.index[incomplete].astype(str),
-            "reason": [
-                "no value for " + ", ".join(wide.columns[wide.loc[s].isna()].astype(str)) for s in wide.index[incomplete]
-            ],
+            "sample": pd.Series(list(wide.index[incomplete].astype(str)), dtype=object),
+            "reason": pd.Series(
+                ["no value for " + ", ".join(wide.columns[wide.loc[s].isna()].astype(str)) for s in wide.index[incomplete]],
+                dtype=object,
+            ),
         },
         columns=["sample", "reason"],
     )
@@ -171,7 +180,7 @@ def genorm(
     return GenormResult(
         m_values=pd.DataFrame(m_rows, columns=["step", "n_genes", "target", "m"]),
         mean_m=pd.DataFrame(mean_rows, columns=["n_genes", "mean_m", "excluded_next"]),
-        pairwise_v=pd.DataFrame(vrows, columns=["pair", "n_genes", "v"]),
+        pairwise_v=pd.DataFrame(vrows, columns=["pair", "n_genes", "v"]).astype({"pair": object, "n_genes": "int64", "v": "float64"}),
         ranking=ranking,
         excluded_samples=excl,
     )
@@ -270,4 +279,44 @@ def normfinder(
             "n": np.tile(ns, k).astype(int),
         }
     )
-    return NormfinderResult(stability=stability, per_group=per_group, gamma_sq=gamma2, excluded_samples=excl)
+    pairs = _normfinder_pairs(Y, genes, G, sigma2, ns, dt, gamma2)
+    return NormfinderResult(
+        stability=stability, per_group=per_group, gamma_sq=gamma2, excluded_samples=excl, pairs=pairs
+    )
+
+
+def _one_group_sigma2(y: np.ndarray) -> np.ndarray:
+    """Bias-corrected intragroup variance of every gene (columns of ``y``), one group."""
+    n, k = y.shape
+    r = y - y.mean(axis=0) - y.mean(axis=1, keepdims=True) + y.mean()
+    s2 = (r**2).sum(axis=0) / ((n - 1) * (1 - 2 / k))
+    return s2 - s2.sum() / (k * (k - 1))
+
+
+def _normfinder_pairs(
+    Y: np.ndarray, genes: list[str], G: int, sigma2: np.ndarray, ns: np.ndarray, dt: np.ndarray, gamma2: float
+) -> pd.DataFrame:
+    """Stability of the average of every pair of genes (Andersen 2004, supplementary)."""
+    k = len(genes)
+    rows = []
+    for i in range(k - 1):
+        for j in range(i + 1, k):
+            if G > 1:
+                vi, vj = sigma2[i] / ns, sigma2[j] / ns
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    post_i = np.where(gamma2 + vi > 0, vi * gamma2 / (gamma2 + vi), 0.0)
+                    post_j = np.where(gamma2 + vj > 0, vj * gamma2 / (gamma2 + vj), 0.0)
+                bias = np.abs(dt[i] + dt[j]) / 2 * np.sqrt(k / (k - 2))
+                spread = np.sqrt(np.maximum(vi + post_i + vj + post_j, 0.0)) / 2
+                rho = float((bias + spread).mean())
+            else:
+                if k < 4:
+                    continue
+                keep = [c for c in range(k) if c not in (i, j)]
+                y = np.column_stack([Y[:, keep], Y[:, [i, j]].mean(axis=1)])
+                rho = float(np.sqrt(max(_one_group_sigma2(y)[-1], 0.0)))
+            rows.append({"target_1": genes[i], "target_2": genes[j], "rho": rho})
+    pairs = pd.DataFrame(rows, columns=["target_1", "target_2", "rho"])
+    pairs = pairs.sort_values("rho", kind="mergesort").reset_index(drop=True)
+    pairs.insert(0, "rank", np.arange(1, len(pairs) + 1, dtype="int64"))
+    return pairs.astype({"rank": "int64", "target_1": object, "target_2": object, "rho": "float64"})
