@@ -123,6 +123,9 @@ def test_propagation_not_computed_rows_keep_dtypes():
     assert r.loc[0, "status"] == "not_computed"
     assert "fewer than 2 Cq values: T in 't' (1), R in 't' (1)" == r.loc[0, "reason"]
     assert np.isnan(r.loc[0, "ratio_sd_second_order"])
+    absent = ratio_propagation(df.loc[~((df["target"] == "T") & (df["group"] == "t"))], "R", "c")
+    assert absent.loc[0, "reason"] == "fewer than 2 Cq values: T in 't' (0), R in 't' (1)"
+    assert absent.loc[0, "n_target"] == 0
     empty = ratio_propagation(df.loc[df["target"] == "R"], "R", "c")  # no target of interest
     assert empty.empty and dict(empty.dtypes) == dict(r.dtypes)
 

@@ -147,7 +147,10 @@ def _prepare(
     dup = [c for c in cols if isinstance(data[c], pd.DataFrame)]
     if dup:
         raise AnalysisError(
-            "column name appears more than once", column=dup[0], expected="unique column names", found=str(list(data.columns))
+            "column name appears more than once",
+            column=dup[0],
+            expected="unique column names",
+            found=str(list(data.columns)),
         )
     target_col, group_col, value_col = cols[0], cols[1], cols[-1]
     refs = [reference] if isinstance(reference, str) else list(reference)
@@ -239,6 +242,14 @@ def _taylor(C, S, A, varC, varS, varA, w, z):
     v2 = v1 + 0.5 * float(np.trace(HS @ HS))
     sd1, sd2 = np.sqrt(v1), np.sqrt(v2)
     return R, sd1, R - z * sd1, R + z * sd1, mean2, sd2, mean2 - z * sd2, mean2 + z * sd2
+
+
+def _summary(stats: pd.DataFrame, gene: str, group: str) -> pd.Series:
+    """Mean, variance and count of a gene's Cq in a group (count 0 when absent)."""
+    key = (gene, group)
+    if key in stats.index:
+        return stats.loc[key]
+    return pd.Series({"mean": np.nan, "var": np.nan, "count": 0})
 
 
 def ratio_propagation(
@@ -333,16 +344,8 @@ def ratio_propagation(
                 reason="",
             )
 
-            def _get(gene, g):
-                key = (gene, g)
-                return (
-                    stats.loc[key]
-                    if key in stats.index
-                    else pd.Series({"mean": np.nan, "var": np.nan, "count": 0})
-                )
-
-            sc = [_get(g, control) for g in genes]
-            ss = [_get(g, grp) for g in genes]
+            sc = [_summary(stats, g, control) for g in genes]
+            ss = [_summary(stats, g, grp) for g in genes]
             row["n_target"], row["n_target_versus"] = int(ss[0]["count"]), int(sc[0]["count"])
             row["n_reference"] = int(min(s["count"] for s in ss[1:]))
             row["n_reference_versus"] = int(min(s["count"] for s in sc[1:]))
