@@ -55,8 +55,38 @@ _CURVES_RE = re.compile(
 )
 
 
+_WHITE = frozenset(b" \t\n\r\f\v")  # what \s matches in a bytes pattern
+
+
 def _strip_curves(data: bytes) -> bytes:
-    return _CURVES_RE.sub(lambda m: b"\n" * m.group(0).count(b"\n"), data)
+    """``_CURVES_RE.sub(<as many newlines>, data)``, trying the pattern only where it can start.
+
+    A match starts with the white space before a ``<[prefix:]adp>`` / ``<mdp>`` tag: find
+    each ``dp>``, step back to its ``<`` and over the white space before it (not before the
+    end of the previous match), and try the pattern there (``re.sub`` would try every byte).
+    """
+    out: list[bytes] = []
+    pos = find_from = 0  # end of the previous match; where to look for the next 'dp>'
+    while True:
+        k = data.find(b"dp>", find_from)
+        if k < 0:
+            break
+        find_from = k + 3
+        start = data.rfind(b"<", pos, k)
+        if start < 0:
+            continue
+        while start > pos and data[start - 1] in _WHITE:
+            start -= 1
+        m = _CURVES_RE.match(data, start)
+        if m is None:
+            continue
+        out.append(data[pos:start])
+        out.append(b"\n" * m.group(0).count(b"\n"))
+        pos = find_from = m.end()
+    if not out:
+        return data
+    out.append(data[pos:])
+    return b"".join(out)
 
 
 def _local(tag: object) -> str:
