@@ -84,3 +84,17 @@ def test_large_tables_are_validated():
     reads[-1] = reads[-13]  # the last row now repeats the key of an earlier one
     with pytest.raises(SchemaError, match="duplicate well in plate table"):
         plate_table(plate="1", well=wells, read=reads, value=np.ones(n))
+
+
+_XML_PIECES = [b" ", b"\n", b"\t", b"<adp>", b"</adp>", b"<mdp>", b"</mdp>", b"<rdml:adp>", b"</rdml:adp>", b"dp>",
+               b"<", b">", b"<cyc>1</cyc>", b"<tmp>60</tmp>", b"<fluor>0.5</fluor>", b"x", b"<data>", b"</data>",
+               b"  <adp><cyc>3</cyc><fluor>0.1</fluor></adp>\n"]  # fmt: skip
+
+
+@FUZZ_SETTINGS
+@given(st.lists(st.sampled_from(_XML_PIECES), max_size=30))
+def test_strip_curves_equals_regex_sub(pieces):
+    from assaykit.io.qpcr.rdml import _CURVES_RE, _strip_curves
+
+    data = b"".join(pieces)
+    assert _strip_curves(data) == _CURVES_RE.sub(lambda m: b"\n" * m.group(0).count(b"\n"), data)
