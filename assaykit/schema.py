@@ -431,7 +431,7 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
     """
     n = len(rows["well"])
     w, w0, r, c = _well_keys(list(rows["well"]))
-    cq = np.asarray(rows["cq"], dtype=float)
+    cq = np.array(rows["cq"], dtype=float)  # a copy: the table owns its arrays (see below)
 
     def get(name, default):
         if name in rows and rows[name] is not None:
@@ -465,8 +465,10 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
                 raise SchemaError(
                     f"column '{name}' length differs from well count", expected=str(n), found=str(len(col))
                 )
-            data[name] = col if isinstance(col, np.ndarray) else _maybe_str_array(list(col))
-    df = pd.DataFrame(data)
+            data[name] = col.copy() if isinstance(col, np.ndarray) else _maybe_str_array(list(col))
+    # Every array of ``data`` is new (built or copied above): the frame takes them as they
+    # are (copy=False skips the copy into consolidated blocks, half the construction time).
+    df = pd.DataFrame(data, copy=False)
     if not _keys_unique(data["plate"], data["well"], data["target"]):
         validate_qpcr_table(df)  # raises naming the repeated key
     # else: the columns, their float types and the unique keys are given by construction

@@ -274,6 +274,7 @@ def parse_number(value: Any) -> float | None:
 
 _PLAIN_NUMBER_CHARS = frozenset("0123456789.eE+- ")
 _STR_ONLY = {str}
+_EMPTY_TEXT = frozenset({""})
 
 
 def texts(values: Sequence[Any]) -> list[str]:
@@ -318,9 +319,9 @@ def _text_number(v: str) -> float:
 
 def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
+    if not any(values) and set(values) <= _EMPTY_TEXT:  # an empty column
+        return np.full(len(values), math.nan)
     if set(map(type, values)) == _STR_ONLY:
-        if not any(values):  # an empty column
-            return np.full(len(values), math.nan)
         distinct = set(values)
         if 2 * len(distinct) <= len(values):  # repeated texts (means, thresholds): parse each once
             memo = {v: _text_number(v) for v in distinct}
@@ -334,6 +335,17 @@ def parse_numbers(values: Sequence[Any]) -> np.ndarray:
                 if not np.isinf(arr).any():  # '1e999' is not a number either
                     return arr
             except ValueError:  # e.g. a blank cell, '1-2', 'e'
+                pass
+        # Numbers mixed with a few other texts ('Undetermined'): parse those once each.
+        odd = {v: _text_number(v) for v in distinct if not v or not _PLAIN_NUMBER_CHARS.issuperset(v)}
+        if 4 * len(odd) <= len(distinct):
+            try:
+                arr = np.fromiter(
+                    map(float, [odd.get(v, v) for v in values]), dtype=float, count=len(values)
+                )
+                if not np.isinf(arr).any():
+                    return arr
+            except ValueError:  # e.g. '1-2', 'e'
                 pass
         return np.array([_text_number(v) for v in values], dtype=float)
     try:
@@ -533,7 +545,8 @@ def build_table(
     n_cells = len(table.header)
     rows = table.rows
     # Pad short rows; a long row must only carry empty cells beyond the header.
-    for r, loc in zip(rows, table.locations, strict=True):
+    long_rows = rows and max(map(len, rows)) > n_cells
+    for r, loc in zip(rows, table.locations, strict=True) if long_rows else ():
         if len(r) > n_cells and any(cell_text(c) for c in r[n_cells:]):
             raise src.error(
                 "row has more cells than the header",
@@ -555,7 +568,14 @@ def build_table(
     wells: list[str] = []
     canon: list[str] = []  # canonical 'A1' of every row
     if "well_position" in roles:
-        for text, loc in zip(texts(col(roles["well_position"])), table.locations, strict=True):
+        well_texts = texts(col(roles["well_position"]))
+        try:  # the usual case: every well valid (the loop below says where one is not)
+            canon = list(map(_canonical_well, well_texts))
+            wells = well_texts
+            bad_well = False
+        except SchemaError:
+            bad_well = True
+        for text, loc in zip(well_texts, table.locations, strict=True) if bad_well else ():
             try:
                 canon.append(_canonical_well(text))
             except SchemaError:
@@ -620,6 +640,8 @@ def build_table(
         if index is None:
             return
         values = col(index)
+        if not any(values) and set(values) <= _EMPTY_TEXT:  # an empty column: no flags
+            return
         if set(map(type, values)) <= _STR_ONLY:
             # text cells: test each distinct text once, then visit only the flagged rows
             hits = {}
@@ -660,18 +682,18 @@ def build_table(
         add_flags(i, lambda v, name=name: name if _truthy(v) else None)
 
     cq_cells = col(roles["cq"])
-    cq = parse_numbers(cq_cells).tolist()
+    cq_arr = parse_numbers(cq_cells)
+    cq = cq_arr.tolist()
     cq_raw = texts(cq_cells)
     cq_flag = [""] * len(rows)
-    for k, value in enumerate(cq):
-        if value != value:  # NaN: say why
-            text = cq_raw[k]
-            if not text:
-                cq_flag[k] = "empty"
-            elif text.lower() in _UNDETERMINED:
-                cq_flag[k] = "undetermined"
-            else:
-                cq_flag[k] = "not_numeric"
+    for k in np.flatnonzero(np.isnan(cq_arr)).tolist():  # NaN: say why
+        text = cq_raw[k]
+        if not text:
+            cq_flag[k] = "empty"
+        elif text.lower() in _UNDETERMINED:
+            cq_flag[k] = "undetermined"
+        else:
+            cq_flag[k] = "not_numeric"
     for k, more in extra.items():
         cq_flag[k] = join_flags(cq_flag[k], *more)
 
