@@ -138,6 +138,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     o_well, o_sample, o_task, o_quantity = out["well"], out["sample"], out["task"], out["quantity"]
     o_cq, o_tm, o_cq_raw, o_cq_flag = out["cq"], out["tm"], out["cq_raw"], out["cq_flag"]
     o_conc, o_status, o_color = out["instrument_concentration"], out["instrument_status"], out["instrument_color"]
+    numbers: dict[str, float] = {}
     wells = _WELL_NAMES
     if len(wells) > 50_000:
         wells.clear()
@@ -184,7 +185,11 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
         values = []
         for name, j in j_numbers:
             text = fields[j].strip() if j is not None and j < nf else ""
-            v = _number(text)
+            v = numbers.get(text)  # texts repeat ('', '0', standards): parse each once
+            if v is None:
+                v = _number(text)
+                if v is not None:
+                    numbers[text] = v
             if v is None:
                 raise source.error(
                     f"column '{name}' is not a number",
@@ -236,6 +241,6 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     out["instrument_experiment"] = [experiment] * n
     out["instrument_concentration"] = np.asarray(o_conc, dtype=float)  # floats: no dtype inference
     df = qpcr_table(out, source_file=source.name)
-    if df["instrument_concentration"].dtype != np.float64:
+    if out["instrument_concentration"].dtype != np.float64:  # (never: a float array above)
         df["instrument_concentration"] = df["instrument_concentration"].astype(float)
     return df
