@@ -27,6 +27,8 @@ __all__ = ["read_cfx", "cfx_task"]
 _SEPARATORS = (",", ";", "\t")
 _REQUIRED = ("Well", "Cq")
 _MISSING = {"nan", "n/a", "na", "none"}
+# common spellings of missing cells (stripped) -> a text float() reads as NaN
+_MISSING_AS_NAN = {t: "nan" for t in ("", "N/A", "n/a", "NA", "na", "None", "none")}
 
 #: CFX "Content" (without its replicate suffix) → canonical task.
 _CONTENT_TASKS = {
@@ -176,7 +178,7 @@ def read_cfx(source: Source) -> pd.DataFrame:
     rows = list(csv.reader([ln for _, ln in body], delimiter=sep))
     if len(rows) != len(body):  # an unbalanced quote joined lines: split each line alone
         rows = [_split(ln, sep) for _, ln in body]
-    for k, fields in enumerate(rows):
+    for k, fields in enumerate(rows) if set(map(len, rows)) - {n_fields} else ():
         if len(fields) != n_fields:
             # trailing empty fields beyond the header are harmless
             while len(fields) > n_fields and not fields[-1].strip():
@@ -202,11 +204,11 @@ def read_cfx(source: Source) -> pd.DataFrame:
         return list(map(str.strip, columns[j]))
 
     wells_raw = text_col("Well")
-    wells: list[str] = []
     cache = _WELL_NAMES
     if len(cache) > 50_000:
         cache.clear()
-    for k, w in enumerate(wells_raw):
+    wells: list[str] = list(map(cache.get, wells_raw))  # spellings seen before
+    for k, w in enumerate(wells_raw) if None in wells else ():
         name = cache.get(w)
         if name is None:
             try:
@@ -216,14 +218,20 @@ def read_cfx(source: Source) -> pd.DataFrame:
                     "invalid well name", line=linenos[k], expected="a well such as 'A01'", found=repr(w[:20])
                 ) from None
             name = cache[w] = f"{r}{c}"
-        wells.append(name)
+        wells[k] = name
 
-    def num_col(name: str, *, label: str | None = None) -> np.ndarray:
-        texts = text_col(name)
+    def num_col(name: str, *, label: str | None = None, texts: list[str] | None = None) -> np.ndarray:
+        if texts is None:
+            texts = text_col(name)
         joined = "".join(texts)
         if joined and "_" not in joined:
-            try:  # every cell a number (the usual case): same floats as _number
-                arr = np.fromiter(map(float, texts), dtype=float, count=n)
+            try:  # every cell a number or missing (the usual case): same floats as _number
+                cells = (
+                    texts
+                    if _MISSING_AS_NAN.keys().isdisjoint(texts)
+                    else [_MISSING_AS_NAN.get(t, t) for t in texts]
+                )
+                arr = np.fromiter(map(float, cells), dtype=float, count=n)
             except ValueError:  # empty cells, N/A, decimal commas ...
                 pass
             else:
@@ -244,7 +252,8 @@ def read_cfx(source: Source) -> pd.DataFrame:
     fluor = text_col("Fluor")
     target = [t or f for t, f in zip(text_col("Target"), fluor, strict=True)]
     seen: dict[tuple[str, str], int] = {}
-    for k, key in enumerate(zip(wells, target, strict=True)):
+    keys = list(zip(wells, target, strict=True))
+    for k, key in enumerate(keys) if len(set(keys)) != n else ():
         if key in seen:
             raise source.error(
                 "duplicated well × target",
@@ -256,7 +265,7 @@ def read_cfx(source: Source) -> pd.DataFrame:
             )
         seen[key] = linenos[k]
     cq_raw = text_col("Cq")
-    cq = num_col("Cq", label="Cq is not a number")
+    cq = num_col("Cq", label="Cq is not a number", texts=cq_raw)
     cq_nan = np.isnan(cq)
     flag = np.where(cq_nan, "undetermined", "")
     flag[np.asarray([t == "" for t in cq_raw], dtype=bool)] = "empty"
@@ -301,6 +310,6 @@ def read_cfx(source: Source) -> pd.DataFrame:
     df = qpcr_table(out, source_file=source.name)
     for name in ("instrument_cq_mean", "instrument_cq_sd", "instrument_starting_quantity",
                  "instrument_sq_mean", "instrument_sq_sd"):  # fmt: skip
-        if df[name].dtype != np.float64:  # only when every value was missing
+        if out[name].dtype != np.float64:  # (num_col gives float arrays: the frame keeps them)
             df[name] = df[name].astype(float)
     return df
