@@ -317,6 +317,20 @@ def _text_number(v: str) -> float:
     return x
 
 
+def _plain_numbers(keys: list[str]) -> dict[str, float] | None:
+    """``{text: _text_number(text)}`` when every text is a finite decimal number or empty
+    (parsed in one C pass), else None."""
+    if not set("".join(keys)) <= _PLAIN_NUMBER_CHARS:
+        return None
+    try:
+        arr = np.fromiter(map(float, [v or "nan" for v in keys]), dtype=float, count=len(keys))
+    except ValueError:  # e.g. a blank cell, '1-2', 'e'
+        return None
+    if np.isinf(arr).any():  # '1e999' is not a number either
+        return None
+    return dict(zip(keys, arr.tolist(), strict=True))
+
+
 def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
     if not any(values) and set(values) <= _EMPTY_TEXT:  # an empty column
@@ -324,7 +338,7 @@ def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     if set(map(type, values)) == _STR_ONLY:
         distinct = set(values)
         if 2 * len(distinct) <= len(values):  # repeated texts (means, thresholds): parse each once
-            memo = {v: _text_number(v) for v in distinct}
+            memo = _plain_numbers(list(distinct)) or {v: _text_number(v) for v in distinct}
             return np.fromiter(map(memo.__getitem__, values), dtype=float, count=len(values))
         # Fast path for text columns holding only plain decimal numbers and empty cells.
         if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
