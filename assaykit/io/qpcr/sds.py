@@ -82,13 +82,11 @@ def read_sds(source: Source) -> pd.DataFrame:
     header = [c.strip() for c in lines[header_at].split("\t")]
     while header and not header[-1]:
         header.pop()
-    rows: list[list[str]] = []
-    locs: list[int] = []
-    i = header_at + 1
-    while i < len(lines) and lines[i].strip():
-        rows.append(lines[i].split("\t"))
-        locs.append(i + 1)
-        i += 1
+    # the table runs to the first blank line
+    stripped = list(map(str.strip, lines[header_at + 1 :]))
+    i = header_at + 1 + (stripped.index("") if "" in stripped else len(stripped))
+    rows: list[list[str]] = [ln.split("\t") for ln in lines[header_at + 1 : i]]
+    locs = list(range(header_at + 2, i + 1))
     if not rows:
         raise source.error(
             "SDS results table has no rows",
