@@ -210,9 +210,21 @@ def normalize_header(name: Any) -> str:
     >>> normalize_header("Delta  Crt Mean")
     'delta crt mean'
     """
+    if type(name) is str:
+        norm = _NORMALIZED.get(name)
+        if norm is not None:
+            return norm
     text = cell_text(name).replace("\u0442", "t").replace("\u0422", "T")
     text = text.replace("\u0394", "delta ").replace("\u2206", "delta ")
-    return " ".join(text.lower().split())
+    norm = " ".join(text.lower().split())
+    if type(name) is str:
+        if len(_NORMALIZED) > 20_000:
+            _NORMALIZED.clear()
+        _NORMALIZED[name] = norm
+    return norm
+
+
+_NORMALIZED: dict[str, str] = {}  # header text -> normalize_header(text) (headers repeat)
 
 
 def cell_text(value: Any) -> str:
@@ -533,27 +545,30 @@ def build_table(
         if _FLAG_HEADER_RE.match(raw) and raw not in _NOT_FLAGS:
             flag_cols.append((raw.lower(), i))
     where_header = _where(src, table, table.header_location)
-    header_text = repr([cell_text(h) for h in table.header if cell_text(h)][:12])
+
+    def header_text() -> str:  # for the error messages only
+        return repr([cell_text(h) for h in table.header if cell_text(h)][:12])
+
     if "cq" not in roles:
         raise src.error(
             "no Cq column in the results table",
             **where_header,
             expected="a column named CT, Cq, Cт or CRT",
-            found=f"columns {header_text}",
+            found=f"columns {header_text()}",
         )
     if "target" not in roles:
         raise src.error(
             "no target column in the results table",
             **where_header,
             expected="a column named 'Target Name', 'Target' or 'Detector'",
-            found=f"columns {header_text}",
+            found=f"columns {header_text()}",
         )
     if "well" not in roles and "well_position" not in roles:
         raise src.error(
             "no well column in the results table",
             **where_header,
             expected="a column named 'Well' or 'Well Position'",
-            found=f"columns {header_text}",
+            found=f"columns {header_text()}",
         )
 
     n_cells = len(table.header)
