@@ -87,7 +87,8 @@ def test_alphalisa_file_flags_and_transforms(corpus):
     a1 = _val(df, "A1", "alpha", "instrument_conc")
     assert math.isnan(a1.value) and a1.flag == "invalid" and a1.raw == "?????"
     b6 = _val(df, "B6", "alpha", "instrument_conc")
-    assert math.isnan(b6.value) and b6.flag == "out_of_range_high" and b6.raw == ">3141492.000"
+    # a curve-range bound: the bound in value (docs/schemas.md), flagged
+    assert b6.value == 3141492.0 and b6.flag == "out_of_range_high" and b6.raw == ">3141492.000"
     assert _val(df, "B6", "alpha", "log").value == 0.305
     assert (df.flag == "out_of_range_high").sum() == 3
     assert (df.flag == "invalid").sum() == 156
@@ -120,8 +121,6 @@ def test_parse_value_tokens():
         ("OVRFLW", "overflow"),
         ("MISSED", "missed"),
         ("?????", "invalid"),
-        (">3141492.000", "out_of_range_high"),
-        ("<0.1", "out_of_range_low"),
         ("", "empty"),
         ("abc", "not_numeric"),
         ("nan", "not_numeric"),
@@ -129,6 +128,11 @@ def test_parse_value_tokens():
     ):
         v, f = parse_gen5_value(text)
         assert math.isnan(v) and f == flag, text
+    # curve-range bounds keep the bound as the value, flagged
+    assert parse_gen5_value(">3141492.000") == (3141492.0, "out_of_range_high")
+    assert parse_gen5_value("< 0.1") == (0.1, "out_of_range_low")
+    v, f = parse_gen5_value(">abc")
+    assert math.isnan(v) and f == "out_of_range_high"
 
 
 def test_classify_data_sets():
@@ -375,7 +379,10 @@ def test_fuzz_gen5(name, corpus):
     def run(mut):
         df = check_reader_contract(mut, name, format="gen5")
         if df is not None:
-            assert np.all(np.isnan(df["value"]) == (df["flag"] != ""))
+            nan, flagged = np.isnan(df["value"]), df["flag"] != ""
+            # no NaN without a flag; a number with a flag only for a curve-range bound
+            assert np.all(nan <= flagged)
+            assert df.loc[flagged & ~nan, "flag"].isin(["out_of_range_high", "out_of_range_low"]).all()
 
     run()
 

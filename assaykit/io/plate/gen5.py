@@ -63,7 +63,7 @@ def parse_gen5_value(text: str) -> tuple[float, str]:
         The number (NaN when the cell holds none) and the flag: ``''``, ``'overflow'``
         (``OVRFLW``), ``'missed'`` (``MISSED``), ``'invalid'`` (``?????``),
         ``'out_of_range_high'`` / ``'out_of_range_low'`` (``>3141492.000`` / ``<0.1``: the
-        instrument's curve range; the bound is kept only in ``raw``), ``'empty'`` or
+        instrument's curve range; the number is the bound, as for every reader), ``'empty'`` or
         ``'not_numeric'``.
 
     Examples
@@ -82,10 +82,15 @@ def parse_gen5_value(text: str) -> tuple[float, str]:
         flag = GEN5_TOKENS.get(t.upper())
         if flag:
             return _NAN, flag
-        if t[0] == ">":
-            return _NAN, "out_of_range_high"
-        if t[0] == "<":
-            return _NAN, "out_of_range_low"
+        if t[0] in "<>":
+            # the instrument's curve-range bound, kept in value as for every reader
+            # (docs/schemas.md); the flag says it is a bound, not a measurement
+            try:
+                bound = float(t[1:].strip())
+            except ValueError:
+                bound = _NAN
+            flag = "out_of_range_high" if t[0] == ">" else "out_of_range_low"
+            return (bound if math.isfinite(bound) else _NAN), flag
         return _NAN, "not_numeric"
     if math.isfinite(v):
         return v, ""
