@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import zip_longest
+from itertools import chain, zip_longest
 from typing import Any
 
 import numpy as np
@@ -343,37 +343,59 @@ def _plain_numbers(keys: list[str]) -> dict[str, float] | None:
     return dict(zip(keys, arr.tolist(), strict=True))
 
 
+def _str_numbers(values: Sequence[str]) -> np.ndarray:
+    """``[_text_number(v) for v in values]`` as a float array, in one C float() pass: texts
+    float() rejects ('', 'Undetermined', '5,720.5') are looked up in a memo of their values."""
+    n = len(values)
+    memo: dict[str, float] = {"": math.nan}
+    distinct = set(values)
+    if 2 * len(distinct) <= n:  # repeated texts (means, thresholds): parse each once
+        for v in distinct.difference(memo):
+            try:
+                memo[v] = float(v)
+            except ValueError:
+                memo[v] = _text_number(v)
+        arr = np.fromiter(map(memo.__getitem__, values), dtype=float, count=n)
+        if "_" in "".join(distinct):  # float() accepts '1_000', an exported number does not
+            return np.array([_text_number(v) for v in values], dtype=float)
+        finite = np.isfinite(arr)
+        if not finite.all():  # '', 'nan', 'inf', '1e400': NaN
+            arr[~finite] = math.nan
+        return arr
+    get = memo.get
+    try:
+        arr = np.fromiter(map(float, map(get, values, values)), dtype=float, count=n)
+    except ValueError:  # texts that are not plain numbers: parse each distinct one once
+        for v in distinct.difference(memo):
+            try:
+                float(v)
+            except ValueError:
+                memo[v] = _text_number(v)
+        arr = np.fromiter(map(float, map(get, values, values)), dtype=float, count=n)
+    if "_" in "".join(values):  # float() accepts '1_000', an exported number does not
+        return np.array([_text_number(v) for v in values], dtype=float)
+    finite = np.isfinite(arr)
+    if not finite.all():  # '', 'nan', 'inf', '1e400': NaN
+        arr[~finite] = math.nan
+    return arr
+
+
+def _columns_numbers(cols: list[Sequence[Any]]) -> list[np.ndarray]:
+    """``[parse_numbers(c) for c in cols]``, parsed in one pass when every cell is text."""
+    flat = list(chain.from_iterable(cols))
+    if not flat or set(map(type, flat)) != _STR_ONLY:
+        return [parse_numbers(c) for c in cols]
+    arr = _str_numbers(flat)
+    ends = np.cumsum([len(c) for c in cols]).tolist()
+    return [arr[a:b].copy() for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+
+
 def parse_numbers(values: Sequence[Any]) -> np.ndarray:
     """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
     if not any(values) and set(values) <= _EMPTY_TEXT:  # an empty column
         return np.full(len(values), math.nan)
     if set(map(type, values)) == _STR_ONLY:
-        distinct = set(values)
-        if 2 * len(distinct) <= len(values):  # repeated texts (means, thresholds): parse each once
-            memo = _plain_numbers(list(distinct)) or {v: _text_number(v) for v in distinct}
-            return np.fromiter(map(memo.__getitem__, values), dtype=float, count=len(values))
-        # Fast path for text columns holding only plain decimal numbers and empty cells.
-        if set("".join(values)) <= _PLAIN_NUMBER_CHARS:
-            try:
-                arr = np.fromiter(
-                    map(float, [v or "nan" for v in values]), dtype=float, count=len(values)
-                )
-                if not np.isinf(arr).any():  # '1e999' is not a number either
-                    return arr
-            except ValueError:  # e.g. a blank cell, '1-2', 'e'
-                pass
-        # Numbers mixed with a few other texts ('Undetermined'): parse those once each.
-        odd = {v: _text_number(v) for v in distinct if not v or not _PLAIN_NUMBER_CHARS.issuperset(v)}
-        if 4 * len(odd) <= len(distinct):
-            try:
-                arr = np.fromiter(
-                    map(float, [odd.get(v, v) for v in values]), dtype=float, count=len(values)
-                )
-                if not np.isinf(arr).any():
-                    return arr
-            except ValueError:  # e.g. '1-2', 'e'
-                pass
-        return np.array([_text_number(v) for v in values], dtype=float)
+        return _str_numbers(values)
     try:
         return np.fromiter((_fast_number(v) for v in values), dtype=float, count=len(values))
     except (ValueError, TypeError):
@@ -710,8 +732,15 @@ def build_table(
     for name, i in flag_cols:
         add_flags(i, lambda v, name=name: name if _truthy(v) else None)
 
+    # every number column (Cq, quantity, Tm, instrument_*) parsed in one pass
+    inst_names = [name for name in INSTRUMENT_COLUMNS if name in instrument]
+    numbers = _columns_numbers(
+        [col(roles["cq"]), col(roles.get("quantity")), col(roles.get("tm"))]
+        + [col(instrument[name]) for name in inst_names]
+    )
+    inst_numbers = dict(zip(inst_names, numbers[3:], strict=True))
     cq_cells = col(roles["cq"])
-    cq_arr = parse_numbers(cq_cells)
+    cq_arr = numbers[0]
     cq = cq_arr.tolist()
     cq_raw = texts(cq_cells)
     cq_flag = [""] * len(rows)
@@ -727,7 +756,7 @@ def build_table(
         cq_flag[k] = join_flags(cq_flag[k], *more)
 
     # ---- quantity (given for standards; the instrument's estimate otherwise)
-    qty = parse_numbers(col(roles.get("quantity")))
+    qty = numbers[1]
     is_std = np.fromiter((t == "standard" for t in tasks), dtype=bool, count=len(tasks))
     if standards_quantity_in_sample:
         for k in np.flatnonzero(is_std & np.isnan(qty)):
@@ -736,7 +765,7 @@ def build_table(
     quantity = np.where(is_std, qty, np.nan).tolist()
     inst_quantity = np.where(is_std, np.nan, qty).tolist()
 
-    tm = parse_numbers(col(roles.get("tm")))
+    tm = numbers[2]
 
     # ---- duplicates: one row per plate × well × target
     keys = list(zip(plates, canon, targets, strict=True))
@@ -803,7 +832,7 @@ def build_table(
             if "quantity" in roles:
                 inst[name] = np.asarray(inst_quantity, dtype=float)
         elif name in instrument:
-            inst[name] = padded(parse_numbers(col(instrument[name])))
+            inst[name] = padded(inst_numbers[name])
     if keep_instrument_task:
         inst["instrument_task"] = task_raw
     # qpcr_table appends the instrument_* columns in this order: one DataFrame built once
