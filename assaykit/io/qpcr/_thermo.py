@@ -284,7 +284,6 @@ def parse_number(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-_PLAIN_NUMBER_CHARS = frozenset("0123456789.eE+- ")
 _STR_ONLY = {str}
 _EMPTY_TEXT = frozenset({""})
 
@@ -327,20 +326,6 @@ def _text_number(v: str) -> float:
     if x - x != 0 or "_" in v:  # inf / nan, or '1_000' (not an exported number)
         return math.nan
     return x
-
-
-def _plain_numbers(keys: list[str]) -> dict[str, float] | None:
-    """``{text: _text_number(text)}`` when every text is a finite decimal number or empty
-    (parsed in one C pass), else None."""
-    if not set("".join(keys)) <= _PLAIN_NUMBER_CHARS:
-        return None
-    try:
-        arr = np.fromiter(map(float, [v or "nan" for v in keys]), dtype=float, count=len(keys))
-    except ValueError:  # e.g. a blank cell, '1-2', 'e'
-        return None
-    if np.isinf(arr).any():  # '1e999' is not a number either
-        return None
-    return dict(zip(keys, arr.tolist(), strict=True))
 
 
 def _str_numbers(values: Sequence[str]) -> np.ndarray:
