@@ -676,7 +676,7 @@ def build_table(
         if index is None:
             return
         values = col(index)
-        if not any(values) and set(values) <= _EMPTY_TEXT:  # an empty column: no flags
+        if values.count("") == len(values):  # an empty column (a tuple of cells): no flags
             return
         if set(map(type, values)) <= _STR_ONLY:
             # text cells: test each distinct text once, then visit only the flagged rows
