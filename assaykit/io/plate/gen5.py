@@ -445,16 +445,16 @@ def _parse_procedure(source: Source, lines: list[str], i: int, plate: _Plate) ->
     return i
 
 
-def _parse_layout(source: Source, lines: list[str], i: int, plate: _Plate) -> int:
-    n = len(lines)
-    if i >= n:
-        raise source.error(
-            "Layout block is truncated", line=i, expected="a column header", found="end of file"
-        )
-    cols = _header_columns(source, lines[i].split("\t"), i + 1, "Layout")
-    ncol = len(cols)
-    i += 1
+def _block_rows(source: Source, lines: list[str], i: int, block: str) -> tuple[list[tuple[int, str, str, list[str]]], int]:
+    """The grid lines of a Layout/Results block from line index ``i``.
+
+    Returns ``([(index, row, key, cells), ...], end)``: ``row`` is the current row letter
+    (continuation lines repeat it, ``key`` is then ``''``); the block ends at a blank line
+    or a line whose first cell is not a row letter.
+    """
+    out: list[tuple[int, str, str, list[str]]] = []
     row: str | None = None
+    n = len(lines)
     while i < n:
         line = lines[i]
         if not line.strip():
@@ -467,11 +467,26 @@ def _parse_layout(source: Source, lines: list[str], i: int, plate: _Plate) -> in
             row = key
         if row is None:
             raise source.error(
-                "Layout line before the first row letter",
+                f"{block} line before the first row letter",
                 line=i + 1,
-                expected="a row letter",
+                expected="a line starting with a row letter",
                 found=repr(line[:40]),
             )
+        out.append((i, row, key, cells))
+        i += 1
+    return out, i
+
+
+def _parse_layout(source: Source, lines: list[str], i: int, plate: _Plate) -> int:
+    n = len(lines)
+    if i >= n:
+        raise source.error(
+            "Layout block is truncated", line=i, expected="a column header", found="end of file"
+        )
+    cols = _header_columns(source, lines[i].split("\t"), i + 1, "Layout")
+    ncol = len(cols)
+    rows, end = _block_rows(source, lines, i + 1, "Layout")
+    for i, row, key, cells in rows:
         label = cells[ncol + 1].strip() if len(cells) > ncol + 1 else ""
         vals = cells[1 : ncol + 1]
         vals += [""] * (ncol - len(vals))
@@ -498,8 +513,7 @@ def _parse_layout(source: Source, lines: list[str], i: int, plate: _Plate) -> in
                     info[2] = num
                 else:
                     info[1] = num
-        i += 1
-    return i
+    return end
 
 
 def _parse_results(
@@ -526,32 +540,15 @@ def _parse_results(
         )
     cols = _header_columns(source, lines[i].split("\t"), i + 1, "Results")
     ncol = len(cols)
-    i += 1
     steps = plate.steps
     # first pass: the grid lines of this block
     grid: list[tuple[int, str, list[str], str]] = []  # (line_no, row, values, label)
-    row: str | None = None
-    while i < n:
-        line = lines[i]
-        if not line.strip():
-            break
-        cells = line.split("\t")
-        key = cells[0].strip()
-        if key and not _ROW_RE.match(key):
-            break
-        if key:
-            row = key
-        if row is None:
-            raise source.error(
-                "Results line before the first row letter",
-                line=i + 1,
-                expected="a line starting with a row letter",
-                found=repr(line[:40]),
-            )
+    rows, i = _block_rows(source, lines, i + 1, "Results")
+    for j, row, _key, cells in rows:
         if len(cells) < ncol + 1:
             raise source.error(
                 "grid row is truncated or misses a column",
-                line=i + 1,
+                line=j + 1,
                 plate=plate.name,
                 expected=f"{ncol} values after the row letter",
                 found=f"{len(cells) - 1}",
@@ -561,13 +558,12 @@ def _parse_results(
         if extra:
             raise source.error(
                 "grid row has more cells than the column header",
-                line=i + 1,
+                line=j + 1,
                 plate=plate.name,
                 expected=f"{ncol} values and a data-set name",
                 found=f"extra cells {extra[:3]}",
             )
-        grid.append((i + 1, row, cells[1 : ncol + 1], label))
-        i += 1
+        grid.append((j + 1, row, cells[1 : ncol + 1], label))
     if not grid:
         raise source.error(
             "Results block has no rows",
