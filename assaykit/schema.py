@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -201,8 +202,21 @@ def _well_key(w: str) -> tuple[str, str, str, int]:
     return well_name(r, c), well_name_padded(r, c), r, c
 
 
+_WELL_KEYS: dict[str, tuple[str, str, str, int]] = {}  # well text -> _well_key(text)
+
+
 def _well_keys(wells: Sequence[str]) -> tuple[list[str], list[str], list[str], list[int]]:
-    keys = [_well_key(w if isinstance(w, str) else str(w)) for w in wells]
+    """``well, well0, row, col`` of every well (raising SchemaError for a bad one)."""
+    keys = list(map(_WELL_KEYS.get, wells))  # spellings seen before (non-str miss)
+    if None in keys:
+        if len(_WELL_KEYS) > 50_000:
+            _WELL_KEYS.clear()
+        for i, w in enumerate(wells):
+            if keys[i] is None:
+                text = w if isinstance(w, str) else str(w)
+                keys[i] = _well_key(text)
+                if type(w) is str:
+                    _WELL_KEYS[w] = keys[i]
     if not keys:
         return [], [], [], []
     w_out, w0_out, r_out, c_out = (list(x) for x in zip(*keys, strict=True))
@@ -300,7 +314,9 @@ def plate_table(
     for name, col in (extra or {}).items():
         arr = _col(col, name)  # checks the length, broadcasts a scalar string
         data[name] = col if isinstance(col, np.ndarray) else _maybe_str_array(arr.tolist())  # pandas infers
-    df = pd.DataFrame(data)
+    df = _fast_frame(data, n)
+    if df is None:  # an extra column of other types: pandas types it
+        df = pd.DataFrame(data)
     if (extra and not set(extra).isdisjoint(PLATE_COLUMNS)) or not _keys_unique(
         data["plate"], data["well"], data["read"], data["metric"]
     ):
@@ -318,8 +334,18 @@ def _keys_unique(*cols: Sequence) -> bool:
     n = len(cols[0])
     if n > 5000:
         return False
-    lists = [c.tolist() if isinstance(c, np.ndarray) else list(c) for c in cols]
+    lists = [c.tolist() if isinstance(c, np.ndarray) else c for c in cols]
     return len(set(zip(*lists, strict=True))) == n
+
+
+def _column(df: pd.DataFrame, name: str):
+    """The values of column ``name`` (an array, without building a Series: building one
+    deep-copies ``df.attrs``); ``df[name]`` itself when the name is not unique."""
+    loc = df.columns.get_loc(name)
+    getter = getattr(df, "_get_column_array", None)
+    if isinstance(loc, int) and getter is not None:
+        return getter(loc)
+    return df[name]
 
 
 def _first_duplicate(df: pd.DataFrame, key: list[str]) -> tuple[int, int] | None:
@@ -329,7 +355,7 @@ def _first_duplicate(df: pd.DataFrame, key: list[str]) -> tuple[int, int] | None
         if not again.any():
             return None
         return int(np.flatnonzero(again)[0]), int(df.duplicated(key, keep=False).sum())
-    cols = [df[k].tolist() for k in key]
+    cols = [_column(df, k).tolist() for k in key]
     if len(set(zip(*cols, strict=True))) == len(df):  # the usual case, decided in C
         return None
     seen: set = set()
@@ -361,10 +387,12 @@ def validate_plate_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Da
             expected=f"columns {list(PLATE_COLUMNS)}",
             found=f"columns {list(df.columns)} (missing {missing})",
         )
-    if not pd.api.types.is_float_dtype(df["value"]):
-        raise SchemaError("column 'value' must be float", file=where, found=str(df["value"].dtype))
-    if not pd.api.types.is_integer_dtype(df["col"]):
-        raise SchemaError("column 'col' must be integer", file=where, found=str(df["col"].dtype))
+    value = _column(df, "value")
+    if not pd.api.types.is_float_dtype(value):
+        raise SchemaError("column 'value' must be float", file=where, found=str(value.dtype))
+    col = _column(df, "col")
+    if not pd.api.types.is_integer_dtype(col):
+        raise SchemaError("column 'col' must be integer", file=where, found=str(col.dtype))
     key = ["plate", "well", "read", "metric"]
     dup = _first_duplicate(df, key)
     if dup is not None:
@@ -412,7 +440,84 @@ def _as_text(values: list) -> list[str]:
     return ["" if v is None else str(v) for v in values]
 
 
-def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFrame:
+def _blocks_builder():
+    """A function ``(blocks, index, columns) -> DataFrame`` taking ``(2-D values, positions)``
+    pairs, or None when this pandas offers none (then frames are built column by column)."""
+    try:  # pandas >= 3: the public low-level constructor
+        from pandas.api.internals import create_dataframe_from_blocks
+
+        return create_dataframe_from_blocks
+    except ImportError:
+        pass
+    try:  # pandas 2.x: the same through the internals API that pyarrow and dask use
+        from pandas.core.internals import api as internals_api
+        from pandas.core.internals.managers import BlockManager
+
+        def from_blocks(blocks, index, columns):
+            made = tuple(internals_api.make_block(v, placement=p) for v, p in blocks)
+            mgr = BlockManager(made, [columns, index])
+            return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
+
+        return from_blocks
+    except (ImportError, AttributeError):  # pragma: no cover - other pandas layouts
+        return None
+
+
+_FROM_BLOCKS = _blocks_builder()
+_FAST_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))
+
+
+_INDEXES: dict[tuple[str, ...], pd.Index] = {}  # column names -> their (immutable) Index
+
+
+def _fast_frame(columns: dict[str, Sequence], n: int, *, texts_checked: bool = False) -> pd.DataFrame | None:
+    """A DataFrame of ``columns`` built with one block per dtype, or None when not possible.
+
+    Numeric columns must be float64 / int64 arrays; every other column must hold only
+    ``str`` (lists, tuples or object arrays of ``n`` items). The result equals
+    ``pd.DataFrame`` of the same columns (``str`` columns stay ``object``), built in a
+    fraction of the time: no per-column type inference and no consolidation copy.
+    Returns None (the caller builds the frame column by column) when a column is of
+    another type, a length differs, or this pandas offers no block constructor.
+    ``texts_checked=True``: the caller guarantees that the text columns hold only ``str``.
+    """
+    if _FROM_BLOCKS is None or n == 0:
+        return None
+    numeric: dict[np.dtype, list[int]] = {}
+    text: list[int] = []
+    values = list(columns.values())
+    for i, v in enumerate(values):
+        if isinstance(v, np.ndarray) and v.dtype != object:
+            if v.dtype not in _FAST_DTYPES or v.shape != (n,):
+                return None
+            numeric.setdefault(v.dtype, []).append(i)
+        else:
+            if len(v) != n:
+                return None
+            text.append(i)
+    blocks = []
+    if text:
+        block = np.empty((len(text), n), dtype=object)
+        for j, i in enumerate(text):
+            block[j] = values[i]
+        if not texts_checked and pd.api.types.infer_dtype(block.ravel(), skipna=False) != "string":
+            return None  # None / numbers / NaN among the texts: pandas decides their dtype
+        blocks.append((block, np.asarray(text, dtype=np.intp)))
+    for dtype, where in numeric.items():
+        block = np.empty((len(where), n), dtype=dtype)
+        for j, i in enumerate(where):
+            block[j] = values[i]
+        blocks.append((block, np.asarray(where, dtype=np.intp)))
+    names = tuple(columns)
+    index = _INDEXES.get(names)
+    if index is None:
+        if len(_INDEXES) > 1000:
+            _INDEXES.clear()
+        index = _INDEXES[names] = pd.Index(list(names), dtype=object)
+    return _FROM_BLOCKS(blocks, pd.RangeIndex(n), index)
+
+
+def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "", checked: bool = False) -> pd.DataFrame:
     """Build a canonical qPCR table from column lists.
 
     Parameters
@@ -423,6 +528,10 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
         ``cq_flag``, ``tm`` and any ``instrument_*`` column (kept, appended).
     source_file : str
         The file the values were read from.
+    checked : bool
+        The caller guarantees that every text column holds only ``str`` and that no
+        plate × well × target repeats (readers check that themselves, to name the line);
+        skips those two checks.
 
     Returns
     -------
@@ -430,33 +539,38 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
         Columns :data:`QPCR_COLUMNS` followed by the ``instrument_*`` columns, validated.
     """
     n = len(rows["well"])
-    w, w0, r, c = _well_keys(list(rows["well"]))
-    cq = np.array(rows["cq"], dtype=float)  # a copy: the table owns its arrays (see below)
+    w, w0, r, c = _well_keys(rows["well"])
 
-    def get(name, default):
-        if name in rows and rows[name] is not None:
-            x = rows[name]
-            if isinstance(x, str):
-                return [x] * n
-            return list(x)
-        return [default] * n
+    def given(name, default):
+        x = rows.get(name)
+        if x is None:
+            return [default] * n
+        if isinstance(x, str):
+            return [x] * n
+        return x
+
+    def floats(name):
+        x = rows.get(name)
+        if x is None:
+            return np.full(n, np.nan)
+        return np.array(x, dtype=float)  # a copy: the table owns its arrays
 
     data = {
-        "plate": _str_array(_as_str(get("plate", "1"))),
-        "well": _str_array(w),
-        "well0": _str_array(w0),
-        "row": _str_array(r),
+        "plate": given("plate", "1"),
+        "well": w,
+        "well0": w0,
+        "row": r,
         "col": np.asarray(c, dtype=np.int64),
-        "sample": _maybe_str_array(get("sample", "")),
-        "target": _maybe_str_array(get("target", "")),
-        "task": _maybe_str_array(get("task", "unknown")),
-        "reporter": _maybe_str_array(get("reporter", "")),
-        "quantity": np.asarray(get("quantity", np.nan), dtype=float),
-        "cq": cq,
-        "cq_raw": _str_array(_as_text(get("cq_raw", ""))),
-        "cq_flag": _str_array(_as_text(get("cq_flag", ""))),
-        "tm": np.asarray(get("tm", np.nan), dtype=float),
-        "source_file": np.full(n, str(source_file), dtype=object),
+        "sample": given("sample", ""),
+        "target": given("target", ""),
+        "task": given("task", "unknown"),
+        "reporter": given("reporter", ""),
+        "quantity": floats("quantity"),
+        "cq": floats("cq"),
+        "cq_raw": given("cq_raw", ""),
+        "cq_flag": given("cq_flag", ""),
+        "tm": floats("tm"),
+        "source_file": [str(source_file)] * n,
     }
     for name in rows:
         if name.startswith("instrument_"):
@@ -465,14 +579,32 @@ def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "") -> pd.DataFr
                 raise SchemaError(
                     f"column '{name}' length differs from well count", expected=str(n), found=str(len(col))
                 )
-            data[name] = col.copy() if isinstance(col, np.ndarray) else _maybe_str_array(list(col))
-    # Every array of ``data`` is new (built or copied above): the frame takes them as they
-    # are (copy=False skips the copy into consolidated blocks, half the construction time).
-    df = pd.DataFrame(data, copy=False)
-    if not _keys_unique(data["plate"], data["well"], data["target"]):
+            data[name] = col.copy() if isinstance(col, np.ndarray) else col
+    df = _fast_frame(data, n, texts_checked=checked)
+    if df is None:  # a column of other types (None, numbers ...): column by column
+        df = _qpcr_frame_by_column(data, n)
+    if not checked and not _keys_unique(data["plate"], data["well"], data["target"]):
         validate_qpcr_table(df)  # raises naming the repeated key
     # else: the columns, their float types and the unique keys are given by construction
     return df
+
+
+def _qpcr_frame_by_column(data: dict[str, Sequence], n: int) -> pd.DataFrame:
+    """:func:`qpcr_table`'s frame when some text column holds other values: ``plate`` as
+    ``str``, ``cq_raw``/``cq_flag`` as text (None → ''), other columns typed by pandas."""
+    out: dict[str, Any] = {}
+    for name, col in data.items():
+        if isinstance(col, np.ndarray) and col.dtype != object:
+            out[name] = col
+        elif name == "plate":
+            out[name] = _str_array(_as_str(list(col)))
+        elif name in ("cq_raw", "cq_flag"):
+            out[name] = _str_array(_as_text(list(col)))
+        elif name in ("well", "well0", "row", "source_file"):
+            out[name] = _str_array(list(col))
+        else:
+            out[name] = _maybe_str_array(list(col))
+    return pd.DataFrame(out, copy=False)
 
 
 def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
@@ -492,8 +624,9 @@ def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Dat
             found=f"columns {list(df.columns)} (missing {missing})",
         )
     for name in ("cq", "quantity", "tm"):
-        if not pd.api.types.is_float_dtype(df[name]):
-            raise SchemaError(f"column '{name}' must be float", file=where, found=str(df[name].dtype))
+        values = _column(df, name)
+        if not pd.api.types.is_float_dtype(values):
+            raise SchemaError(f"column '{name}' must be float", file=where, found=str(values.dtype))
     dup = _first_duplicate(df, ["plate", "well", "target"])
     if dup is not None:
         first = df.iloc[dup[0]]

@@ -4,7 +4,9 @@
   fallback) equals :func:`_thermo.parse_number` cell by cell, sign of zero included;
 * :func:`schema.plate_table` / :func:`schema.qpcr_table` skip validating the built frame
   only when their input keys are distinct: a repeated key, or an ``extra`` column
-  replacing a canonical one, still raises the validator's error.
+  replacing a canonical one, still raises the validator's error;
+* ``schema._fast_frame`` (one block per dtype) builds the same frame as ``pd.DataFrame``
+  and declines (returns None) whenever a column is not plain ``str`` / float64 / int64.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from hypothesis import strategies as st
 
 from assaykit.errors import SchemaError
 from assaykit.io.qpcr._thermo import parse_number, parse_numbers
-from assaykit.schema import plate_table, qpcr_table
+from assaykit.schema import _fast_frame, plate_table, qpcr_table
 
 _PIECES = ["0", "1", "7", "12", ".", ",", "e", "E", "+", "-", " ", "_", "\t", "nan", "inf", "x",
            "Undetermined", "1,000", "12,345.6", "\u0661"]  # fmt: skip
@@ -56,6 +58,73 @@ def test_parse_numbers_equals_parse_number(cells, repeat):
 )
 def test_parse_numbers_cases(values):
     assert _same(parse_numbers(values), _expected(values))
+
+
+@FUZZ_SETTINGS
+@given(st.lists(_cell, max_size=12), st.integers(min_value=1, max_value=4))
+def test_parse_numbers_of_known_text_equals_parse_number(cells, repeat):
+    values = cells * repeat
+    assert _same(parse_numbers(values, text=True), _expected(values))
+
+
+def _frames_equal(a, b):
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert list(a.dtypes) == list(b.dtypes)
+    for c in a.columns:
+        if a[c].dtype == object:
+            assert [type(x) for x in a[c]] == [type(x) for x in b[c]]
+
+
+def test_fast_frame_equals_dataframe():
+    import pandas as pd
+
+    cols = {
+        "a": ["x", "y", "z"],
+        "f": np.array([1.5, np.nan, -0.0]),
+        "b": ("p", "q", ""),
+        "i": np.array([1, 2, 3], dtype=np.int64),
+        "o": np.array(["u", "v", "w"], dtype=object),
+        "g": np.array([2.0, 3.0, 4.0]),
+    }
+    fast = _fast_frame(cols, 3)
+    assert fast is not None
+    _frames_equal(fast, pd.DataFrame({k: (np.asarray(v, dtype=object) if not isinstance(v, np.ndarray) else v)
+                                      for k, v in cols.items()}))  # fmt: skip
+    assert list(fast.columns) == list(cols)
+    fast.loc[0, "f"] = 9.0  # the frame owns its values
+    assert cols["f"][0] == 1.5
+
+
+@pytest.mark.parametrize(
+    "cols",
+    [
+        {"a": ["x", None]},  # None among texts: pandas types the column
+        {"a": ["x", 1.0]},
+        {"a": np.array([1, 2], dtype=np.int32)},  # another numeric dtype
+        {"a": ["x", "y"], "b": ["z"]},  # a length differs
+        {"a": np.array([[1.0, 2.0]])},  # not one-dimensional
+    ],
+)
+def test_fast_frame_declines(cols):
+    assert _fast_frame(cols, 2) is None
+
+
+def test_fast_frame_empty_declines():
+    assert _fast_frame({"a": []}, 0) is None
+
+
+def test_qpcr_table_non_text_cells_are_typed_as_before():
+    df = qpcr_table({"well": ["A1", "A2"], "sample": [None, "s"], "target": ["T", "T"], "cq": [1.0, 2.0],
+                     "plate": [1, 1], "cq_raw": [None, "2"]})  # fmt: skip
+    assert df["plate"].tolist() == ["1", "1"] and df["cq_raw"].tolist() == ["", "2"]
+    assert df["sample"].tolist() == [None, "s"]
+
+
+def test_qpcr_table_checked_skips_only_what_the_caller_checked():
+    rows = {"well": ["A1", "A2"], "sample": ["s", "s"], "target": ["T", "T"], "cq": [20.0, 21.0]}
+    _frames_equal(qpcr_table(rows, checked=True), qpcr_table(rows))
 
 
 def test_qpcr_table_repeated_key_still_raises():

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain, zip_longest
+from itertools import compress, zip_longest
 from typing import Any
 
 import numpy as np
@@ -295,6 +295,11 @@ def texts(values: Sequence[Any]) -> list[str]:
     return [cell_text(v) for v in values]
 
 
+def _stripped(values: Sequence[str]) -> list[str]:
+    """:func:`texts` of cells known to be ``str``."""
+    return list(map(str.strip, values))
+
+
 def _fast_number(v: Any) -> float:
     t = type(v)
     if t is float or t is int:
@@ -328,58 +333,62 @@ def _text_number(v: str) -> float:
     return x
 
 
+# Texts that are not numbers and common in number columns (each gives NaN).
+_NOT_NUMBERS = frozenset({"", "Undetermined", "UNDETERMINED", "undetermined", "N/A", "NaN", "nan", "-"})
+
+
 def _str_numbers(values: Sequence[str]) -> np.ndarray:
-    """``[_text_number(v) for v in values]`` as a float array, in one C float() pass: texts
-    float() rejects ('', 'Undetermined', '5,720.5') are looked up in a memo of their values."""
+    """``[_text_number(v) for v in values]`` as a float array.
+
+    One C ``float()`` pass when every cell is a plain number; else each distinct text is
+    parsed once ('', 'Undetermined', '5,720.5' and means repeated over replicates) and
+    the cells are looked up in that memo.
+    """
     n = len(values)
-    memo: dict[str, float] = {"": math.nan}
-    distinct = set(values)
-    if 2 * len(distinct) <= n:  # repeated texts (means, thresholds): parse each once
-        for v in distinct.difference(memo):
-            try:
-                memo[v] = float(v)
-            except ValueError:
-                memo[v] = _text_number(v)
+    arr = None
+    if "" not in values and "Undetermined" not in values:
+        try:
+            arr = np.fromiter(map(float, values), dtype=float, count=n)
+        except ValueError:
+            pass
+    if arr is None:  # texts float() rejects: parse each distinct one once
+        distinct = set(values)
+        odd = distinct.intersection(_NOT_NUMBERS)
+        if odd:
+            distinct.difference_update(odd)
+        try:
+            memo = dict(zip(distinct, map(float, distinct), strict=True))
+        except ValueError:
+            memo = {}
+            for v in distinct:
+                try:
+                    memo[v] = float(v)
+                except ValueError:
+                    memo[v] = _text_number(v)
+        for v in odd:
+            memo[v] = _text_number(v)
         arr = np.fromiter(map(memo.__getitem__, values), dtype=float, count=n)
-        if "_" in "".join(distinct):  # float() accepts '1_000', an exported number does not
-            return np.array([_text_number(v) for v in values], dtype=float)
-        finite = np.isfinite(arr)
-        if not finite.all():  # '', 'nan', 'inf', '1e400': NaN
-            arr[~finite] = math.nan
-        return arr
-    get = memo.get
-    try:
-        arr = np.fromiter(map(float, map(get, values, values)), dtype=float, count=n)
-    except ValueError:  # texts that are not plain numbers: parse each distinct one once
-        for v in distinct.difference(memo):
-            try:
-                float(v)
-            except ValueError:
-                memo[v] = _text_number(v)
-        arr = np.fromiter(map(float, map(get, values, values)), dtype=float, count=n)
     if "_" in "".join(values):  # float() accepts '1_000', an exported number does not
         return np.array([_text_number(v) for v in values], dtype=float)
     finite = np.isfinite(arr)
-    if not finite.all():  # '', 'nan', 'inf', '1e400': NaN
+    if not finite.all():  # 'nan', 'inf', '1e400': NaN
         arr[~finite] = math.nan
     return arr
 
 
-def _columns_numbers(cols: list[Sequence[Any]]) -> list[np.ndarray]:
-    """``[parse_numbers(c) for c in cols]``, parsed in one pass when every cell is text."""
-    flat = list(chain.from_iterable(cols))
-    if not flat or set(map(type, flat)) != _STR_ONLY:
-        return [parse_numbers(c) for c in cols]
-    arr = _str_numbers(flat)
-    ends = np.cumsum([len(c) for c in cols]).tolist()
-    return [arr[a:b].copy() for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+def _columns_numbers(cols: list[Sequence[Any]], *, text: bool = False) -> list[np.ndarray]:
+    """``[parse_numbers(c, text=text) for c in cols]``."""
+    return [parse_numbers(c, text=text) for c in cols]
 
 
-def parse_numbers(values: Sequence[Any]) -> np.ndarray:
-    """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number."""
-    if not any(values) and set(values) <= _EMPTY_TEXT:  # an empty column
+def parse_numbers(values: Sequence[Any], *, text: bool = False) -> np.ndarray:
+    """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number.
+
+    ``text=True`` says that every cell is a ``str`` (skips the type checks).
+    """
+    if not any(values) and (text or set(values) <= _EMPTY_TEXT):  # an empty column
         return np.full(len(values), math.nan)
-    if set(map(type, values)) == _STR_ONLY:
+    if text or set(map(type, values)) == _STR_ONLY:
         return _str_numbers(values)
     try:
         return np.fromiter((_fast_number(v) for v in values), dtype=float, count=len(values))
@@ -436,6 +445,8 @@ class RawTable:
         Worksheet name (None for text files).
     metadata : dict
         Key–value pairs found around the table (``* Key = Value`` lines, footer lines).
+    text : bool
+        Every cell is a ``str`` (rows split from text lines): cells need no type checks.
     """
 
     header: list[Any]
@@ -444,6 +455,7 @@ class RawTable:
     header_location: int
     sheet: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    text: bool = False
 
 
 def _where(src: Source, table: RawTable, loc: int) -> dict[str, Any]:
@@ -593,6 +605,8 @@ def build_table(
 
     # Cells column by column (rows may be shorter than the header: missing cells are '').
     columns = list(zip_longest(*rows, fillvalue="")) if rows else []
+    all_text = table.text  # every cell a str
+    cells_text = _stripped if all_text else texts
     blank = ("",) * len(rows)
 
     def col(role_index: int | None) -> Sequence[Any]:
@@ -604,9 +618,11 @@ def build_table(
     wells: list[str] = []
     canon: list[str] = []  # canonical 'A1' of every row
     if "well_position" in roles:
-        well_texts = texts(col(roles["well_position"]))
+        well_texts = cells_text(col(roles["well_position"]))
         try:  # the usual case: every well valid (the loop below says where one is not)
-            canon = list(map(_canonical_well, well_texts))
+            canon = list(map(_CANONICAL_WELLS.get, well_texts))  # spellings seen before
+            if None in canon:
+                canon = list(map(_canonical_well, well_texts))
             wells = well_texts
             bad_well = False
         except SchemaError:
@@ -655,18 +671,21 @@ def build_table(
 
     # ---- plates
     if "plate" in roles or "embedded_file" in roles:
-        plate_vals = texts(col(roles.get("plate")))
-        file_vals = texts(col(roles.get("embedded_file")))
-        plates = [p or f or default_plate for p, f in zip(plate_vals, file_vals, strict=True)]
+        plate_vals = cells_text(col(roles.get("plate")))
+        if all(plate_vals):  # every row names its plate
+            plates = plate_vals
+        else:
+            file_vals = cells_text(col(roles.get("embedded_file")))
+            plates = [p or f or default_plate for p, f in zip(plate_vals, file_vals, strict=True)]
     else:
         plates = [default_plate] * len(rows)
 
-    targets = texts(col(roles["target"]))
-    samples = texts(col(roles.get("sample")))
-    task_raw = texts(col(roles.get("task")))
+    targets = cells_text(col(roles["target"]))
+    samples = cells_text(col(roles.get("sample")))
+    task_raw = cells_text(col(roles.get("task")))
     task_map = {t: map_task(t) for t in set(task_raw)}
-    tasks = [task_map[t] for t in task_raw]
-    reporters = texts(col(roles.get("reporter")))
+    tasks = list(map(task_map.__getitem__, task_raw))
+    reporters = cells_text(col(roles.get("reporter")))
 
     # ---- Cq and its flags
     # Flags from other columns, collected column by column (most cells are empty).
@@ -676,9 +695,12 @@ def build_table(
         if index is None:
             return
         values = col(index)
-        if values.count("") == len(values):  # an empty column (a tuple of cells): no flags
+        if all_text:
+            if not any(values):  # an empty column: no flags
+                return
+        elif values.count("") == len(values):  # an empty column (a tuple of cells): no flags
             return
-        if set(map(type, values)) <= _STR_ONLY:
+        if all_text or set(map(type, values)) <= _STR_ONLY:
             # text cells: test each distinct text once, then visit only the flagged rows
             hits = {}
             for v in set(values):
@@ -686,10 +708,9 @@ def build_table(
                     flag = test(v)
                     if flag:
                         hits[v] = flag if isinstance(flag, list) else [flag]
-            if hits:
-                for k, v in enumerate(values):
-                    if v in hits:
-                        extra.setdefault(k, []).extend(hits[v])
+            # only the flagged rows are visited in Python
+            for k in compress(range(len(values)), map(hits.__contains__, values)) if hits else ():
+                extra.setdefault(k, []).extend(hits[values[k]])
             return
         for k, v in enumerate(values):
             if v == "" or v is None:
@@ -721,13 +742,14 @@ def build_table(
     inst_names = [name for name in INSTRUMENT_COLUMNS if name in instrument]
     numbers = _columns_numbers(
         [col(roles["cq"]), col(roles.get("quantity")), col(roles.get("tm"))]
-        + [col(instrument[name]) for name in inst_names]
+        + [col(instrument[name]) for name in inst_names],
+        text=all_text,
     )
     inst_numbers = dict(zip(inst_names, numbers[3:], strict=True))
     cq_cells = col(roles["cq"])
     cq_arr = numbers[0]
     cq = cq_arr.tolist()
-    cq_raw = texts(cq_cells)
+    cq_raw = cells_text(cq_cells)
     cq_flag = [""] * len(rows)
     for k in np.flatnonzero(np.isnan(cq_arr)).tolist():  # NaN: say why
         text = cq_raw[k]
@@ -737,12 +759,20 @@ def build_table(
             cq_flag[k] = "undetermined"
         else:
             cq_flag[k] = "not_numeric"
+    joined: dict[tuple[str, ...], str] = {}  # flagged rows share few combinations
     for k, more in extra.items():
-        cq_flag[k] = join_flags(cq_flag[k], *more)
+        key = (cq_flag[k], *more)
+        flag = joined.get(key)
+        if flag is None:
+            flag = joined[key] = join_flags(*key)
+        cq_flag[k] = flag
 
     # ---- quantity (given for standards; the instrument's estimate otherwise)
     qty = numbers[1]
-    is_std = np.fromiter((t == "standard" for t in tasks), dtype=bool, count=len(tasks))
+    if "standard" in task_map.values():
+        is_std = np.fromiter((t == "standard" for t in tasks), dtype=bool, count=len(tasks))
+    else:
+        is_std = np.zeros(len(tasks), dtype=bool)
     if standards_quantity_in_sample:
         for k in np.flatnonzero(is_std & np.isnan(qty)):
             q = parse_number(samples[k])
@@ -754,9 +784,10 @@ def build_table(
 
     # ---- duplicates: one row per plate × well × target
     keys = list(zip(plates, canon, targets, strict=True))
+    seen_keys = set(keys)
     # key -> location of its first row (zip in reverse so that the first row wins)
-    seen = dict(zip(reversed(keys), reversed(table.locations), strict=True))
-    for k, key in enumerate(keys if len(seen) < len(keys) else ()):
+    seen = {} if len(seen_keys) == len(keys) else dict(zip(reversed(keys), reversed(table.locations), strict=True))
+    for k, key in enumerate(keys if seen else ()):
         if seen[key] != table.locations[k]:  # a later row with the same key
             first = seen[key]
             raise src.error(
@@ -773,11 +804,11 @@ def build_table(
     if setup is not None:
         plate = plates[0] if plates else default_plate
         known = set(zip(wells, targets, strict=True))
-        for loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup, known):
+        for _loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup, known):
             key = (plate, _canonical_well(w), tgt)
-            if key in seen:
+            if key in seen_keys:
                 continue
-            seen[key] = loc
+            seen_keys.add(key)
             n_extra += 1
             task = map_task(traw)
             plates.append(plate)
@@ -822,7 +853,7 @@ def build_table(
         inst["instrument_task"] = task_raw
     # qpcr_table appends the instrument_* columns in this order: one DataFrame built once
     data.update(inst)
-    df = qpcr_table(data, source_file=src.name)
+    df = qpcr_table(data, source_file=src.name, checked=True)  # str cells, keys checked above
     df.attrs["metadata"] = ExportMetadata(table.metadata)
     return df
 

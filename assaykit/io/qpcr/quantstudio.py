@@ -58,7 +58,7 @@ def _sniff_txt(source: Source) -> bool:
     if source.kind != "text":
         return False
     head = source.head(6000)
-    if _SNIFF_SECTION_RE.search(head):
+    if "[" in head and _SNIFF_SECTION_RE.search(head):
         return True
     first = next((ln for ln in head.splitlines() if ln.strip()), "")
     return (
@@ -174,7 +174,7 @@ def _text_section(source: Source, chunk: _Chunk, name: str) -> tuple[RawTable, i
         rows.append(line.split("\t"))
         locs.append(base + i + 1)
         i += 1
-    return RawTable(header, rows, locs, header_line), i
+    return RawTable(header, rows, locs, header_line, text=True), i
 
 
 def _metadata(head: list[str]) -> dict[str, str]:

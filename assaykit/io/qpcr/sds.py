@@ -105,5 +105,5 @@ def read_sds(source: Source) -> pd.DataFrame:
             and cells[0] not in meta
         ):
             meta[cells[0]] = cells[1]
-    table = RawTable(header, rows, locs, header_at + 1, metadata=meta)
+    table = RawTable(header, rows, locs, header_at + 1, metadata=meta, text=True)
     return build_table(source, table, default_plate="1", keep_instrument_task=True)
