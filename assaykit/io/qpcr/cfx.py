@@ -223,20 +223,20 @@ def read_cfx(source: Source) -> pd.DataFrame:
     def num_col(name: str, *, label: str | None = None, texts: list[str] | None = None) -> np.ndarray:
         if texts is None:
             texts = text_col(name)
-        joined = "".join(texts)
-        if joined and "_" not in joined:
-            try:  # every cell a number or missing (the usual case): same floats as _number
-                cells = (
-                    texts
-                    if _MISSING_AS_NAN.keys().isdisjoint(texts)
-                    else [_MISSING_AS_NAN.get(t, t) for t in texts]
-                )
-                arr = np.fromiter(map(float, cells), dtype=float, count=n)
-            except ValueError:  # empty cells, N/A, decimal commas ...
-                pass
-            else:
-                if not np.isinf(arr).any():
-                    return arr
+        # The usual case: every cell a number or a missing-value word. Each distinct text
+        # is parsed once (means and SDs repeat over replicates): the same floats as _number.
+        distinct = set(texts)
+        missing = distinct.intersection(_MISSING_AS_NAN)
+        distinct.difference_update(missing)
+        try:
+            memo = dict(zip(distinct, map(float, distinct), strict=True))
+        except ValueError:  # decimal commas, words ...: the slow path says which line
+            memo = None
+        if memo is not None and "_" not in "".join(distinct):
+            memo.update(dict.fromkeys(missing, math.nan))
+            arr = np.fromiter(map(memo.__getitem__, texts), dtype=float, count=n)
+            if not np.isinf(arr).any():
+                return arr
         memo = {t: _number(t, decimal_comma=decimal_comma) for t in set(texts)}
         if None in memo.values():  # report the first line holding a non-number
             k = next(k for k, t in enumerate(texts) if memo[t] is None)
@@ -307,7 +307,8 @@ def read_cfx(source: Source) -> pd.DataFrame:
         "instrument_sq_sd": sq_sd,
     }
     out["plate"] = ["1"] * len(out["well"])
-    df = qpcr_table(out, source_file=source.name)
+    # every text column holds str, and well × target was checked unique above
+    df = qpcr_table(out, source_file=source.name, checked=True)
     for name in ("instrument_cq_mean", "instrument_cq_sd", "instrument_starting_quantity",
                  "instrument_sq_mean", "instrument_sq_sd"):  # fmt: skip
         if out[name].dtype != np.float64:  # (num_col gives float arrays: the frame keeps them)
