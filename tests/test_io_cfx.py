@@ -133,10 +133,13 @@ def test_empty_cq_is_flagged_empty():
 
 
 # ------------------------------------------------------------------ bad input
-def test_text_in_cq_names_line_and_well():
+def test_text_in_cq_keeps_the_row_flagged_not_numeric():
+    # one unreadable Cq cell does not reject the plate: the row stays, NaN, with its text
     text = HEADER + "\n,A01,FAM,X,Unkn,s,,21.0,21.0,0,NaN,NaN,NaN,0,60,\n,A02,FAM,X,Unkn,s,,abc,21.0,0,NaN,NaN,NaN,0,60,\n"
-    with pytest.raises(ReaderError, match=r"cfx.csv, line 3, well A2: Cq is not a number .*'abc'"):
-        read_qpcr(_src(text))
+    df = read_qpcr(_src(text))
+    a2 = df[df["well"] == "A2"].iloc[0]
+    assert np.isnan(a2["cq"]) and a2["cq_flag"] == "not_numeric" and a2["cq_raw"] == "abc"
+    assert df[df["well"] == "A1"].iloc[0]["cq"] == 21.0 and df[df["well"] == "A1"].iloc[0]["cq_flag"] == ""
 
 
 def test_text_in_other_numeric_column():

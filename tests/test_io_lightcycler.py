@@ -76,9 +76,15 @@ def test_without_experiment_line_and_with_tm():
 
 
 # ------------------------------------------------------------------ bad input
-def test_text_in_cp():
-    with pytest.raises(ReaderError, match=r"lc.txt, line 3, well A1: column 'Cp' is not a number .*'n.d.'"):
-        read_qpcr(_src(HEAD + "True\t255\tA1\tS1\tn.d.\t\t0\n"))
+def test_text_in_cp_keeps_the_row_flagged_not_numeric():
+    df = read_qpcr(_src(HEAD + "True\t255\tA1\tS1\tn.d.\t\t0\n"))
+    a1 = _well(df, "A1")
+    assert math.isnan(a1["cq"]) and a1["cq_flag"] == "not_numeric" and a1["cq_raw"] == "n.d."
+
+
+def test_text_in_concentration_names_line_and_well():
+    with pytest.raises(ReaderError, match=r"lc.txt, line 3, well A1: column 'Concentration' is not a number .*'lots'"):
+        read_qpcr(_src(HEAD + "True\t255\tA1\tS1\t20\tlots\t0\n"))
 
 
 def test_bad_include():
@@ -124,7 +130,8 @@ def test_fuzz_lightcycler(corpus):
     def run(mut):
         df = check_reader_contract(mut, LC480[-1], kind="qpcr", format="lightcycler")
         if df is not None:
-            assert (np.isnan(df["cq"]) == df["cq_flag"].str.contains("undetermined")).all()
+            # a NaN Cq always says why: no Cp (undetermined) or text in the Cp cell (not_numeric)
+            assert (np.isnan(df["cq"]) == df["cq_flag"].str.contains("undetermined|not_numeric")).all()
 
     run()
 

@@ -100,9 +100,16 @@ def test_standards_ntc_decimal_comma_and_empty_ct():
 
 
 # ------------------------------------------------------------------ bad input
-def test_text_in_ct():
-    text = _block("X", ["25;1;NK1;Unknown;seven;;;;;;;;;"])
-    with pytest.raises(ReaderError, match=r"rg.csv, line 4, well C1: column 'Ct' is not a number .*'seven'"):
+def test_text_in_ct_keeps_the_row_flagged_not_numeric():
+    df = read_qpcr(_src(_block("X", ["25;1;NK1;Unknown;seven;;;;;;;;;"])))
+    row = df.iloc[0]
+    assert math.isnan(row["cq"]) and row["cq_flag"] == "not_numeric" and row["cq_raw"] == "seven"
+
+
+def test_text_in_another_numeric_column_names_line_and_well():
+    text = _block("X", ["25;1;NK1;Unknown;7.5;;;;;;;;;"])
+    text = text.replace("25;1;NK1;Unknown;7.5;;;", "25;1;NK1;Unknown;7.5;;many;")
+    with pytest.raises(ReaderError, match=r"rg.csv, line 4, well C1: column '.*' is not a number .*'many'"):
         read_qpcr(_src(text))
 
 

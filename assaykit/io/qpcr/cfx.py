@@ -147,16 +147,16 @@ def read_cfx(source: Source) -> pd.DataFrame:
     Raises
     ------
     ReaderError
-        If the header is missing, a line is truncated, a well name or a number is
-        invalid, or a well × target appears twice.
+        If the header is missing, a line is truncated, a well name or a number (other
+        than Cq) is invalid, or a well × target appears twice.
 
     Notes
     -----
     ``target`` is the Target column; when it is empty (CFX Maestro exports without
     target names) the fluorophore name is used so that multiplexed wells stay distinct.
     ``quantity`` is the Starting Quantity of standards only (NaN for other wells).
-    ``cq_flag`` is ``'undetermined'`` for ``NaN``/``N/A`` Cq and ``'empty'`` for an
-    empty cell.
+    ``cq_flag`` is ``'undetermined'`` for ``NaN``/``N/A`` Cq, ``'empty'`` for an
+    empty cell and ``'not_numeric'`` for other text (the row is kept, the text in ``cq_raw``).
     """
     found = _find_header(source)
     if found is None:
@@ -220,7 +220,9 @@ def read_cfx(source: Source) -> pd.DataFrame:
             name = cache[w] = f"{r}{c}"
         wells[k] = name
 
-    def num_col(name: str, *, label: str | None = None, texts: list[str] | None = None) -> np.ndarray:
+    def num_col(name: str, *, texts: list[str] | None = None, not_numeric: set | None = None) -> np.ndarray:
+        """The column as floats. A text that is not a number raises ReaderError naming its
+        line, or, when a set is given as ``not_numeric``, becomes NaN and is added to it."""
         if texts is None:
             texts = text_col(name)
         # The usual case: every cell a number or a missing-value word. Each distinct text
@@ -238,10 +240,13 @@ def read_cfx(source: Source) -> pd.DataFrame:
             if not np.isinf(arr).any():
                 return arr
         memo = {t: _number(t, decimal_comma=decimal_comma) for t in set(texts)}
+        if not_numeric is not None and None in memo.values():  # kept as NaN, flagged by the caller
+            not_numeric.update(t for t, v in memo.items() if v is None)
+            memo.update(dict.fromkeys(not_numeric, math.nan))
         if None in memo.values():  # report the first line holding a non-number
             k = next(k for k, t in enumerate(texts) if memo[t] is None)
             raise source.error(
-                label or f"column '{name}' is not a number",
+                f"column '{name}' is not a number",
                 line=linenos[k],
                 well=wells[k],
                 expected="a number, NaN or N/A",
@@ -265,10 +270,13 @@ def read_cfx(source: Source) -> pd.DataFrame:
             )
         seen[key] = linenos[k]
     cq_raw = text_col("Cq")
-    cq = num_col("Cq", label="Cq is not a number", texts=cq_raw)
+    cq_text_not_numeric: set[str] = set()
+    cq = num_col("Cq", texts=cq_raw, not_numeric=cq_text_not_numeric)
     cq_nan = np.isnan(cq)
-    flag = np.where(cq_nan, "undetermined", "")
+    flag = np.where(cq_nan, "undetermined", "").astype(object)
     flag[np.asarray([t == "" for t in cq_raw], dtype=bool)] = "empty"
+    if cq_text_not_numeric:  # text in Cq: the row is kept (cq NaN, the text in cq_raw), flagged
+        flag[np.asarray([t in cq_text_not_numeric for t in cq_raw], dtype=bool)] = "not_numeric"
     content = text_col("Content")
     task_of = {t: cfx_task(t) for t in set(content)}
     task = [task_of[t] for t in content]

@@ -85,12 +85,12 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     Raises
     ------
     ReaderError
-        Missing header, truncated line, invalid well, non-numeric Cp / Concentration /
+        Missing header, truncated line, invalid well, non-numeric Concentration /
         Standard, or a well listed twice.
 
     Notes
     -----
-    * ``cq`` is the Cp; an empty Cp gives ``cq_flag='undetermined'``.
+    * ``cq`` is the Cp; an empty Cp gives ``cq_flag='undetermined'``, text gives ``'not_numeric'`` (row kept).
     * ``tm`` is the ``Tm1`` column when the export has one (NaN otherwise).
     * ``Include = False`` adds ``'omitted'`` to ``cq_flag``; a non-empty Status adds its
       lower-case text (spaces → ``_``).
@@ -183,6 +183,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
             )
         seen[well] = lineno
         values = []
+        cq_not_numeric = False
         for name, j in j_numbers:
             text = fields[j].strip() if j is not None and j < nf else ""
             v = numbers.get(text)  # texts repeat ('', '0', standards): parse each once
@@ -190,6 +191,8 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
                 v = _number(text)
                 if v is not None:
                     numbers[text] = v
+            if v is None and name == "Cp":  # text in Cp: kept, flagged (cq_raw has it)
+                v, cq_not_numeric = math.nan, True
             if v is None:
                 raise source.error(
                     f"column '{name}' is not a number",
@@ -208,7 +211,9 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
         cq_text = fields[j_numbers[0][1]].strip() if j_numbers[0][1] is not None and j_numbers[0][1] < nf else ""
         status = fields[j_status].strip() if j_status is not None and j_status < nf else ""
         flags = []
-        if math.isnan(cp):
+        if cq_not_numeric:
+            flags.append("not_numeric")
+        elif math.isnan(cp):
             flags.append("undetermined")
         if include == "false":
             flags.append("omitted")

@@ -137,7 +137,7 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
     ------
     ReaderError
         No assay block, missing table header, truncated line, position not an integer in
-        1..100, non-numeric Ct or concentration, position listed twice for one assay.
+        1..100, non-numeric concentration (text in Ct is kept as ``'not_numeric'``), position listed twice for one assay.
 
     Notes
     -----
@@ -262,9 +262,12 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
                 )
             seen[(pos, target)] = lineno
             nums = {}
+            cq_flag = ""
             for name in ("Ct", given, calc, "Rep. Ct", "Rep. Ct Std. Dev."):
                 text = cell(name)
                 v = _number(text, decimal_comma)
+                if v is None and name == "Ct":  # text in Ct: kept, flagged (cq_raw has it)
+                    v, cq_flag = math.nan, "not_numeric"
                 if v is None:
                     raise source.error(
                         f"column '{name}' is not a number",
@@ -285,7 +288,7 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
             out["quantity"].append(nums[given])
             out["cq"].append(nums["Ct"])
             out["cq_raw"].append(cq_text)
-            out["cq_flag"].append("undetermined" if math.isnan(nums["Ct"]) else "")
+            out["cq_flag"].append(cq_flag or ("undetermined" if math.isnan(nums["Ct"]) else ""))
             out["instrument_position"].append(pos)
             out["instrument_ct_comment"].append(cell("Ct Comment"))
             out["instrument_calc_conc"].append(nums[calc])
