@@ -7,6 +7,8 @@ the output folder:
 
 * ``wells.csv``, ``samples.csv``, ``groups.csv``, ``stats.csv`` — the result tables
   (docs/qpcr.md §4); ``standard_curves.csv`` when efficiencies come from standards;
+  ``run_calibration.csv`` (one row per plate × target: the run offset removed) when
+  inter-run calibrators are given;
 * ``results.xlsx`` — the same tables after an ``info`` sheet that hashes the inputs and
   lists every analysis option;
 * ``fold_change.png`` — fold change per target and group (biological replicates as
@@ -23,6 +25,12 @@ The layout is joined with :func:`assaykit.annotate`: every well of the exports i
 wells the layout does not describe get no group and are not analysed (a row with a reason
 in ``wells.csv``). Layout wells absent from the exports are an error (``--how strict``,
 the default) or ignored (``--how left``).
+
+With inter-run calibrators (``--calibrator SAMPLE``, repeatable, or ``calibrators`` in a
+``[qpcr]`` table), :func:`assaykit.qpcr.calibrate_runs` removes each plate × target's
+Cq offset (the calibrators' mean Cq on that plate minus its mean over plates) before the
+efficiencies and ``ddct``; with one plate the offsets are 0. ``wells.csv`` keeps the
+measured Cq in ``cq_uncalibrated`` and the subtracted ``run_offset``.
 
 With several exports, plates are renamed after their file (``<file stem>``, or
 ``<file stem>/<plate>`` for a file holding several plates) so that they stay distinct; a
@@ -76,6 +84,9 @@ OPTION_KEYS: dict[str, str] = {
     "pairing": "auto, same_well or separate",
     "ntc_margin": "cycles between NTC/no-RT and sample Cq below which wells are flagged",
     "tm_tolerance": "°C from the target's modal Tm above which wells are flagged",
+    "calibrators": "inter-run calibrator sample name or list of names (calibrate_runs before ddct)",
+    "instrument_flags": "wells with an instrument flag in cq_flag: 'flag' (kept, flagged) or 'exclude'",
+    "p_adjust_family": "multiple-testing family: 'target' (per target) or 'all' (every test of the run)",
 }
 
 #: Defaults of the command (``method`` None = ``livak``, or ``pfaffl`` when efficiencies are given).
@@ -105,13 +116,15 @@ def _is_str(v: Any) -> bool:
 _TYPE_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "reference": (lambda v: _is_str(v) or (isinstance(v, list) and bool(v) and all(map(_is_str, v))),
                   "a gene name or a list of names"),
+    "calibrators": (lambda v: _is_str(v) or (isinstance(v, list) and all(map(_is_str, v))),
+                    "a sample name or a list of names"),
     "efficiency": (lambda v: _is_str(v) or (isinstance(v, Mapping) and all(map(_is_num, v.values()))),
                    "'auto', 'none', a CSV file name or a table {target = E}"),
     "undetermined": (lambda v: _is_str(v) or _is_num(v), "'exclude' or a number"),
     "propagate_control": (lambda v: isinstance(v, bool), "true or false"),
     **{k: (_is_num, "a number") for k in ("outlier_threshold", "ntc_margin", "tm_tolerance")},
     **{k: (_is_str, "a text") for k in ("control", "group_col", "sample_col", "method", "error", "outlier", "test",
-                                         "p_adjust", "pairing")},
+                                         "p_adjust", "pairing", "instrument_flags", "p_adjust_family")},
 }  # fmt: skip
 
 
@@ -328,6 +341,8 @@ class QpcrRun:
         The merged options the analysis ran with.
     paths : list of pathlib.Path
         Files written.
+    calibration : RunCalibration or None
+        Inter-run calibration applied before ``ddct`` (option ``calibrators``).
     """
 
     data: Any
@@ -335,6 +350,7 @@ class QpcrRun:
     curves: Any
     options: dict
     paths: list
+    calibration: Any = None
 
 
 def run_qpcr(
@@ -419,6 +435,14 @@ def run_qpcr(
     data, fmts = _read_exports(exports, format)
     if layout is not None:
         data = assaykit.annotate(data, assaykit.read_layout(layout), how=how)
+    cals = opts.get("calibrators")
+    cals = [cals] if isinstance(cals, str) else [str(c) for c in (cals or [])]
+    calibration = None
+    if cals:
+        from assaykit.qpcr import calibrate_runs
+
+        calibration = calibrate_runs(data, cals, sample_col=str(opts["sample_col"]))
+        data = calibration.data
 
     eff_opt = _none(opts.get("efficiency"))
     curves = None
@@ -459,6 +483,7 @@ def run_qpcr(
     for k in ("outlier_threshold", "ntc_margin", "tm_tolerance"):
         if opts.get(k) is not None:
             kwargs[k] = float(opts[k])
+    kwargs.update(_newer_ddct_options(ddct, opts))
     res = ddct(data, refs, control, **kwargs)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -467,6 +492,8 @@ def run_qpcr(
     if curves is not None:
         tables["standard_curves"] = curves.curves
         tables["standard_points"] = curves.points
+    if calibration is not None:
+        tables["run_calibration"] = calibration.offsets
     for name, table in tables.items():
         p = out / f"{name}.csv"
         table.to_csv(p, index=False)
@@ -478,6 +505,7 @@ def run_qpcr(
         "control": control,
         **{k: v for k, v in kwargs.items() if k != "efficiency"},
         "efficiency": eff_label,
+        "calibrators": cals or None,
     }
     if efficiency is not None:
         used = res.wells.dropna(subset=["efficiency"]).groupby("target", sort=False)["efficiency"].first()
@@ -494,7 +522,34 @@ def run_qpcr(
 
     if figures:
         paths += _figures(res, curves, out)
-    return QpcrRun(data, res, curves, {**opts, "method": method, "reference": refs, "control": control}, paths)
+    final = {**opts, "method": method, "reference": refs, "control": control, "calibrators": cals or None}
+    return QpcrRun(data, res, curves, final, paths, calibration)
+
+
+#: ddct keywords added by later versions: option name -> accepted values (for the error message).
+_NEWER_DDCT_OPTIONS: dict[str, str] = {"instrument_flags": "'flag' or 'exclude'", "p_adjust_family": "'target' or 'all'"}
+
+
+def _newer_ddct_options(ddct: Callable[..., Any], opts: Mapping[str, Any]) -> dict[str, Any]:
+    """Keywords of ``ddct`` that only some versions have: passed when ``ddct`` takes them.
+
+    An option set explicitly for a ``ddct`` without that keyword is an error, not ignored.
+    """
+    import inspect
+
+    params = inspect.signature(ddct).parameters
+    out: dict[str, Any] = {}
+    for key, values in _NEWER_DDCT_OPTIONS.items():
+        value = opts.get(key)
+        if key in params:
+            out[key] = params[key].default if value is None else value
+        elif value is not None:
+            raise AnalysisError(
+                f"option '{key}' is not supported by this version of assaykit.qpcr.ddct",
+                expected=f"a ddct with the keyword {key}= ({values}), or no {key} option",
+                found=repr(value),
+            )
+    return out
 
 
 def _figures(res, curves, out: Path) -> list[Path]:
@@ -545,6 +600,19 @@ def _fmt(x: float) -> str:
               help="Multiple-testing correction [default: holm].")
 @click.option("--propagate-control/--no-propagate-control", default=None,
               help="Add the control group's error to each ΔΔCq [default: no].")
+@click.option("--pairing", type=click.Choice(["auto", "same_well", "separate"]), default=None,
+              help="Target and reference in the same well (multiplex) or separate wells [default: auto].")
+@click.option("--ntc-margin", type=float, default=None,
+              help="Flag sample wells less than this many cycles below an amplified NTC/no-RT [default: 5].")
+@click.option("--tm-tolerance", type=float, default=None,
+              help="Flag wells whose Tm is further than this (°C) from the target's modal Tm [default: 1].")
+@click.option("--instrument-flags", type=click.Choice(["flag", "exclude"]), default=None,
+              help="Wells with an instrument flag (e.g. HIGHSD): keep and flag, or exclude [default: flag].")
+@click.option("--p-adjust-family", type=click.Choice(["target", "all"]), default=None,
+              help="Multiple-testing family: each target, or all tests of the run [default: target].")
+@click.option("--calibrator", "calibrators", multiple=True,
+              help="Inter-run calibrator sample on every plate (repeatable): Cq shifts between plates "
+                   "are removed before ΔΔCq; writes run_calibration.csv.")
 @click.option("--protocol", default=None, help="Protocol TOML (path, or a name in protocols/).")
 @click.option("--figures/--no-figures", default=True, help="Draw the figures [default: yes].")
 @click.option("--format", "fmt", default=None, help="Force the export format (see `assaykit formats`).")
@@ -555,26 +623,38 @@ def _fmt(x: float) -> str:
 def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | None, layout: Path | None,
          group_col: str | None, sample_col: str | None, method: str | None, efficiency: str | None,
          undetermined: str | None, error: str | None, outlier: str | None, outlier_threshold: float | None,
-         test: str | None, p_adjust: str | None, propagate_control: bool | None, protocol: str | None,
+         test: str | None, p_adjust: str | None, propagate_control: bool | None, pairing: str | None,
+         ntc_margin: float | None, tm_tolerance: float | None, instrument_flags: str | None,
+         p_adjust_family: str | None, calibrators: tuple[str, ...], protocol: str | None,
          figures: bool, fmt: str | None, how: str, outdir: Path) -> None:
     """Relative expression (ΔΔCq) of qPCR EXPORTS against reference genes.
 
     Writes wells.csv, samples.csv, groups.csv, stats.csv, results.xlsx and figures
     (fold change, standard curves with --efficiency auto, plate QC maps) into the
-    output folder. Options may also come from the layout's [qpcr] table or a
+    output folder; with --calibrator also run_calibration.csv. Options may also come from the layout's [qpcr] table or a
     --protocol TOML; options given here win.
     """
     explicit = {
         "reference": list(references) or None, "control": control, "group_col": group_col,
         "sample_col": sample_col, "method": method, "efficiency": efficiency, "undetermined": undetermined,
         "error": error, "outlier": outlier, "outlier_threshold": outlier_threshold, "test": test,
-        "p_adjust": p_adjust, "propagate_control": propagate_control,
+        "p_adjust": p_adjust, "propagate_control": propagate_control, "pairing": pairing,
+        "ntc_margin": ntc_margin, "tm_tolerance": tm_tolerance, "instrument_flags": instrument_flags,
+        "p_adjust_family": p_adjust_family, "calibrators": list(calibrators) or None,
     }  # fmt: skip
     run = run_qpcr(
         exports, outdir, layout=layout, protocol=protocol, options=explicit, format=fmt, figures=figures, how=how
     )
     for p in run.paths:
         click.echo(f"wrote {p}", err=True)
+    if run.calibration is not None:
+        off = run.calibration.offsets
+        click.echo(
+            f"inter-run calibration ({', '.join(run.options['calibrators'])}): {off['plate'].nunique()} plates x "
+            f"{off['target'].nunique()} targets, run offsets {off['run_offset'].min():+.3f} to "
+            f"{off['run_offset'].max():+.3f} cycles",
+            err=True,
+        )
     res = run.result
     gcol = run.options["group_col"]
     g = res.groups

@@ -136,7 +136,17 @@ def read_many(
     Returns
     -------
     pandas.DataFrame
-        The tables concatenated in the order of ``paths``.
+        The tables concatenated in the order of ``paths``. Plate names stay as read
+        unless two files give the same plate name (e.g. ``'1'`` in two QuantStudio
+        exports): then every plate is renamed after its file, as ``assaykit read`` and
+        ``assaykit qpcr`` do with several exports: ``<file stem>``, or
+        ``<file stem>/<plate>`` for a file holding several plates.
+
+    Raises
+    ------
+    ReaderError
+        From the readers, or if plates still share a name after renaming (two files
+        with the same name in different folders).
     """
     from tqdm.auto import tqdm
 
@@ -146,6 +156,26 @@ def read_many(
     frames = list(tqdm(it, total=len(paths), disable=not progress, desc=f"reading {kind} exports"))
     if not frames:
         return pd.DataFrame(columns=[])
+    names = [pd.unique(f["plate"].astype(str)) for f in frames]
+    if sum(len(n) for n in names) != len(set().union(*map(set, names))):
+        owner: dict[str, str] = {}
+        renamed = []
+        for path, f, plates in zip(paths, frames, names, strict=True):
+            where = path.name if isinstance(path, Source) else os.fspath(path)
+            stem = os.path.splitext(os.path.basename(where))[0]
+            new = {p: stem if len(plates) == 1 else f"{stem}/{p}" for p in plates}
+            for name in new.values():
+                if name in owner:
+                    raise ReaderError(
+                        "two exports give the same plate name after renaming plates after their files",
+                        file=where,
+                        plate=name,
+                        expected="exports with distinct file names",
+                        found=f"also from {owner[name]}",
+                    )
+                owner[name] = where
+            renamed.append(f.assign(plate=f["plate"].astype(str).map(new)))
+        frames = renamed
     return pd.concat(frames, ignore_index=True)
 
 
