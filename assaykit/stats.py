@@ -15,7 +15,9 @@ Tests
 ``'student'`` pooled-variance t-test (equals a linear model / one-way ANOVA with two groups).
 ``'mann_whitney'`` Mann–Whitney U (Wilcoxon rank-sum) with the Hodges–Lehmann
 shift and its distribution-free confidence interval (exact when both groups are
-below 50 values without ties, normal approximation otherwise), as R ``wilcox.test``.
+below 50 values without ties, normal approximation otherwise), as R ``wilcox.test``;
+``ci_level`` is then the level the interval achieves (small groups cannot reach
+95 %: 3 vs 3 gives 0.90) and ``reason`` says so when it is below the requested one.
 ``'anova'`` one-way ANOVA F test (one row per ``by`` level, ``group='(all)'``).
 ``'tukey'`` Tukey HSD, all pairs (scipy.stats.tukey_hsd).
 ``'dunnett'`` Dunnett's many-to-one test against ``control`` (scipy.stats.dunnett).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from math import comb
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,7 +46,7 @@ from scipy import stats as _st
 
 from assaykit.errors import AnalysisError
 
-__all__ = ["RESULT_COLUMNS", "RESULT_DTYPES", "TESTS", "compare_groups", "empty_result", "hodges_lehmann", "p_adjust"]
+__all__ = ["RESULT_COLUMNS", "RESULT_DTYPES", "TESTS", "compare_groups", "HodgesLehmann", "empty_result", "hodges_lehmann", "hodges_lehmann_ci", "p_adjust"]
 
 #: Tests understood by :func:`compare_groups`.
 TESTS: tuple[str, ...] = ("welch", "student", "mann_whitney", "anova", "tukey", "dunnett")
@@ -172,24 +175,58 @@ def _wilcox_counts(m: int, n: int) -> np.ndarray:
     return prev[n]
 
 
-def hodges_lehmann(x: Sequence[float], y: Sequence[float], ci_level: float = 0.95) -> tuple[float, float, float]:
-    """Hodges–Lehmann shift ``x − y`` with its distribution-free confidence interval.
+class HodgesLehmann(NamedTuple):
+    """Hodges–Lehmann shift with its confidence interval and the level it achieves."""
 
-    The estimate is the median of all pairwise differences ``x_i − y_j``; the
-    interval uses the order statistics of those differences at the Mann–Whitney
-    critical value (exact when ``len(x), len(y) < 50`` and no tied differences,
-    normal approximation otherwise), as R ``wilcox.test(conf.int=TRUE)``.
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_level: float
+
+
+def hodges_lehmann_ci(x: Sequence[float], y: Sequence[float], ci_level: float = 0.95) -> HodgesLehmann:
+    """Hodges–Lehmann shift ``x − y``, its confidence interval and the level actually achieved.
+
+    The estimate is the median of all ``m·n`` pairwise differences ``x_i − y_j``
+    (sorted: ``d(1) ≤ … ≤ d(mn)``). The interval is ``[d(q), d(mn − q + 1)]`` where
+    ``q`` is the smallest integer with ``P(U ≤ q) ≥ α/2`` under the null
+    distribution of the Mann–Whitney U statistic (``α = 1 − ci_level``), raised to 1
+    when it is 0, as R ``wilcox.test(conf.int=TRUE)``. Its coverage is
+    ``1 − 2·P(U ≤ q − 1)``:
+
+    * exact path (both samples below 50 values, no tied values): ``P`` from the
+      exact null distribution of U; ``ci_level`` returned is this achieved level,
+      which may be above the requested one (5 vs 5: 1 − 8/252 = 0.968) or below it
+      when no interval reaches it (3 vs 3: q = 1, the full range of the differences,
+      1 − 2/20 = 0.90; 1 vs 3: 1 − 2/4 = 0.50);
+    * normal approximation otherwise: ``q = ⌊mn/2 − z·σ⌋`` with
+      ``σ² = mn(m + n + 1)/12``; the requested level is returned, except when ``q``
+      had to be raised to 1, where the level is ``1 − 2·Φ((0.5 − mn/2)/σ)``
+      (continuity-corrected approximation of the full-range interval).
+
+    Parameters
+    ----------
+    x, y : sequence of float
+        The two samples (NaN are not removed: pass clean values).
+    ci_level : float
+        Requested confidence level, in (0, 1).
 
     Returns
     -------
-    tuple of float
-        ``(estimate, ci_low, ci_high)``.
+    HodgesLehmann
+        ``(estimate, ci_low, ci_high, ci_level)``; all NaN when a sample is empty.
+
+    Examples
+    --------
+    >>> r = hodges_lehmann_ci([1.0, 2.0, 3.0], [0.5, 1.5, 2.5])
+    >>> float(r.estimate), float(r.ci_low), float(r.ci_high), round(float(r.ci_level), 4)
+    (0.5, -1.5, 2.5, 0.9)
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     m, n = x.size, y.size
     if m == 0 or n == 0:
-        return (np.nan, np.nan, np.nan)
+        return HodgesLehmann(np.nan, np.nan, np.nan, np.nan)
     diffs = np.sort(np.subtract.outer(x, y).ravel())
     est = float(np.median(diffs))
     alpha = 1 - ci_level
@@ -199,12 +236,38 @@ def hodges_lehmann(x: Sequence[float], y: Sequence[float], ci_level: float = 0.9
         counts = _wilcox_counts(m, n)
         cdf = np.cumsum(counts) / comb(m + n, m)
         qu = int(np.searchsorted(cdf, alpha / 2 - 1e-12))  # smallest q with P(U <= q) >= alpha/2
+        qu = max(qu, 1)
+        achieved = float(1.0 - 2.0 * cdf[qu - 1])
     else:
         z = _st.norm.ppf(1 - alpha / 2)
-        qu = int(np.floor(mn / 2 - z * np.sqrt(mn * (m + n + 1) / 12.0)))
-    qu = max(qu, 1)
+        sigma = np.sqrt(mn * (m + n + 1) / 12.0)
+        qu = int(np.floor(mn / 2 - z * sigma))
+        if qu < 1:
+            qu = 1
+            achieved = float(1.0 - 2.0 * _st.norm.cdf((0.5 - mn / 2) / sigma))
+        else:
+            achieved = float(ci_level)
     ql = mn - qu
-    return est, float(diffs[qu - 1]), float(diffs[ql])
+    return HodgesLehmann(est, float(diffs[qu - 1]), float(diffs[ql]), achieved)
+
+
+def hodges_lehmann(x: Sequence[float], y: Sequence[float], ci_level: float = 0.95) -> tuple[float, float, float]:
+    """Hodges–Lehmann shift ``x − y`` with its distribution-free confidence interval.
+
+    The estimate is the median of all pairwise differences ``x_i − y_j``; the
+    interval uses the order statistics of those differences at the Mann–Whitney
+    critical value (exact when ``len(x), len(y) < 50`` and no tied differences,
+    normal approximation otherwise), as R ``wilcox.test(conf.int=TRUE)``.
+    The level the interval actually achieves (small samples cannot reach 95 %) is
+    returned by :func:`hodges_lehmann_ci`.
+
+    Returns
+    -------
+    tuple of float
+        ``(estimate, ci_low, ci_high)``.
+    """
+    r = hodges_lehmann_ci(x, y, ci_level)
+    return r.estimate, r.ci_low, r.ci_high
 
 
 def _empty_row(group, versus, test, ci_level, reason, **kw) -> dict:
@@ -433,9 +496,15 @@ def _other_test(sub, value, group, control, all_groups, test, ci_level, seed) ->
                 exact = x.size < 50 and y.size < 50 and np.unique(np.concatenate([x, y])).size == x.size + y.size
                 method = "exact" if exact else "asymptotic"
                 r = _st.mannwhitneyu(x, y, alternative="two-sided", method=method)
-                est, lo, hi = hodges_lehmann(x, y, ci_level)
-                row.update(estimate=est, ci_low=lo, ci_high=hi, statistic=float(r.statistic), p_value=float(r.pvalue))
-                row.update(status="ok", reason="")
+                hl = hodges_lehmann_ci(x, y, ci_level)
+                row.update(estimate=hl.estimate, ci_low=hl.ci_low, ci_high=hl.ci_high, statistic=float(r.statistic), p_value=float(r.pvalue))
+                row.update(status="ok", reason="", ci_level=hl.ci_level)
+                if hl.ci_level < ci_level - 1e-9:
+                    row["reason"] = (
+                        f"confidence level {ci_level:g} not reachable with {x.size} vs {y.size} values: "
+                        f"the interval [{hl.ci_low:.4g}, {hl.ci_high:.4g}] has level {hl.ci_level:.4f}"
+                        + (" (all pairwise differences)" if hl.ci_low == (x.min() - y.max()) and hl.ci_high == (x.max() - y.min()) else "")
+                    )
             rows.append(row)
         return rows
     present = [g for g in all_groups if vals[g].size >= 1]

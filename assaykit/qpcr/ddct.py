@@ -14,6 +14,7 @@ the mean Cqs, and Thermo Design & Analysis's ``2^(−ΔΔEqCq)``. See docs/qpcr.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -23,17 +24,38 @@ from scipy import stats as _st
 from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 from assaykit.qpcr.efficiency import _check_efficiency
-from assaykit.qpcr.replicates import EXCLUDED, NOT_ANALYSED, _combine, _factor_str, _qc
-from assaykit.stats import RESULT_COLUMNS, TESTS, _two_sample_t, compare_groups, empty_result
+from assaykit.qpcr.replicates import EXCLUDED, NOT_ANALYSED, USED, _combine, _factor_str, _qc
+from assaykit.stats import (
+    RESULT_COLUMNS,
+    TESTS,
+    _empty_row,
+    _pairs,
+    _two_sample_t,
+    compare_groups,
+    empty_result,
+)
 from assaykit.stats import p_adjust as stats_p_adjust
 
-__all__ = ["METHODS", "ddct"]
+__all__ = ["INSTRUMENT_FLAGS", "METHODS", "P_ADJUST_FAMILIES", "ddct"]
 
 #: Quantification methods understood by :func:`ddct`.
 METHODS: tuple[str, ...] = ("livak", "pfaffl", "thermo_ecq")
 
 ERRORS: tuple[str, ...] = ("sd", "sem", "ci95")
 PAIRINGS: tuple[str, ...] = ("auto", "same_well", "separate")
+
+#: Families over which ``p_adjust`` is applied (see :func:`ddct`).
+P_ADJUST_FAMILIES: tuple[str, ...] = ("target", "all")
+
+#: Handling of instrument-flagged wells (passed to :func:`assaykit.qpcr.qc_wells`).
+INSTRUMENT_FLAGS: tuple[str, ...] = ("flag", "exclude")
+
+#: Well flags meaning the Cq used is the undetermined cut-off.
+_CUTOFF_FLAGS: tuple[str, ...] = ("undetermined_set_to_cutoff", "above_cutoff_set_to_cutoff")
+
+
+def _qc_takes_instrument_flags() -> bool:
+    return "instrument_flags" in inspect.signature(_qc).parameters
 
 
 def _efficiencies(targets: list[str], method: str, efficiency) -> dict[str, float]:
@@ -63,8 +85,18 @@ def _efficiencies(targets: list[str], method: str, efficiency) -> dict[str, floa
         )
     missing = [t for t in targets if t not in eff]
     if missing:
+        msg = "no efficiency for a target"
+        if isinstance(efficiency, StandardCurveResult):
+            cur = efficiency.curves
+            row = cur.loc[cur["target"].astype(str) == str(missing[0])]
+            if len(row):
+                msg += (
+                    f": its standard curve was not fitted (status '{row['status'].iloc[0]}': {row['reason'].iloc[0]})"
+                )
+            else:
+                msg += ": the standard_curve() result has no curve for it (no standard wells of this target)"
         raise AnalysisError(
-            "no efficiency for a target",
+            msg,
             target=missing[0],
             expected=f"efficiencies for {targets}",
             found=f"efficiencies for {sorted(eff)}",
@@ -72,6 +104,125 @@ def _efficiencies(targets: list[str], method: str, efficiency) -> dict[str, floa
     sel = {t: eff[t] for t in targets}
     _check_efficiency(sel)
     return {t: float(e) for t, e in sel.items()}
+
+
+#: samples.qc_flag flag of a sample whose name equals another's up to case / white space.
+VARIANT_FLAG = "sample_name_variant"
+
+
+def _name_variants(samples_u: np.ndarray, s_codes: np.ndarray, p_codes: np.ndarray, p_names: np.ndarray) -> dict[int, str]:
+    """{sample index: reason} for sample names equal after casefold()+strip() but written differently."""
+    norm = pd.Series([str(x).casefold().strip() for x in samples_u])
+    dup = norm.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return {}
+    plates = pd.DataFrame({"s": s_codes, "p": p_codes}).drop_duplicates().groupby("s")["p"].agg(list)
+
+    def where(i: int) -> str:
+        return ", ".join(sorted(str(x) for x in p_names[plates.get(i, [])]))
+
+    out: dict[int, str] = {}
+    for _, idx in norm[dup].groupby(norm[dup]).groups.items():
+        idx = list(idx)
+        for i in idx:
+            others = "; ".join(f"'{samples_u[j]}' on plate(s) {where(j)}" for j in idx if j != i)
+            out[i] = (
+                f"sample name '{samples_u[i]}' on plate(s) {where(i)} differs only by case or white space from "
+                f"{others}: counted as separate biological samples (expected one spelling per sample)"
+            )
+    return out
+
+
+def _group_flags(gt, ok_s, flag_join, S, T, ref_idx, n_t, gsize) -> np.ndarray:
+    """';'-joined flags of the target and reference rows of the samples entering each group."""
+    out = np.full(gsize, "", dtype=object)
+    rows = np.flatnonzero(ok_s)
+    if not len(rows):
+        return out
+    keys = [gt[rows]]
+    flags = [flag_join[rows]]
+    for j in ref_idx:
+        keys.append(gt[rows])
+        flags.append(flag_join[S[rows] * n_t + j])
+    k = np.concatenate(keys)
+    f = np.concatenate(flags)
+    has = f != ""
+    if not has.any():
+        return out
+    tmp = pd.DataFrame({"k": k[has], "f": f[has]})
+    tmp = tmp.assign(f=tmp["f"].str.split(";")).explode("f").drop_duplicates()
+    agg = tmp.groupby("k", sort=False)["f"].agg(";".join)
+    out[agg.index.to_numpy()] = agg.to_numpy()
+    return out
+
+
+def _role(name: str, control: str) -> str:
+    return f"control '{name}'" if name == control else f"group '{name}'"
+
+
+def _complete_rows(res: pd.DataFrame, sub: pd.DataFrame, target_col: str, group_col: str, targets, control: str, test: str) -> pd.DataFrame:
+    """Add a not_tested row for every comparison the call implies that compare_groups left out.
+
+    compare_groups only visits targets with at least one value; a target whose
+    samples all lack a ΔCq (e.g. the control has none, so no sample is valid)
+    would otherwise have no row.
+    """
+    all_groups = list(pd.unique(sub[group_col]))
+    if test == "anova":
+        pairs = [("(all)", "")]
+    else:
+        pairs = _pairs(all_groups, None if test == "tukey" else control)
+    have = set(zip(res[target_col], res["group"], res["versus"], strict=True))
+    counts = sub.loc[sub["dcq"].notna()].groupby([target_col, group_col]).size()
+    extra = []
+    for t in targets:
+        for g, c in pairs:
+            if (t, g, c) in have:
+                continue
+            if test == "anova":
+                why = f"no group has a valid ΔCq for {t}"
+                row = _empty_row(g, c, test, 0.95, why, n=0, n_versus=np.nan)
+            else:
+                ng, nc = int(counts.get((t, g), 0)), int(counts.get((t, c), 0))
+                # name the control first when it is the cause
+                short = [x for x, k in ((c, nc), (g, ng)) if k == 0]
+                why = "; ".join(f"{_role(x, control)} has no valid ΔCq for {t}" for x in short) or "not tested"
+                row = _empty_row(g, c, test, 0.95, why, n=ng, n_versus=nc)
+            row[target_col] = t
+            extra.append(row)
+    if extra:
+        res = pd.concat([res, pd.DataFrame(extra, columns=res.columns)], ignore_index=True)
+    order = {t: i for i, t in enumerate(targets)}
+    res = res.assign(_o=res[target_col].map(order)).sort_values("_o", kind="mergesort").drop(columns="_o")
+    res["n"] = res["n"].astype("int64")
+    return res.reset_index(drop=True)
+
+
+def _not_tested_reasons(res: pd.DataFrame, target_col: str, control: str) -> pd.DataFrame:
+    """Name the group (or control) lacking biological samples in every not_tested row."""
+    bad = np.flatnonzero((res["status"] != "ok").to_numpy())
+    if not len(bad):
+        return res
+    reason = res["reason"].to_numpy(dtype=object).copy()
+    for i in bad:
+        t, g, c = res[target_col].iat[i], res["group"].iat[i], res["versus"].iat[i]
+        if g == "(all)":
+            continue
+        parts = []
+        for name, n in ((c, res["n_versus"].iat[i]), (g, res["n"].iat[i])):
+            if name == "" or not np.isfinite(n):
+                continue
+            if n == 0:
+                parts.append(f"{_role(name, control)} has no valid ΔCq for {t}")
+            elif n == 1:
+                parts.append(f"{_role(name, control)} has 1 biological sample (needs 2)")
+        if parts:
+            reason[i] = "; ".join(parts)
+        elif not reason[i]:
+            reason[i] = "not tested"
+    res = res.copy()
+    res["reason"] = reason
+    return res
 
 
 def _bincount(codes: np.ndarray, w: np.ndarray | None, size: int) -> np.ndarray:
@@ -113,6 +264,8 @@ def ddct(
     propagate_control: bool = False,
     test: str | None = "welch",
     p_adjust: str = "holm",
+    p_adjust_family: str = "target",
+    instrument_flags: str = "flag",
 ) -> DdctResult:
     """Relative expression by the ΔΔCq method (Livak), or efficiency-corrected.
 
@@ -165,18 +318,34 @@ def ddct(
         Test of the biological replicates' ΔCq of each group against the control,
         per target (see :func:`assaykit.stats.compare_groups`). None: no tests.
     p_adjust : {'holm', 'bh', 'none'}
-        Multiple-testing correction across the groups of each target.
+        Multiple-testing correction (``welch``, ``student``, ``mann_whitney``;
+        ``anova`` with ``p_adjust_family='all'``).
+    p_adjust_family : {'target', 'all'}
+        The family ``p_adjust`` is applied over: the comparisons of each target
+        (``'target'``), or every test row of the call, all targets together
+        (``'all'``). Named in ``stats.p_adjust_family``. Tukey and Dunnett
+        p-values are adjusted within each target by the procedure itself, so
+        ``'all'`` is refused for them.
+    instrument_flags : {'flag', 'exclude'}
+        Wells with a Cq that carry an instrument flag in ``cq_flag`` (HIGHSD,
+        EXPFAIL, ...): kept and flagged ``instrument_flag``, or excluded
+        (see :func:`assaykit.qpcr.qc_wells`).
 
     Returns
     -------
     DdctResult
         ``wells``, ``samples``, ``groups``, ``stats`` tables (columns in docs/qpcr.md).
+        Sample names that differ only by case or surrounding white space
+        ('Mouse1' / 'mouse1 ') stay separate samples but are flagged
+        ``sample_name_variant`` in ``samples.qc_flag`` (and ``groups.qc_flag``)
+        with a reason naming both spellings and their plates.
 
     Raises
     ------
     AnalysisError
         Unknown option; missing column; reference gene or control group absent
-        from the data; a sample in several groups; missing efficiencies.
+        from the data; a sample in several groups; missing efficiencies (the
+        message gives the standard curve's status and reason when it was not fitted).
     """
     refs = [reference] if isinstance(reference, str) else list(reference)
     if method not in METHODS:
@@ -189,6 +358,29 @@ def ddct(
         raise AnalysisError("unknown statistical test", expected=f"one of {TESTS} or None", found=repr(test))
     if p_adjust not in ("holm", "bh", "none"):
         raise AnalysisError("unknown p-value adjustment", expected="one of ('holm', 'bh', 'none')", found=repr(p_adjust))
+    if p_adjust_family not in P_ADJUST_FAMILIES:
+        raise AnalysisError(
+            "unknown p_adjust_family", expected=f"one of {P_ADJUST_FAMILIES}", found=repr(p_adjust_family)
+        )
+    if p_adjust_family == "all" and test in ("tukey", "dunnett"):
+        raise AnalysisError(
+            f"p_adjust_family='all' is not available with test='{test}'",
+            expected="p_adjust_family='target' (the procedure adjusts the comparisons of each target) or test='welch'",
+            found=f"test='{test}', p_adjust_family='all'",
+        )
+    if instrument_flags not in INSTRUMENT_FLAGS:
+        raise AnalysisError(
+            "unknown instrument_flags option", expected=f"one of {INSTRUMENT_FLAGS}", found=repr(instrument_flags)
+        )
+    qc_kw = {}
+    if _qc_takes_instrument_flags():
+        qc_kw["instrument_flags"] = instrument_flags
+    elif instrument_flags != "flag":
+        raise AnalysisError(
+            "instrument_flags='exclude' is not supported by this version of qc_wells",
+            expected="instrument_flags='flag'",
+            found=repr(instrument_flags),
+        )
     if not refs:
         raise AnalysisError("no reference gene given", expected="reference='GAPDH' or a list", found="[]")
     if group_col not in data.columns:
@@ -208,6 +400,7 @@ def ddct(
         outlier_threshold=outlier_threshold,
         ntc_margin=ntc_margin,
         tm_tolerance=tm_tolerance,
+        **qc_kw,
     )
     grp_all = _factor_str(wells[group_col])
     state = keys["state"]
@@ -393,6 +586,23 @@ def ddct(
         agg = tmp.groupby("k")["f"].agg(";".join)
         flag_join[agg.index.to_numpy()] = agg.to_numpy()
     n_excl = _bincount(st_codes, (sel(state) == EXCLUDED).astype(float), size).astype(np.int64)
+    # Cq set to the undetermined cut-off in a used well: per sample × target, then the
+    # sample's ΔCq of a target uses it when the target or any reference well did
+    imp_w = np.zeros(len(st_codes), dtype=bool)
+    if has_flag.any():
+        qf_codes, qf_u = pd.factorize(qf)
+        cut_u = np.array([any(f in str(x).split(";") for f in _CUTOFF_FLAGS) for x in qf_u], dtype=bool)
+        imp_w = cut_u[qf_codes] & (sel(state) == USED)
+    imp_st = _bincount(st_codes, imp_w.astype(float), size) > 0
+    imp_ref_s = imp_st.reshape(n_s, n_t)[:, ref_idx].any(axis=1)
+    imp_row = (imp_st | imp_ref_s[S]) & ~is_ref
+
+    # sample names equal after casefold() + strip() but spelled differently
+    variant_reason = _name_variants(samples_u, s_codes, sel(keys["plate"][0]), keys["plate"][1])
+    if variant_reason:
+        for si in variant_reason:
+            rows_i = si * n_t + np.arange(n_t)
+            flag_join[rows_i] = [f + ";" + VARIANT_FLAG if f else VARIANT_FLAG for f in flag_join[rows_i]]
 
     s_ok = status == "ok"
     samples = pd.DataFrame(
@@ -420,6 +630,11 @@ def ddct(
             "reason": reason,
         }
     )
+    if variant_reason:
+        for si, why in variant_reason.items():
+            rows_i = si * n_t + np.arange(n_t)
+            reason[rows_i] = [why + "; " + r if r else why for r in reason[rows_i]]
+        samples["reason"] = reason
     if sample_col == group_col:
         samples = samples.loc[:, ~samples.columns.duplicated()]
 
@@ -469,6 +684,24 @@ def ddct(
     ddcq = np.where(gstatus == "ok", ddcq, np.nan)
     noerr = (gstatus == "ok") & ~np.isfinite(h_sd)
     greason[noerr] = "no error bars: a single sample without replicated target and reference wells"
+    # samples entering each group mean: cut-off Cq used, and their flags (target and reference rows)
+    n_imp = _bincount(gt[ok_s], imp_row[ok_s].astype(float), gsize).astype(np.int64)
+    gflag = _group_flags(gt, ok_s, flag_join, S, T, ref_idx, n_t, gsize)
+    has_imp = n_imp > 0
+    if has_imp.any():
+        cut_txt = f"{float(undetermined):g}" if not isinstance(undetermined, str) else "?"
+        msg = np.array(
+            [
+                f"{k} of {n} sample(s) use the undetermined cut-off Cq ({cut_txt}) for this target or a reference gene"
+                for k, n in zip(n_imp[has_imp], gn[has_imp], strict=True)
+            ],
+            dtype=object,
+        )
+        greason[has_imp] = np.where(greason[has_imp] == "", msg, greason[has_imp] + "; " + msg)
+    has_var = np.array([VARIANT_FLAG in f.split(";") for f in gflag], dtype=bool)
+    if has_var.any():
+        msg = "sample names differing only by case or white space are counted as separate samples (see samples.reason)"
+        greason[has_var] = np.where(greason[has_var] == "", msg, greason[has_var] + "; " + msg)
 
     groups = pd.DataFrame(
         {
@@ -476,6 +709,7 @@ def ddct(
             target_col: targets_u[TT],
             "is_control": is_ctrl,
             "n_samples": gn,
+            "n_imputed": n_imp,
             "error_source": source,
             "dcq_mean": gmean,
             "dcq_sd": g_sd,
@@ -494,6 +728,7 @@ def ddct(
         groups[f"fold_change_{name}_high"] = 2.0 ** -(ddcq - h)
     groups["error_convention"] = error
     groups["control_error_propagated"] = bool(propagate_control)
+    groups["qc_flag"] = gflag
     groups["status"] = gstatus
     groups["reason"] = greason
     groups = groups.loc[~is_ref_t[TT]].reset_index(drop=True)
@@ -507,60 +742,69 @@ def ddct(
         samples.loc[no_ctrl, "reason"] = f"the control group '{control}' has no valid ΔCq for this target"
 
     # ---- statistics -------------------------------------------------------------------
-    st_cols = [target_col, *RESULT_COLUMNS, "fold_change", "fold_change_ci_low", "fold_change_ci_high"]
+    fc_cols = [("fold_change", "float64"), ("fold_change_ci_low", "float64"), ("fold_change_ci_high", "float64")]
+    st_cols = [target_col, *RESULT_COLUMNS, "p_adjust_family", *(c for c, _ in fc_cols)]
     if test is None or n_g < 2:
-        stats_df = empty_result(
-            [target_col], [("fold_change", "float64"), ("fold_change_ci_low", "float64"), ("fold_change_ci_high", "float64")]
-        )
-    elif test in ("welch", "student"):
-        # vectorised from the group summaries above (same numbers as compare_groups)
-        others = np.array([i for i in range(n_g) if i != c_code], dtype=np.int64)
-        Gi = np.repeat(others, len(toi))
-        Ti = np.tile(toi, len(others))
-        gi_, ci_ = Gi * n_t + Ti, c_code * n_t + Ti
-        left = pd.DataFrame({"n": gn[gi_], "mean": gmean[gi_], "var": gvar[gi_]})
-        right = pd.DataFrame({"n": gn[ci_], "mean": gmean[ci_], "var": gvar[ci_]})
-        t = _two_sample_t(left, right, equal_var=(test == "student"), ci_level=0.95)
-        stats_df = pd.DataFrame(
-            {
-                target_col: targets_u[Ti],
-                "group": groups_u[Gi],
-                "versus": control,
-                "test": test,
-                "n": gn[gi_],
-                "n_versus": gn[ci_],
-                "mean": gmean[gi_],
-                "mean_versus": gmean[ci_],
-            }
-        )
-        stats_df = pd.concat([stats_df, t], axis=1)
-        stats_df["ci_level"] = 0.95
-        adj = np.full(len(stats_df), np.nan)
-        for tt in np.unique(Ti):
-            m = Ti == tt
-            adj[m] = stats_p_adjust(stats_df["p_value"].to_numpy(dtype=float)[m], p_adjust)
-        stats_df["p_adjusted"] = adj
-        stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
-        stats_df["fold_change"] = 2.0 ** -stats_df["estimate"].astype(float)
-        stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
-        stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
-        stats_df = stats_df[st_cols]
+        stats_df = empty_result([target_col], [("p_adjust_family", "object"), *fc_cols])[st_cols]
     else:
-        sub = samples.loc[(samples["status"] == "ok") & ~samples["is_reference"], [target_col, group_col, "dcq"]]
-        sub = pd.concat([sub, pd.DataFrame({target_col: targets_u[toi], group_col: control, "dcq": np.nan})])
-        stats_df = compare_groups(
-            sub,
-            "dcq",
-            group_col,
-            control=None if test == "tukey" else control,
-            test=test,
-            by=target_col,
-            p_adjust_method=p_adjust,
-        )
+        # valid ΔCq per sample (no_control samples keep theirs: Tukey / ANOVA do not need the control)
+        valid = np.isfinite(samples["dcq"].to_numpy(dtype=float)) & ~samples["is_reference"].to_numpy(dtype=bool)
+        if test in ("welch", "student"):
+            # vectorised from the group summaries above (same numbers as compare_groups)
+            others = np.array([i for i in range(n_g) if i != c_code], dtype=np.int64)
+            Gi = np.repeat(others, len(toi))
+            Ti = np.tile(toi, len(others))
+            gi_, ci_ = Gi * n_t + Ti, c_code * n_t + Ti
+            left = pd.DataFrame({"n": gn[gi_], "mean": gmean[gi_], "var": gvar[gi_]})
+            right = pd.DataFrame({"n": gn[ci_], "mean": gmean[ci_], "var": gvar[ci_]})
+            t = _two_sample_t(left, right, equal_var=(test == "student"), ci_level=0.95)
+            stats_df = pd.DataFrame(
+                {
+                    target_col: targets_u[Ti],
+                    "group": groups_u[Gi],
+                    "versus": control,
+                    "test": test,
+                    "n": gn[gi_],
+                    "n_versus": gn[ci_],
+                    "mean": gmean[gi_],
+                    "mean_versus": gmean[ci_],
+                }
+            )
+            stats_df = pd.concat([stats_df, t], axis=1)
+            stats_df["ci_level"] = 0.95
+            adj = np.full(len(stats_df), np.nan)
+            for tt in np.unique(Ti):
+                m = Ti == tt
+                adj[m] = stats_p_adjust(stats_df["p_value"].to_numpy(dtype=float)[m], p_adjust)
+            stats_df["p_adjusted"] = adj
+            stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
+        else:
+            ok_rows = samples.loc[valid, [target_col, group_col, "dcq"]]
+            # one NaN row per group × target: every group and target is known to compare_groups
+            holder = pd.DataFrame(
+                {target_col: np.tile(targets_u[toi], n_g), group_col: np.repeat(groups_u, len(toi)), "dcq": np.nan}
+            )
+            sub = pd.concat([ok_rows, holder], ignore_index=True)
+            stats_df = compare_groups(
+                sub,
+                "dcq",
+                group_col,
+                control=None if test == "tukey" else control,
+                test=test,
+                by=target_col,
+                p_adjust_method=p_adjust,
+            )
+            stats_df = _complete_rows(stats_df, sub, target_col, group_col, targets_u[toi], control, test)
+        stats_df = _not_tested_reasons(stats_df, target_col, control)
+        if p_adjust_family == "all":
+            p_all = stats_df["p_value"].to_numpy(dtype=float)
+            stats_df["p_adjusted"] = stats_p_adjust(p_all, p_adjust)
+            stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
+        stats_df["p_adjust_family"] = np.where(stats_df["p_adjust_method"] != "", p_adjust_family, "")
         stats_df["fold_change"] = 2.0 ** -stats_df["estimate"].astype(float)
         stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
         stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
-        stats_df = stats_df[st_cols]
+        stats_df = stats_df[st_cols].reset_index(drop=True)
     eff_w = np.full(len(wells), np.nan)
     eff_w[analysed] = e_t[t_codes]
     wells["efficiency"] = eff_w
@@ -580,5 +824,7 @@ def ddct(
         "propagate_control": propagate_control,
         "test": test,
         "p_adjust": p_adjust,
+        "p_adjust_family": p_adjust_family,
+        "instrument_flags": instrument_flags,
     }
     return DdctResult(wells=wells, samples=samples, groups=groups, stats=stats_df, settings=settings)
