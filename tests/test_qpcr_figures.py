@@ -110,7 +110,8 @@ def test_plate_qc_map_marks_excluded_undetermined_and_flagged_wells():
     # the cross sits on the outlier's well (column, row number)
     out = w.loc[w["cq"] == 28.5].iloc[0]
     assert tuple(crosses[0].get_offsets()[0]) == (out["col"], 1 + "ABCDEFGH".index(out["row"]))
-    assert ax.get_xlabel().startswith("2 excluded (×); 1 with a Cq and a flag or excluded (red outline); 1 without a Cq")
+    assert ax.get_xlabel().startswith("1 excluded with a Cq (×); 1 with a Cq and a flag or excluded (red outline); "
+                                      "1 without a Cq (hatched, 1 of them excluded;")  # one × drawn, one hatched
     # a canonical table (no status) also draws; no crosses
     raw = w[["plate", "well", "row", "col", "target", "cq", "cq_flag"]]
     ax2 = plate_qc_map(raw, ax=Figure().add_subplot(), annotate=False)

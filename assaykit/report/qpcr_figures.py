@@ -11,12 +11,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.transforms import offset_copy
 
 from assaykit.errors import ReportError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 from assaykit.schema import row_index
 
-__all__ = ["ERROR_LABELS", "fold_change_plot", "plate_qc_map", "significance_mark", "standard_curve_plot"]
+__all__ = ["ERROR_LABELS", "IMPUTED_LABEL", "fold_change_plot", "plate_qc_map", "significance_mark", "standard_curve_plot"]
+
+#: Legend label of bars whose group includes a Cq set to the cut-off (``groups.n_imputed > 0``).
+IMPUTED_LABEL = "includes cut-off Cq"
 
 #: How each error convention is named on the figure.
 ERROR_LABELS: dict[str, str] = {
@@ -70,13 +75,18 @@ def fold_change_plot(
     show_points : bool
         Draw each sample's ``rq`` over its bar.
     show_significance : bool
-        Mark each non-control bar with the adjusted p-value of ``result.stats``.
+        Mark each non-control bar with the adjusted p-value of ``result.stats``, a few
+        points above the highest drawn element of that bar (error bar or replicate point).
     ax : matplotlib Axes, optional
         Where to draw.
 
     Returns
     -------
     matplotlib.axes.Axes
+        A group × target without a fold change is labelled ``n/a`` at the foot of the
+        axes. When ``result.groups`` has an ``n_imputed`` column, bars of groups with
+        ``n_imputed > 0`` (a Cq set to the Undetermined cut-off) are hatched, with the
+        legend entry :data:`IMPUTED_LABEL`.
 
     Raises
     ------
@@ -102,8 +112,13 @@ def fold_change_plot(
     colors = [f"C{i}" for i in range(len(groups))]
     gi = g.set_index([gcol, "target"])
     stats = result.stats
+    has_imputed = "n_imputed" in g.columns
+    any_imputed = False
+    # marks sit 3 points above their anchor (the top of the bar's error bar or points)
+    above = offset_copy(ax.transData, fig=ax.figure, y=3, units="points")
+    tops: list[float] = []
     for j, grp in enumerate(groups):
-        xs, ys, lo, hi = [], [], [], []
+        xs, ys, lo, hi, imputed = [], [], [], [], []
         for i, t in enumerate(targets):
             x = i - 0.4 + width * (j + 0.5)
             if (grp, t) not in gi.index:
@@ -111,37 +126,67 @@ def fold_change_plot(
             row = gi.loc[(grp, t)]
             fc = float(row["fold_change"])
             if not np.isfinite(fc):
-                ax.text(x, 1.0, "n/a", ha="center", va="bottom", fontsize=7, rotation=90)
+                # at the foot of the axes (axes fraction): inside whatever the y limits are
+                ax.text(x, 0.02, "n/a", transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7,
+                        rotation=90, gid="not_available")  # fmt: skip
                 continue
             xs.append(x)
             ys.append(fc)
             lo.append(fc - float(row[f"fold_change_{error}_low"]))
             hi.append(float(row[f"fold_change_{error}_high"]) - fc)
+            imputed.append(has_imputed and float(row["n_imputed"]) > 0)
+            top = fc + (hi[-1] if np.isfinite(hi[-1]) else 0.0)
             if show_points:
                 s = result.samples
                 pts = s.loc[(s[gcol] == grp) & (s["target"] == t) & (s["status"] == "ok"), "rq"].to_numpy(dtype=float)
                 jitter = np.linspace(-width / 4, width / 4, len(pts)) if len(pts) > 1 else np.zeros(len(pts))
                 ax.scatter(x + jitter, pts, s=10, color="black", zorder=3, linewidths=0)
+                pts = pts[np.isfinite(pts)]
+                top = max(top, float(pts.max())) if len(pts) else top
             if show_significance and grp != control and len(stats):
                 m = stats.loc[(stats["target"] == t) & (stats["group"] == grp) & (stats["versus"] == control)]
                 if len(m):
                     mark = significance_mark(float(m["p_adjusted"].iloc[0]))
-                    top = fc + (hi[-1] if np.isfinite(hi[-1]) else 0.0)
-                    ax.text(x, top * (1.08 if log_scale else 1.0), mark, ha="center", va="bottom", fontsize=8)
+                    ax.text(x, top, mark, transform=above, ha="center", va="bottom", fontsize=8, gid="significance")
+                    tops.append(top)
         err = np.array([lo, hi], dtype=float)
         err = np.where(np.isfinite(err), err, 0.0)
-        ax.bar(xs, ys, width=width * 0.9, color=colors[j], alpha=0.7, label=str(grp), zorder=1)
+        bars = ax.bar(xs, ys, width=width * 0.9, color=colors[j], alpha=0.7, label=str(grp), zorder=1)
+        for patch, imp in zip(bars.patches, imputed, strict=True):
+            if imp:
+                patch.set_hatch("///")
+                patch.set_edgecolor("black")
+                patch.set_gid("imputed")
+                any_imputed = True
         ax.errorbar(xs, ys, yerr=err, fmt="none", ecolor="black", capsize=3, linewidth=1, zorder=2)
     ax.set_xticks(range(len(targets)), targets)
+    ax.set_xlim(-0.5, len(targets) - 0.5)
     if log_scale:
         ax.set_yscale("log", base=2)
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--", zorder=0)
     method = result.settings.get("method", "livak")
-    lo_y, hi_y = ax.get_ylim()
-    ax.set_ylim(lo_y, hi_y * 1.6 if log_scale else hi_y * 1.12)  # room for the marks
+    ax.set_ylim(*_room_above(ax, tops, log_scale))
     ax.set_ylabel(f"fold change vs {control} (2^-ΔΔCq, {method})\n{ERROR_LABELS[error]}")
-    ax.legend(title=ERROR_LABELS[error], fontsize=7, title_fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    if any_imputed:
+        handles.append(Patch(facecolor="none", edgecolor="black", hatch="///", label=IMPUTED_LABEL))
+        labels.append(IMPUTED_LABEL)
+    ax.legend(handles, labels, title=ERROR_LABELS[error], fontsize=7, title_fontsize=7, frameon=False,
+              loc="upper left", bbox_to_anchor=(1.0, 1.0))  # fmt: skip
     return ax
+
+
+def _room_above(ax: Axes, tops: list[float], log_scale: bool) -> tuple[float, float]:
+    """Y limits leaving room for the marks: the highest mark anchor at most 80 % up the axes."""
+    lo_y, hi_y = ax.get_ylim()
+    hi_y = hi_y * 1.6 if log_scale else hi_y * 1.12
+    top = max(tops, default=np.nan)
+    if np.isfinite(top):
+        if log_scale and lo_y > 0 and top > 0:
+            hi_y = max(hi_y, float(np.exp(np.log(lo_y) + (np.log(top) - np.log(lo_y)) / 0.8)))
+        elif not log_scale:
+            hi_y = max(hi_y, lo_y + (top - lo_y) / 0.8)
+    return lo_y, hi_y
 
 
 def standard_curve_plot(curves: StandardCurveResult, *, target: str | None = None, ax: Axes | None = None) -> Axes:
@@ -205,9 +250,12 @@ def plate_qc_map(
     """Cq of every well on the plate, with excluded and flagged wells marked.
 
     Draws with :func:`assaykit.report.figures.plate_heatmap`: colour and number = the
-    measured Cq; hatched grey = no Cq (labelled ``undet`` for Undetermined ...); red
-    outline = a Cq with a QC flag (``qc_flag`` of :func:`assaykit.qpcr.ddct`, an instrument
-    flag) or excluded; a black × = a Cq excluded from the analysis (``status == 'excluded'``).
+    measured Cq; hatched grey = no Cq (labelled ``undet`` for Undetermined ...), whether
+    excluded or not; red outline = a Cq with a QC flag (``qc_flag`` of
+    :func:`assaykit.qpcr.ddct`, an instrument flag) or excluded; a black × = a Cq excluded
+    from the analysis (``status == 'excluded'``). The x-axis label is the legend: it counts
+    exactly the wells carrying each mark (the × count is of excluded wells with a Cq;
+    excluded wells without a Cq are counted with the hatched ones).
 
     Parameters
     ----------
@@ -298,13 +346,14 @@ def plate_qc_map(
     if excluded.any():
         ax.scatter(table["col"][excluded], [_row_number(r) for r in table["row"][excluded]], marker="x", s=40,
                    color="black", linewidths=1.0, alpha=0.8, zorder=4, gid="excluded")  # fmt: skip
-    n_ex = int((status == "excluded").sum())
     has_cq = np.isfinite(cq.to_numpy(dtype=float))
+    n_cross = int(excluded.sum())
     n_flag = int(((table["flag"] != "").to_numpy() & has_cq).sum())
     n_none = int((~has_cq).sum())
+    n_none_ex = int(((status == "excluded").to_numpy() & ~has_cq).sum())
     ax.set_xlabel(
-        f"{n_ex} excluded (×); {n_flag} with a Cq and a flag or excluded (red outline); "
-        f"{n_none} without a Cq (hatched; undet = Undetermined)",
+        f"{n_cross} excluded with a Cq (×); {n_flag} with a Cq and a flag or excluded (red outline); "
+        f"{n_none} without a Cq (hatched, {n_none_ex} of them excluded; undet = Undetermined)",
         fontsize=7,
     )
     return ax
