@@ -1,5 +1,11 @@
 """Reference-gene stability: geNorm (Vandesompele 2002) and NormFinder (Andersen 2004).
 
+Only the samples to be normalised are scored: by default wells whose ``task`` is
+not ``'unknown'`` (standards, NTC, no-RT) and wells omitted in the instrument
+software are dropped, so a raw :func:`assaykit.read_qpcr` table can be passed as
+is; ``n_samples`` in the result tables says how many samples were scored and
+``excluded_samples`` lists the others with the reason.
+
 Both work on log2 relative quantities ``L`` (one row per sample, one column per
 candidate gene). From Cq, ``L = −Cq · log2(1 + E)`` (E = 1 unless given); from
 relative quantities, ``L = log2(q)``.
@@ -43,6 +49,7 @@ from assaykit.qpcr._result import GenormResult, NormfinderResult
 __all__ = ["genorm", "normfinder"]
 
 SCALES = ("cq", "quantity", "log2_quantity")
+RANKINGS = ("stepwise", "single_pass")
 
 
 def _log2_matrix(
@@ -54,6 +61,7 @@ def _log2_matrix(
     scale: str,
     targets: Sequence[str] | None,
     efficiency: Mapping[str, float] | None,
+    tasks: Sequence[str] | None = ("unknown",),
     extra: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | None]:
     if scale not in SCALES:
@@ -64,6 +72,14 @@ def _log2_matrix(
     d = data
     if "status" in d.columns:  # a DdctResult.wells / qc_wells table: only used wells
         d = d.loc[d["status"] == "used"]
+    d, dropped, omitted_keys = _select_wells(d, sample_col=sample_col, target_col=target_col, tasks=tasks)
+    if len(d) == 0:
+        first = next(iter(dropped.items()), None)
+        raise AnalysisError(
+            "no well left for the stability analysis",
+            expected=f"wells with task in {tuple(tasks) if tasks is not None else 'any'} that are not omitted",
+            found=f"none (first left out: sample {first[0]!r}, {first[1]})" if first else "an empty table",
+        )
     if targets is not None:
         missing = [t for t in targets if t not in set(d[target_col].astype(str))]
         if missing:
@@ -82,13 +98,16 @@ def _log2_matrix(
     samples_order = list(pd.unique(frame["sample"]))
     wide = wide.reindex(index=samples_order, columns=order)
     incomplete = wide.isna().any(axis=1)
+    reasons = []
+    for s in wide.index[incomplete]:
+        parts = []
+        for t in wide.columns[wide.loc[s].isna()].astype(str):
+            parts.append(f"{t} (wells omitted in the instrument software)" if (s, t) in omitted_keys else t)
+        reasons.append("no value for " + ", ".join(parts))
     excl = pd.DataFrame(
         {
-            "sample": pd.Series(list(wide.index[incomplete].astype(str)), dtype=object),
-            "reason": pd.Series(
-                ["no value for " + ", ".join(wide.columns[wide.loc[s].isna()].astype(str)) for s in wide.index[incomplete]],
-                dtype=object,
-            ),
+            "sample": pd.Series(list(dropped) + list(wide.index[incomplete].astype(str)), dtype=object),
+            "reason": pd.Series(list(dropped.values()) + reasons, dtype=object),
         },
         columns=["sample", "reason"],
     )
@@ -100,6 +119,43 @@ def _log2_matrix(
     if wide.shape[1] < 2:
         raise AnalysisError("stability analysis needs at least 2 candidate genes", expected="≥ 2 targets", found=str(wide.shape[1]))
     return wide, excl, grp
+
+
+def _select_wells(
+    d: pd.DataFrame, *, sample_col: str, target_col: str, tasks: Sequence[str] | None
+) -> tuple[pd.DataFrame, dict[str, str], set[tuple[str, str]]]:
+    """Keep wells of the analysed tasks, drop wells omitted in the instrument software.
+
+    Returns the kept rows, ``{sample: reason}`` for samples left with no well at all,
+    and the (sample, target) pairs that lost wells because they were omitted.
+    """
+    if isinstance(tasks, str):
+        tasks = (tasks,)
+    keep = np.ones(len(d), dtype=bool)
+    why = np.full(len(d), "", dtype=object)
+    if tasks is not None and "task" in d.columns:
+        wanted = {str(t).lower() for t in tasks}
+        task = d["task"].fillna("").astype(str).str.lower().to_numpy(dtype=object)
+        off = ~np.isin(task, list(wanted))
+        keep &= ~off
+        why[off] = [f"task '{t}' is not analysed (tasks={tuple(tasks)!r})" for t in task[off]]
+    omitted_keys: set[tuple[str, str]] = set()
+    if "cq_flag" in d.columns:
+        omitted = d["cq_flag"].fillna("").astype(str).str.lower().str.contains("omitted", regex=False).to_numpy(dtype=bool)
+        om = omitted & keep
+        keep &= ~omitted
+        why[om] = "every well omitted in the instrument software"
+        if om.any():
+            omitted_keys = set(zip(d[sample_col].astype(str).to_numpy()[om], d[target_col].astype(str).to_numpy()[om], strict=True))
+    if keep.all():
+        return d, {}, omitted_keys
+    samples = d[sample_col].astype(str).to_numpy(dtype=object)
+    kept_samples = set(samples[keep])
+    dropped: dict[str, str] = {}
+    for s, w in zip(samples[~keep], why[~keep], strict=True):
+        if s not in kept_samples and s not in dropped:
+            dropped[s] = w
+    return d.loc[keep], dropped, omitted_keys
 
 
 def _m_values(L: np.ndarray) -> np.ndarray:
@@ -119,6 +175,8 @@ def genorm(
     scale: str = "cq",
     targets: Sequence[str] | None = None,
     efficiency: Mapping[str, float] | None = None,
+    tasks: Sequence[str] | None = ("unknown",),
+    ranking: str = "stepwise",
 ) -> GenormResult:
     """geNorm stability M (stepwise) and pairwise variation V (Vandesompele 2002).
 
@@ -136,28 +194,60 @@ def genorm(
         Candidate genes (default: every target).
     efficiency : dict, optional
         Efficiency per target (fraction) when ``scale='cq'`` (default 1 = 100 %).
+    tasks : tuple of str or None
+        Well tasks whose samples are scored (default: ``'unknown'`` only, so the
+        standards and NTCs of a raw :func:`assaykit.read_qpcr` table do not count
+        as samples). A table without a ``task`` column is taken as all unknowns;
+        None keeps every task. Wells whose ``cq_flag`` contains ``omitted`` are
+        always dropped.
+    ranking : {'stepwise', 'single_pass'}
+        ``stepwise`` (Vandesompele 2002, NormqPCR ``selectHKs``): drop the gene
+        with the highest M and recompute until two remain. ``single_pass``
+        (rdmlpython ``genorm``): rank the genes by their M among all candidates,
+        one row per gene in ``ranking`` (distinct ranks); ``m_values`` and
+        ``mean_m`` then hold only step 1. ``pairwise_v`` follows the ranking.
 
     Returns
     -------
     GenormResult
-        Samples lacking a value for a candidate are left out and listed in
-        ``excluded_samples``.
+        ``mean_m`` carries ``n_samples``, the number of samples scored. Samples left out (another task, omitted wells, or lacking a value
+        for a candidate) are listed with the reason in ``excluded_samples``.
 
     Raises
     ------
     AnalysisError
-        Fewer than 2 candidate genes or 2 complete samples, or a missing column.
+        Unknown ranking, fewer than 2 candidate genes or 2 complete samples, or a
+        missing column.
     """
+    if ranking not in RANKINGS:
+        raise AnalysisError("unknown geNorm ranking", expected=f"one of {RANKINGS}", found=repr(ranking))
     wide, excl, _ = _log2_matrix(
-        data, sample_col=sample_col, target_col=target_col, value_col=value_col, scale=scale, targets=targets, efficiency=efficiency
+        data,
+        sample_col=sample_col,
+        target_col=target_col,
+        value_col=value_col,
+        scale=scale,
+        targets=targets,
+        efficiency=efficiency,
+        tasks=tasks,
     )
     if wide.shape[0] < 2:
-        raise AnalysisError("geNorm needs at least 2 samples with every candidate gene", expected="≥ 2 samples", found=str(wide.shape[0]))
+        raise AnalysisError(
+            "geNorm needs at least 2 samples with every candidate gene",
+            expected="≥ 2 samples",
+            found=f"{wide.shape[0]} (left out: {len(excl)}{_first_reason(excl)})",
+        )
     L = wide.to_numpy(dtype=float)
     genes = list(wide.columns.astype(str))
     cur = list(range(len(genes)))
     m_rows, mean_rows, excluded = [], [], []
     step = 1
+    if ranking == "single_pass":
+        M = _m_values(L)
+        order = [int(i) for i in np.argsort(M, kind="mergesort")]
+        m_rows = [{"step": 1, "n_genes": len(genes), "target": genes[i], "m": float(M[i])} for i in range(len(genes))]
+        mean_rows = [{"n_genes": len(genes), "mean_m": float(M.mean()), "excluded_next": ""}]
+        return _genorm_result(L, genes, order, list(range(1, len(genes) + 1)), m_rows, mean_rows, excl)
     while len(cur) >= 2:
         M = _m_values(L[:, cur])
         for gi, m in zip(cur, M, strict=False):
@@ -169,17 +259,29 @@ def genorm(
         excluded.append(worst)
         cur = [c for c in cur if c != worst]
         step += 1
-    best_two = cur
-    rank_order = best_two + excluded[::-1]
-    ranking = pd.DataFrame({"rank": [1, 1, *range(2, len(excluded) + 2)], "target": [genes[i] for i in rank_order]})
+    rank_order = cur + excluded[::-1]
+    return _genorm_result(L, genes, rank_order, [1, 1, *range(2, len(excluded) + 2)], m_rows, mean_rows, excl)
+
+
+def _first_reason(excl: pd.DataFrame) -> str:
+    return f"; first: {excl['sample'].iloc[0]!r}: {excl['reason'].iloc[0]}" if len(excl) else ""
+
+
+def _genorm_result(
+    L: np.ndarray, genes: list[str], rank_order: list[int], ranks: list[int], m_rows: list, mean_rows: list, excl: pd.DataFrame
+) -> GenormResult:
+    n_samples = int(L.shape[0])
+    ranking = pd.DataFrame({"rank": ranks, "target": [genes[i] for i in rank_order]})
     vrows = []
     for n in range(2, len(genes)):
         nf_n = L[:, rank_order[:n]].mean(axis=1)
         nf_n1 = L[:, rank_order[: n + 1]].mean(axis=1)
         vrows.append({"pair": f"V{n}/{n + 1}", "n_genes": n, "v": float(np.std(nf_n - nf_n1, ddof=1))})
+    mean_m = pd.DataFrame(mean_rows, columns=["n_genes", "mean_m", "excluded_next"])
+    mean_m["n_samples"] = np.full(len(mean_m), n_samples, dtype="int64")
     return GenormResult(
         m_values=pd.DataFrame(m_rows, columns=["step", "n_genes", "target", "m"]),
-        mean_m=pd.DataFrame(mean_rows, columns=["n_genes", "mean_m", "excluded_next"]),
+        mean_m=mean_m,
         pairwise_v=pd.DataFrame(vrows, columns=["pair", "n_genes", "v"]).astype({"pair": object, "n_genes": "int64", "v": "float64"}),
         ranking=ranking,
         excluded_samples=excl,
@@ -196,6 +298,7 @@ def normfinder(
     scale: str = "cq",
     targets: Sequence[str] | None = None,
     efficiency: Mapping[str, float] | None = None,
+    tasks: Sequence[str] | None = ("unknown",),
 ) -> NormfinderResult:
     """NormFinder stability ρ of candidate reference genes (Andersen et al. 2004).
 
@@ -205,13 +308,15 @@ def normfinder(
         Tidy table (see :func:`genorm`) with a group column.
     group_col : str or None
         Column naming each sample's group; None treats all samples as one group.
-    sample_col, target_col, value_col, scale, targets, efficiency
-        As in :func:`genorm`.
+    sample_col, target_col, value_col, scale, targets, efficiency, tasks
+        As in :func:`genorm` (by default only ``'unknown'`` wells are scored and
+        omitted wells are dropped).
 
     Returns
     -------
     NormfinderResult
-        ``stability`` sorted from most to least stable.
+        ``stability`` sorted from most to least stable, with ``n_samples`` (the
+        number of samples scored); left-out samples and why in ``excluded_samples``.
 
     Raises
     ------
@@ -226,6 +331,7 @@ def normfinder(
         scale=scale,
         targets=targets,
         efficiency=efficiency,
+        tasks=tasks,
         extra=group_col,
     )
     genes = list(wide.columns.astype(str))
@@ -268,7 +374,14 @@ def normfinder(
         v = var_d * shrink
         rho = (np.abs(dt) + np.sqrt(np.maximum(var_d + v, 0.0))).mean(axis=1)
     order = np.argsort(rho, kind="mergesort")
-    stability = pd.DataFrame({"rank": np.arange(1, k + 1), "target": [genes[i] for i in order], "rho": rho[order]})
+    stability = pd.DataFrame(
+        {
+            "rank": np.arange(1, k + 1),
+            "target": [genes[i] for i in order],
+            "rho": rho[order],
+            "n_samples": np.full(k, len(wide), dtype="int64"),
+        }
+    )
     per_group = pd.DataFrame(
         {
             "target": np.repeat(genes, G),
