@@ -18,7 +18,8 @@ shift and its distribution-free confidence interval (exact when both groups are
 below 50 values without ties, normal approximation otherwise), as R ``wilcox.test``;
 ``ci_level`` is then the level the interval achieves (small groups cannot reach
 95 %: 3 vs 3 gives 0.90) and ``reason`` says so when it is below the requested one.
-``'anova'`` one-way ANOVA F test (one row per ``by`` level, ``group='(all)'``).
+``'anova'`` one-way ANOVA F test (one row per ``by`` level, ``group='(all)'``;
+``estimate`` and CI are NaN, ``reason`` "omnibus test: no pairwise estimate").
 ``'tukey'`` Tukey HSD, all pairs (scipy.stats.tukey_hsd).
 ``'dunnett'`` Dunnett's many-to-one test against ``control`` (scipy.stats.dunnett).
 
@@ -52,6 +53,9 @@ __all__ = ["RESULT_COLUMNS", "RESULT_DTYPES", "TESTS", "compare_groups", "Hodges
 TESTS: tuple[str, ...] = ("welch", "student", "mann_whitney", "anova", "tukey", "dunnett")
 
 _P_METHODS = ("holm", "bh", "none")
+
+#: ``reason`` of an ANOVA row that was tested: its estimate / CI are NaN by design.
+ANOVA_REASON = "omnibus test: no pairwise estimate"
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "group",
@@ -500,10 +504,11 @@ def _other_test(sub, value, group, control, all_groups, test, ci_level, seed) ->
                 row.update(estimate=hl.estimate, ci_low=hl.ci_low, ci_high=hl.ci_high, statistic=float(r.statistic), p_value=float(r.pvalue))
                 row.update(status="ok", reason="", ci_level=hl.ci_level)
                 if hl.ci_level < ci_level - 1e-9:
+                    full = hl.ci_low == x.min() - y.max() and hl.ci_high == x.max() - y.min()
                     row["reason"] = (
                         f"confidence level {ci_level:g} not reachable with {x.size} vs {y.size} values: "
-                        f"the interval [{hl.ci_low:.4g}, {hl.ci_high:.4g}] has level {hl.ci_level:.4f}"
-                        + (" (all pairwise differences)" if hl.ci_low == (x.min() - y.max()) and hl.ci_high == (x.max() - y.min()) else "")
+                        f"achieved level {hl.ci_level:.4f} (interval [{hl.ci_low:.4g}, {hl.ci_high:.4g}]"
+                        + (" = the full range of the pairwise differences)" if full else ")")
                     )
             rows.append(row)
         return rows
@@ -516,7 +521,9 @@ def _other_test(sub, value, group, control, all_groups, test, ci_level, seed) ->
         else:
             r = _st.f_oneway(*[vals[g] for g in present])
             k, n = len(present), sum(vals[g].size for g in present)
-            row.update(statistic=float(r.statistic), df=float(n - k), p_value=float(r.pvalue), status="ok", reason="")
+            row.update(
+                statistic=float(r.statistic), df=float(n - k), p_value=float(r.pvalue), status="ok", reason=ANOVA_REASON
+            )
             if not np.isfinite(row["statistic"]):
                 row.update(status="not_tested", reason="zero variance within groups", p_value=np.nan)
         return [row]

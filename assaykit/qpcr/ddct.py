@@ -752,8 +752,8 @@ def ddct(
         if test in ("welch", "student"):
             # vectorised from the group summaries above (same numbers as compare_groups)
             others = np.array([i for i in range(n_g) if i != c_code], dtype=np.int64)
-            Gi = np.repeat(others, len(toi))
-            Ti = np.tile(toi, len(others))
+            Gi = np.tile(others, len(toi))  # target-major: the rows of a target together
+            Ti = np.repeat(toi, len(others))
             gi_, ci_ = Gi * n_t + Ti, c_code * n_t + Ti
             left = pd.DataFrame({"n": gn[gi_], "mean": gmean[gi_], "var": gvar[gi_]})
             right = pd.DataFrame({"n": gn[ci_], "mean": gmean[ci_], "var": gvar[ci_]})
