@@ -10,7 +10,9 @@ is used, and says why not. Nothing is dropped: each row gets
     ``used``, ``excluded`` (a sample well whose Cq is not used) or
     ``not_analysed`` (standards, NTC, no-RT and other tasks not in ``tasks``).
 ``reason``
-    why a well is excluded / not analysed ('' for used wells).
+    why a well is excluded / not analysed; '' for used wells, except a used well
+    that carries an instrument flag (``instrument_flags='flag'``), whose reason
+    names the flag.
 ``qc_flag``
     ';'-joined flags that do not by themselves exclude the well (see :data:`QC_FLAGS`).
 
@@ -20,21 +22,48 @@ Rules (applied in this order, each explicit):
 2. No numeric Cq: ``undetermined='exclude'`` → excluded; a number *c* → Cq set
    to *c* (flag ``undetermined_set_to_cutoff``); Cq above *c* are also set to *c*
    (flag ``above_cutoff_set_to_cutoff``). Non-numeric text / empty cells are always excluded.
-3. Outliers among the remaining technical replicates (same plate × sample ×
-   target), one rule per call:
-   ``'median'`` exclude wells with |Cq − replicate median| > threshold (default 0.5
-   cycles; groups of ≥ 3 wells); ``'sd'`` if the replicates' SD > threshold
-   (default 0.3) exclude the well farthest from the median (one pass, ≥ 3 wells);
-   ``'grubbs'`` two-sided Grubbs test at level threshold (default 0.05), one
-   outlier per group, ≥ 3 wells. Groups of 2 wells that break the rule are
-   flagged ``replicates_disagree`` and kept (the rule cannot tell which is wrong).
-4. Negative controls: an NTC / no-RT well with a Cq is flagged ``ntc_amplified``
-   / ``nrt_amplified``; sample wells of the same plate × target (NTC) or plate ×
-   sample × target (no-RT) whose Cq is less than ``ntc_margin`` cycles below that
-   control's Cq are flagged ``ntc_within_margin`` / ``nrt_within_margin``.
-5. Melt curve: a well whose ``tm`` differs from the mode of its target's Tm
-   (values rounded to 0.5 °C, ties → lower) by more than ``tm_tolerance`` °C is
-   flagged ``tm_off_mode``.
+3. Instrument flags: an analysed, not omitted well with an exported numeric Cq
+   whose ``cq_flag`` holds any entry other than assaykit's own reader flags
+   (:data:`READER_FLAGS`: undetermined, omitted, not_numeric, empty, no_result),
+   e.g. ``highsd``, ``expfail``, ``outlierrg``, ``noamp``, ``ampnc``, SDS
+   ``flagged``/``naw``: ``instrument_flags='flag'`` (default) keeps its Cq, adds
+   ``instrument_flag`` to ``qc_flag`` and sets ``reason`` to ``"instrument flag:
+   highsd (Cq kept)"``; ``instrument_flags='exclude'`` excludes it (``reason``
+   ``"instrument flag: highsd"``). Several flags are listed comma-separated.
+4. Outliers among the remaining technical replicates (same plate × sample ×
+   target; wells excluded by rules 1–3 take no part), one rule per call. *n* is
+   the number of remaining wells of the group:
+
+   ``'median'`` (threshold *t*, default 0.5 cycles): a well is an outlier when
+   |Cq − median of the group| > *t*. The outliers are excluded only when they
+   are fewer than half of the group (2·k < n); otherwise (every well, half of
+   the wells, or a pair) all wells are kept and flagged ``replicates_disagree``.
+   ``'sd'`` (default 0.3): if the group's SD (ddof 1) > *t* and n ≥ 3, the well
+   farthest from the median is excluded (one pass); a pair with SD > *t* is
+   flagged ``replicates_disagree``.
+   ``'grubbs'`` (level *t*, default 0.05): two-sided Grubbs test, one outlier
+   per group, n ≥ 3.
+   ``'max_dcq'`` (default 0.5 cycles): while the range max − min of the
+   remaining wells exceeds *t*, the well farthest from the median of the
+   remaining wells is removed; a removal is allowed only when more than half of
+   the group's n wells would remain (n − removed − 1 > n/2) and the farthest
+   well is unique (a tie within 1e-9 cycles cannot tell which well is wrong).
+   If the range reaches ≤ *t* the removed wells are excluded; otherwise no
+   well is excluded and all wells of the group are flagged ``replicates_disagree``.
+5. Negative controls: an NTC-like well (task ``ntc``, ``negative_control`` or
+   ``blank``) / a no-RT well (task ``nrt``) with a numeric Cq is flagged
+   ``ntc_amplified`` / ``nrt_amplified``; used sample wells of the same plate ×
+   target (NTC-like) or plate × sample × target (no-RT) whose Cq is less than
+   ``ntc_margin`` cycles below the lowest Cq of those controls are flagged
+   ``ntc_within_margin`` / ``nrt_within_margin``.
+6. Melt curve: the modal Tm of a target is computed from its *analysed* wells
+   only (task in ``tasks``, an exported numeric Cq, not omitted; wells excluded
+   as outliers or for instrument flags still count): each Tm is rounded to the
+   nearest 0.5 °C (``round(2·Tm)/2``, halves to even), the most frequent bin is
+   the mode, a tie goes to the lower bin. Every well of the target with a Tm
+   (NTC, no-RT and standards too) that differs from that mode by more than
+   ``tm_tolerance`` °C is flagged ``tm_off_mode``. A target without analysed
+   wells that have a Tm has no mode: none of its wells is flagged.
 """
 
 from __future__ import annotations
@@ -46,14 +75,15 @@ from scipy import stats as _st
 from assaykit.errors import AnalysisError
 from assaykit.schema import QPCR_COLUMNS
 
-__all__ = ["OUTLIER_RULES", "QC_FLAGS", "qc_wells", "summarise_replicates"]
+__all__ = ["INSTRUMENT_FLAG_OPTIONS", "NTC_TASKS", "OUTLIER_RULES", "QC_FLAGS", "READER_FLAGS", "qc_wells", "summarise_replicates"]
 
 #: Flags :func:`qc_wells` may set in ``qc_flag``.
 QC_FLAGS: dict[str, str] = {
     "undetermined_set_to_cutoff": "no Cq; the cut-off given as undetermined= was used",
     "above_cutoff_set_to_cutoff": "Cq above the cut-off; the cut-off was used",
-    "replicates_disagree": "two replicates break the outlier rule; both kept",
-    "ntc_amplified": "a no-template control has a Cq",
+    "replicates_disagree": "the outlier rule cannot single out outliers (a pair, or half or more of the wells); all kept",
+    "instrument_flag": "the instrument flagged the well (cq_flag); its Cq is kept (instrument_flags='flag')",
+    "ntc_amplified": "a no-template control (task ntc, negative_control or blank) has a Cq",
     "nrt_amplified": "a no-RT control has a Cq",
     "ntc_within_margin": "sample Cq less than ntc_margin cycles below an amplified NTC of its target",
     "nrt_within_margin": "sample Cq less than ntc_margin cycles below its amplified no-RT control",
@@ -61,7 +91,18 @@ QC_FLAGS: dict[str, str] = {
 }
 
 #: Outlier rules and their default thresholds.
-OUTLIER_RULES: dict[str, float] = {"median": 0.5, "sd": 0.3, "grubbs": 0.05}
+OUTLIER_RULES: dict[str, float] = {"median": 0.5, "sd": 0.3, "grubbs": 0.05, "max_dcq": 0.5}
+
+#: ``cq_flag`` entries set by assaykit's readers themselves (not instrument QC calls).
+READER_FLAGS: frozenset[str] = frozenset({"undetermined", "omitted", "not_numeric", "empty", "no_result"})
+
+#: Values of ``instrument_flags``.
+INSTRUMENT_FLAG_OPTIONS: tuple[str, ...] = ("flag", "exclude")
+
+#: Tasks treated as no-template controls.
+NTC_TASKS: tuple[str, ...] = ("ntc", "negative_control", "blank")
+
+_TIE = 1e-9  # cycles: farthest-well ties in the max_dcq rule
 
 USED, EXCLUDED, NOT_ANALYSED = 0, 1, 2
 _STATUS = np.array(["used", "excluded", "not_analysed"], dtype=object)
@@ -110,6 +151,7 @@ def qc_wells(
     outlier_threshold: float | None = None,
     ntc_margin: float = 5.0,
     tm_tolerance: float = 1.0,
+    instrument_flags: str = "flag",
 ) -> pd.DataFrame:
     """Decide which wells are used and flag quality problems (rules in the module doc).
 
@@ -124,14 +166,20 @@ def qc_wells(
         Tasks analysed (lower-case); other rows become ``not_analysed``.
     undetermined : 'exclude' or float
         What to do with wells without a Cq (``cq_flag`` ``undetermined``).
-    outlier : {'median', 'sd', 'grubbs'} or None
-        Technical-replicate outlier rule (None: no rule).
+    outlier : {'median', 'sd', 'grubbs', 'max_dcq'} or None
+        Technical-replicate outlier rule (None: no rule); each rule is defined
+        in the module documentation (rule 4).
     outlier_threshold : float, optional
         Threshold of the rule (defaults in :data:`OUTLIER_RULES`).
     ntc_margin : float
         Cycles: sample wells closer than this to an amplified negative control are flagged.
     tm_tolerance : float
-        °C from the target's modal Tm beyond which a well is flagged.
+        °C from the target's modal Tm (computed from analysed wells only) beyond
+        which a well is flagged.
+    instrument_flags : {'flag', 'exclude'}
+        Wells with a numeric Cq and an instrument QC flag in ``cq_flag`` (any entry
+        not in :data:`READER_FLAGS`): ``'flag'`` keeps the Cq and adds
+        ``instrument_flag`` to ``qc_flag``; ``'exclude'`` excludes the well.
 
     Returns
     -------
@@ -141,7 +189,8 @@ def qc_wells(
     Raises
     ------
     AnalysisError
-        For a missing column, an unknown outlier rule or an invalid ``undetermined``.
+        For a missing column, an unknown outlier rule, an invalid ``undetermined``
+        or ``instrument_flags``.
     """
     return _qc(
         data,
@@ -153,10 +202,28 @@ def qc_wells(
         outlier_threshold=outlier_threshold,
         ntc_margin=ntc_margin,
         tm_tolerance=tm_tolerance,
+        instrument_flags=instrument_flags,
     )[0]
 
 
-def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_threshold, ntc_margin, tm_tolerance):
+def _instrument_flags(flag: str) -> list[str]:
+    """Entries of one ``cq_flag`` value that are instrument QC flags (not assaykit's own)."""
+    return [f for f in (x.strip() for x in flag.split(";")) if f and f not in READER_FLAGS]
+
+
+def _qc(
+    data,
+    *,
+    sample_col,
+    target_col,
+    tasks,
+    undetermined,
+    outlier,
+    outlier_threshold,
+    ntc_margin,
+    tm_tolerance,
+    instrument_flags="flag",
+):
     """qc_wells, also returning the factorized key columns {name: (codes, uniques)}."""
     needed = [c for c in ("plate", "well", "cq", "cq_flag", "task", "tm") if c in QPCR_COLUMNS]
     for c in [*needed, sample_col, target_col]:
@@ -166,6 +233,13 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
             )
     if outlier is not None and outlier not in OUTLIER_RULES:
         raise AnalysisError("unknown outlier rule", expected=f"one of {list(OUTLIER_RULES)} or None", found=repr(outlier))
+    if not isinstance(instrument_flags, str) or instrument_flags not in INSTRUMENT_FLAG_OPTIONS:
+        raise AnalysisError(
+            "invalid instrument_flags option",
+            column="instrument_flags",
+            expected=f"instrument_flags one of {list(INSTRUMENT_FLAG_OPTIONS)}",
+            found=repr(instrument_flags),
+        )
     cutoff = None
     if isinstance(undetermined, str):
         if undetermined != "exclude":
@@ -241,6 +315,21 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
         raw = w["cq_raw"].to_numpy(dtype=object)[m]
         state[m] = EXCLUDED
         reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, raw, strict=True)], dtype=object)
+    has_cq = np.isfinite(w["cq"].to_numpy(dtype=float))  # an exported numeric Cq
+
+    # instrument QC flags on wells that have a Cq
+    inst_u = [_instrument_flags(x) for x in cf_u]
+    if any(inst_u):
+        has_inst = np.array([bool(x) for x in inst_u], dtype=bool)[cf_codes]
+        m = analysed & ~omitted & has_cq & has_inst
+        if m.any():
+            names = np.array(["instrument flag: " + ", ".join(x) for x in inst_u], dtype=object)[cf_codes[m]]
+            if instrument_flags == "exclude":
+                state[m] = EXCLUDED
+                reason[m] = names
+            else:
+                _append(flags, m, "instrument_flag")
+                reason[m] = names + " (Cq kept)"
 
     # outliers among technical replicates
     if outlier is not None:
@@ -253,7 +342,8 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
         "ntc": ("ntc_amplified", "ntc_within_margin"),
         "nrt": ("nrt_amplified", "nrt_within_margin"),
     }.items():
-        is_neg = (task == neg) & np.isfinite(cq_raw_num)
+        of_kind = np.isin(task, NTC_TASKS) if neg == "ntc" else task == neg
+        is_neg = of_kind & np.isfinite(cq_raw_num)
         if not is_neg.any():
             continue
         _append(flags, is_neg, flag_amp)
@@ -267,9 +357,10 @@ def _qc(data, *, sample_col, target_col, tasks, undetermined, outlier, outlier_t
     # melt temperature
     tm = w["tm"].to_numpy(dtype=float)
     has_tm = np.isfinite(tm)
-    if has_tm.any():
+    in_mode = has_tm & analysed & ~omitted & has_cq  # the mode comes from analysed wells only
+    if in_mode.any():
         t_codes = keys["target"][0]
-        tmf = pd.DataFrame({"target": t_codes[has_tm], "bin": np.round(tm[has_tm] * 2) / 2})
+        tmf = pd.DataFrame({"target": t_codes[in_mode], "bin": np.round(tm[in_mode] * 2) / 2})
         counts = tmf.groupby(["target", "bin"]).size().reset_index(name="k")
         counts = counts.sort_values(["target", "k", "bin"], ascending=[True, False, True])
         mode = counts.drop_duplicates("target").set_index("target")["bin"]
@@ -301,9 +392,13 @@ def _outliers(cq, state, reason, flags, rule, thr, group) -> None:
     idx_live = np.flatnonzero(live)
     if rule == "median":
         bad = dev > thr
-        two = (n == 2) & bad
-        out = (n >= 3) & bad
+        k_bad = pd.Series(bad).groupby(codes).transform("sum").to_numpy()
+        keep_all = 2 * k_bad >= n  # all, half or more of the wells (a pair included): cannot tell
+        two = keep_all & (k_bad > 0)
+        out = bad & ~keep_all
         why = [f"outlier: |Cq − replicate median| = {d:.3f} > {thr:g} cycles" for d in dev[out]]
+    elif rule == "max_dcq":
+        out, two, why = _max_dcq(x, codes, thr)
     else:
         # the well farthest from the median (or mean, for Grubbs) in each group
         far = dev if rule == "sd" else np.abs(x - mean)
@@ -327,8 +422,57 @@ def _outliers(cq, state, reason, flags, rule, thr, group) -> None:
         why = [why_fn(i) for i in np.flatnonzero(out)]
     gi = idx_live[out]
     state[gi] = EXCLUDED
-    reason[gi] = np.array(why, dtype=object) if len(why) else reason[gi]
+    if len(why):  # a reason already there (an instrument flag kept) follows the outlier reason
+        prev = reason[gi]
+        reason[gi] = np.array([w + "; " + p if p else w for w, p in zip(why, prev, strict=True)], dtype=object)
     _append(flags, np.isin(np.arange(len(state)), idx_live[two]), "replicates_disagree")
+
+
+def _max_dcq(x: np.ndarray, codes: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The 'max_dcq' rule: (excluded mask, replicates_disagree mask, reasons of the excluded)."""
+    out = np.zeros(len(x), dtype=bool)
+    two = np.zeros(len(x), dtype=bool)
+    why_of: dict[int, str] = {}
+    g = pd.Series(x).groupby(codes)
+    rng = (g.transform("max") - g.transform("min")).to_numpy()
+    wide = np.flatnonzero(rng > thr)
+    if not len(wide):
+        return out, two, []
+    order = np.argsort(codes[wide], kind="stable")
+    members = wide[order]
+    splits = np.flatnonzero(np.diff(codes[members])) + 1
+    for idx in np.split(members, splits):
+        n = len(idx)
+        left = list(idx)
+        removed: list[tuple[int, float, float]] = []
+        ok = False
+        while True:
+            vals = x[left]
+            span = float(vals.max() - vals.min())
+            if span <= thr:
+                ok = True
+                break
+            if (n - len(removed) - 1) * 2 <= n:
+                break  # removing another well would leave half of the wells or fewer
+            med = float(np.median(vals))
+            dist = np.abs(vals - med)
+            far = np.flatnonzero(dist >= dist.max() - _TIE)
+            if len(far) > 1:
+                break  # two wells equally far from the median: cannot tell which is wrong
+            j = int(far[0])
+            removed.append((left[j], span, med))
+            del left[j]
+        if ok:
+            for i, span, med in removed:
+                out[i] = True
+                why_of[i] = (
+                    f"outlier: replicate range (max ΔCq) {span:.3f} > {thr:g} cycles; "
+                    f"farthest from the median {med:.3f}"
+                )
+        else:
+            two[idx] = True
+    why = [why_of[i] for i in np.flatnonzero(out)]
+    return out, two, why
 
 
 def summarise_replicates(
