@@ -17,7 +17,8 @@ from scipy import stats
 import assaykit
 from assaykit.datasets import path as dataset_path
 from assaykit.errors import AnalysisError
-from assaykit.qpcr import ddct, genorm, normfinder
+from assaykit.qpcr import ddct, ddct_lm, genorm, normfinder
+from assaykit.qpcr.models import LM_COLUMNS
 from assaykit.schema import qpcr_table
 
 # R writes 15 significant digits: results computed the same way agree to ~1e-12.
@@ -344,3 +345,197 @@ def test_stability_selection_errors():
     with pytest.raises(AnalysisError, match="geNorm needs at least 2 samples") as e:
         genorm(one)
     assert "1 (left out: 2; first: 'STD1': task 'standard'" in str(e.value)
+
+
+# --------------------------------------------------------------------------- linear models (ddct_lm)
+
+
+def _ct4(reference) -> pd.DataFrame:
+    d = pd.read_csv(reference("qpcr", "pcr_ct4_yuan2006_arabidopsis.csv"))
+    n = len(d)
+    df = qpcr_table(
+        {
+            "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
+            "sample": [f"s{i}" for i in range(n)] * 2,
+            "target": ["target"] * n + ["ref"] * n,
+            "cq": np.concatenate([d["target"].to_numpy(), d["ref"].to_numpy()]),
+        }
+    )
+    df["group"] = list(d["group"]) * 2
+    df["dilution"] = [f"{x:g}" for x in d["dilution"]] * 2
+    return df
+
+
+def test_ddct_lm_matches_r_pcr_lm_on_yuan2006(reference):
+    """pcr_test(test='lm'): lm(ΔCt ~ group), control as baseline; the group row."""
+    res = ddct_lm(_ct4(reference), "ref", "control")
+    assert list(res.columns) == list(LM_COLUMNS)
+    assert list(res["term"]) == ["intercept", "group[treatment]"]
+    row = res.set_index("term").loc["group[treatment]"]
+    exp = pd.read_csv(reference("qpcr", "pcr_expected", "ct4_test_lm.csv")).iloc[0]
+    assert row["estimate"] == pytest.approx(exp["estimate"], rel=1e-9)
+    assert row["p_value"] == pytest.approx(exp["p_value"], rel=1e-6)
+    assert row["ci_low"] == pytest.approx(exp["lower"], rel=1e-9)
+    assert row["ci_high"] == pytest.approx(exp["upper"], rel=1e-9)
+    assert row["df"] == 22 and row["n_samples"] == 24 and row["group"] == "treatment" and row["status"] == "ok"
+    assert row["fold_change"] == pytest.approx(2 ** -exp["estimate"], rel=1e-12)
+    assert row["fold_change_ci_low"] == pytest.approx(2 ** -exp["upper"], rel=1e-9)
+    assert row["fold_change_ci_high"] == pytest.approx(2 ** -exp["lower"], rel=1e-9)
+    assert row["t"] == pytest.approx(row["estimate"] / row["se"], rel=1e-12)
+
+
+def test_ddct_lm_dose_interaction_design_matches_r_pcr(reference):
+    """pcr vignette Table 17: model.matrix(~g2:dose) with dose 100/80/60/40 for the
+    dilutions 10/2/0.4/0.08, lm(ΔCt ~ mm + 0); pcr reports every coefficient but the
+    first (the intercept)."""
+    df = _ct4(reference)
+    first = df.drop_duplicates("sample")
+    dose = first["dilution"].map({"10": 100.0, "2": 80.0, "0.4": 60.0, "0.08": 40.0}).to_numpy()
+    is_ctrl = (first["group"] == "control").to_numpy()
+    mm = pd.DataFrame(
+        {"(Intercept)": 1.0, "control:dose": np.where(is_ctrl, dose, 0.0), "treatment:dose": np.where(is_ctrl, 0.0, dose)},
+        index=first["sample"].to_numpy(),
+    )
+    res = ddct_lm(df, "ref", "control", design=mm).set_index("term")
+    exp = pd.read_csv(reference("qpcr", "pcr_expected", "ct4_test_lm_dose_interaction.csv"))
+    exp["term"] = exp["term"].str.replace("model_matrixg2", "", regex=False)
+    for _, e in exp.iterrows():
+        r = res.loc[e["term"]]
+        assert r["estimate"] == pytest.approx(e["estimate"], rel=1e-9)
+        assert r["p_value"] == pytest.approx(e["p_value"], rel=1e-6)
+        assert r["ci_low"] == pytest.approx(e["lower"], rel=1e-9)
+        assert r["ci_high"] == pytest.approx(e["upper"], rel=1e-9)
+        assert r["df"] == 21 and r["group"] == ""
+
+
+def test_ddct_lm_yuan2006_regression_interval(reference):
+    """Yuan 2006 multiple regression / ANCOVA: Ct of both genes modelled with
+    gene × treatment × dilution (saturated, dilution as a class variable), ΔΔCt = the
+    gene × treatment contrast averaged over dilutions: −0.6848, 95 % CI −0.9262 … −0.4435
+    (printed to 4 decimals; ±0.00005). The ΔCt model with the same terms has its own,
+    narrower df and interval."""
+    df = _ct4(reference)
+    res = ddct_lm(df, "ref", "control", covariates=["dilution"], interactions=["dilution"], response="cq")
+    row = res.set_index("term").loc["group[treatment]"]
+    pub = _published(reference, "ct4_yuan2006")
+    lo, hi = (float(x) for x in str(pub.loc[("treatment_vs_control", "ddct_multiple_regression"), "sd_or_range"]).split(".."))
+    assert round(row["estimate"], 4) == pub.loc[("treatment_vs_control", "ddct_multiple_regression"), "value"] == -0.6848
+    assert row["ci_low"] == pytest.approx(hi, abs=5e-5)  # published as −0.4435..−0.9262
+    assert row["ci_high"] == pytest.approx(lo, abs=5e-5)
+    assert row["df"] == 48 - 16 and row["response"] == "cq"
+    assert row["p_value"] < 1e-4  # "p < 0.0001"
+    # terms: intercept, group, 3 sum-coded dilution columns, 3 group × dilution
+    assert len(res) == 8 and res["term"].str.startswith("group[treatment]:dilution[").sum() == 3
+    # additive dilution on ΔCq: same ΔΔCq (balanced design), 19 df
+    add = ddct_lm(df, "ref", "control", covariates="dilution").set_index("term").loc["group[treatment]"]
+    assert add["estimate"] == pytest.approx(-0.684825, abs=1e-9) and add["df"] == 19
+
+
+def _lm_data(seed=2, n=10, refs=("R1", "R2")):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n):
+        grp = ("veh", "lo", "hi")[s % 3]
+        load = rng.normal(0, 0.5)
+        age = 30.0 + 3 * s
+        for t, base in (("T", 25.0), *((r, 20.0 + i) for i, r in enumerate(refs))):
+            eff = {"veh": 0.0, "lo": -0.8, "hi": -2.0}[grp] if t == "T" else 0.0
+            cq = base + load + eff + (0.02 * age if t == "T" else 0.0) + rng.normal(0, 0.2)
+            rows.append({"well": f"{'ABCDEFGHIJ'[s]}{len(rows) % 3 + 1}", "sample": f"s{s}", "target": t, "cq": cq, "group": grp, "age": age, "site": "ab"[s % 2]})
+    df = pd.DataFrame(rows)
+    t = qpcr_table(df[["well", "sample", "target", "cq"]])
+    for c in ("group", "age", "site"):
+        t[c] = df[c].to_numpy()
+    return t
+
+
+def test_ddct_lm_closed_forms():
+    t = _lm_data()
+    # group only on ΔCq = Student's t-test between two groups (pooled variance over all 3 groups)
+    res = ddct_lm(t, ["R1", "R2"], "veh").set_index("term")
+    s = ddct(t, ["R1", "R2"], "veh", test=None).samples
+    s = s.loc[s["status"] == "ok"]
+    y = {g: s.loc[s["group"] == g, "dcq"].to_numpy() for g in ("veh", "lo", "hi")}
+    assert res.loc["group[lo]", "estimate"] == pytest.approx(y["lo"].mean() - y["veh"].mean(), rel=1e-12)
+    pooled = sum(((v - v.mean()) ** 2).sum() for v in y.values()) / (10 - 3)
+    se = np.sqrt(pooled * (1 / len(y["lo"]) + 1 / len(y["veh"])))
+    assert res.loc["group[lo]", "se"] == pytest.approx(se, rel=1e-12)
+    assert res.loc["group[lo]", "p_value"] == pytest.approx(2 * stats.t.sf(abs(res.loc["group[lo]", "t"]), 7), rel=1e-12)
+    # two groups only: equals scipy's pooled t-test
+    two = t.loc[t["group"] != "hi"]
+    r2 = ddct_lm(two, ["R1", "R2"], "veh").set_index("term").loc["group[lo]"]
+    s2 = s.loc[s["group"] != "hi"]
+    tt = stats.ttest_ind(s2.loc[s2["group"] == "lo", "dcq"], s2.loc[s2["group"] == "veh", "dcq"])
+    assert r2["t"] == pytest.approx(tt.statistic, rel=1e-10) and r2["p_value"] == pytest.approx(tt.pvalue, rel=1e-10)
+    # numeric covariate: equals numpy least squares on [1, lo, hi, age]
+    rc = ddct_lm(t, ["R1", "R2"], "veh", covariates=["age"], conf_level=0.9).set_index("term")
+    first = s.set_index("sample")
+    X = np.column_stack([np.ones(len(first)), first["group"] == "lo", first["group"] == "hi", t.drop_duplicates("sample").set_index("sample").loc[first.index, "age"]]).astype(float)
+    b, *_ = np.linalg.lstsq(X, first["dcq"].to_numpy(), rcond=None)
+    np.testing.assert_allclose(rc["estimate"].to_numpy(), b, rtol=1e-9)
+    half = rc.loc["age", "se"] * stats.t.ppf(0.95, 10 - 4)
+    assert rc.loc["age", "ci_high"] - rc.loc["age", "estimate"] == pytest.approx(half, rel=1e-12)
+    # response='cq' with two references equals one block-diagonal least-squares fit
+    rq = ddct_lm(t, ["R1", "R2"], "veh", response="cq").set_index("term")
+    Z = np.column_stack([np.ones(10), first["group"] == "lo", first["group"] == "hi"]).astype(float)
+    cq = s.set_index("sample")["ecq_mean"]
+    allsamp = ddct(t, ["R1", "R2"], "veh", test=None).samples
+    ref = {r: allsamp.loc[allsamp["target"] == r].set_index("sample").loc[first.index, "ecq_mean"].to_numpy() for r in ("R1", "R2")}
+    big = np.kron(np.eye(3), Z)
+    yy = np.concatenate([cq.loc[first.index].to_numpy(), ref["R1"], ref["R2"]])
+    bb, rss, *_ = np.linalg.lstsq(big, yy, rcond=None)
+    c = np.zeros(9)
+    c[1], c[4], c[7] = 1.0, -0.5, -0.5  # target − mean of the references, 'lo' coefficient
+    s2_ = float(rss[0]) / (30 - 9)
+    se_c = np.sqrt(s2_ * c @ np.linalg.inv(big.T @ big) @ c)
+    assert rq.loc["group[lo]", "estimate"] == pytest.approx(c @ bb, rel=1e-9)
+    assert rq.loc["group[lo]", "se"] == pytest.approx(se_c, rel=1e-9)
+    assert rq.loc["group[lo]", "df"] == 21
+
+
+def test_ddct_lm_not_estimable_rows_and_errors():
+    t = _lm_data()
+    # too few samples, collinear covariates, an exact fit: rows kept, status 'not_estimable'
+    few = t.loc[t["sample"].isin(["s0", "s1", "s2"])]
+    r = ddct_lm(few, ["R1", "R2"], "veh")
+    assert (r["status"] == "not_estimable").all() and r["estimate"].isna().all()
+    assert r["reason"].iloc[0] == "3 samples for 3 model terms (need more samples than terms)"
+    dup = t.assign(age2=t["age"] * 2)
+    rd = ddct_lm(dup, ["R1", "R2"], "veh", covariates=["age", "age2"])
+    assert rd["reason"].iloc[0] == "design matrix is rank deficient for the samples with a ΔCq"
+    rq = ddct_lm(dup, ["R1", "R2"], "veh", covariates=["age", "age2"], response="cq")
+    assert rq["reason"].iloc[0] == "design matrix is rank deficient (or too few samples) for one of the genes"
+    exact = t.copy()
+    sel = exact["target"] == "T"
+    exact.loc[sel, "cq"] = 25.0 + exact.loc[sel, "group"].map({"veh": 0.0, "lo": 1.0, "hi": 2.0})
+    for r_ in ("R1", "R2"):
+        exact.loc[exact["target"] == r_, "cq"] = 20.0
+    re_ = ddct_lm(exact, ["R1", "R2"], "veh").set_index("term")
+    assert re_.loc["group[hi]", "estimate"] == pytest.approx(2.0) and np.isnan(re_.loc["group[hi]", "p_value"])
+    assert re_.loc["group[hi]", "reason"] == "zero residual variance (exact fit): no standard error, test or interval"
+    # factor covariate, sum coded: 'site[a]' column is +1 / −1
+    rs = ddct_lm(t, ["R1", "R2"], "veh", covariates="site")
+    assert list(rs["term"]) == ["intercept", "group[lo]", "group[hi]", "site[a]"]
+
+    def err(match, **kw):
+        with pytest.raises(AnalysisError, match=match) as e:
+            ddct_lm(kw.pop("data", t), ["R1", "R2"], "veh", **kw)
+        return str(e.value)
+
+    assert "one of ('dcq', 'cq')" in err("unknown model response", response="ct")
+    assert "0 < conf_level < 1" in err("confidence level out of range", conf_level=95)
+    assert "either design=" in err("design given together with covariates", covariates=["age"], design=pd.DataFrame())
+    assert "a column 'weight'" in err("covariate column missing", covariates=["weight"])
+    bad = t.copy()
+    bad.loc[bad.index[0], "age"] = 99.0
+    assert "one value per biological sample" in err("covariate differs between wells of one sample", data=bad, covariates=["age"])
+    nan = t.copy()
+    nan.loc[nan["sample"] == "s4", "age"] = np.nan
+    assert "a finite number" in err("covariate value missing", data=nan, covariates=["age"])
+    assert "covariates=['age']" in err("interaction with a covariate that is not in the model", covariates=["age"], interactions=["site"])
+    assert "DataFrame indexed by sample" in err("design must be a DataFrame", design=np.ones((10, 2)))
+    samples = [f"s{i}" for i in range(10)]
+    assert "one design row per sample" in err("sample missing from the design matrix", design=pd.DataFrame({"a": 1.0}, index=samples[:-1]))
+    assert "indicator columns" in err("design column is not numeric", design=pd.DataFrame({"a": "x"}, index=samples))
+    dupd = pd.DataFrame({"a": 1.0}, index=[*samples, "s0"])
+    assert "duplicate index" in err("design matrix has a sample twice", design=dupd)

@@ -34,6 +34,7 @@ from assaykit.qpcr.efficiency import (
     pfaffl_ratio,
     standard_curve,
 )
+from assaykit.qpcr.models import ddct_lm as ddct_lm  # h19: to add to __all__
 from assaykit.qpcr.ratio import (
     PROPAGATION_COLUMNS,
     REST_COLUMNS,
