@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from fuzzing import FUZZ_SETTINGS
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assaykit.errors import AnalysisError
 from assaykit.io import read_qpcr
@@ -274,3 +277,31 @@ def test_ntc_like_tasks_are_checked(task):
 def test_ntc_like_without_cq_flags_nothing(task):
     w = qc_wells(run([*reps([30.0, 30.2]), {"sample": "neg", "cq": np.nan, "task": task}]))
     assert (w["qc_flag"] == "").all()
+
+
+# ---------------------------------------------------------------- properties of the outlier rules
+
+
+@FUZZ_SETTINGS
+@given(
+    groups=st.lists(
+        st.lists(st.floats(20.0, 23.0, allow_nan=False).map(lambda v: round(v, 2)), min_size=1, max_size=6),
+        min_size=1,
+        max_size=5,
+    ),
+    rule=st.sampled_from(sorted(OUTLIER_RULES)),
+)
+def test_outlier_rules_never_remove_half_and_keep_every_well(groups, rule):
+    rows = [r for i, g in enumerate(groups) for r in reps(g, f"s{i}")]
+    w = qc_wells(run(rows), outlier=rule)
+    assert len(w) == len(rows) and (w["status"] == "used").sum() + (w["status"] == "excluded").sum() == len(rows)
+    assert w.loc[w["status"] == "used", "cq_used"].notna().all()
+    assert w.loc[w["status"] == "excluded", "cq_used"].isna().all()
+    assert w.loc[w["status"] == "excluded", "reason"].str.startswith("outlier").all()
+    for _, g in w.groupby("sample"):
+        n, used = len(g), g.loc[g["status"] == "used", "cq"]
+        assert 2 * (n - len(used)) < n or n - len(used) == 0
+        if rule == "max_dcq":
+            flagged = (g["qc_flag"] == "replicates_disagree").all()
+            assert flagged or used.max() - used.min() <= 0.5
+            assert not flagged or len(used) == n
