@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from concurrent.futures import Executor
 from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError, SchemaError
@@ -156,15 +157,16 @@ def read_many(
     frames = list(tqdm(it, total=len(paths), disable=not progress, desc=f"reading {kind} exports"))
     if not frames:
         return pd.DataFrame(columns=[])
-    names = [pd.unique(f["plate"].astype(str)) for f in frames]
-    if sum(len(n) for n in names) != len(set().union(*map(set, names))):
+    out = pd.concat(frames, ignore_index=True)
+    names = [f["plate"].unique() for f in frames]
+    if sum(len(n) for n in names) != len(set().union(*names)):
         owner: dict[str, str] = {}
-        renamed = []
+        parts = []
         for path, f, plates in zip(paths, frames, names, strict=True):
             where = path.name if isinstance(path, Source) else os.fspath(path)
             stem = os.path.splitext(os.path.basename(where))[0]
-            new = {p: stem if len(plates) == 1 else f"{stem}/{p}" for p in plates}
-            for name in new.values():
+            new = [stem] if len(plates) == 1 else [f"{stem}/{p}" for p in plates]
+            for name in new:
                 if name in owner:
                     raise ReaderError(
                         "two exports give the same plate name after renaming plates after their files",
@@ -174,9 +176,12 @@ def read_many(
                         found=f"also from {owner[name]}",
                     )
                 owner[name] = where
-            renamed.append(f.assign(plate=f["plate"].astype(str).map(new)))
-        frames = renamed
-    return pd.concat(frames, ignore_index=True)
+            if len(plates) == 1:
+                parts.append(np.full(len(f), stem, dtype=object))
+            else:
+                parts.append(f["plate"].map(dict(zip(plates, new, strict=True))).to_numpy(dtype=object))
+        out["plate"] = np.concatenate(parts)
+    return out
 
 
 def formats(kind: str = "plate") -> pd.DataFrame:
