@@ -86,6 +86,15 @@ def test_read_many_keeps_distinct_plate_names_and_renames_multi_plate_files(tmp_
     assert len(df) == 2 * len(assaykit.read_plate(g1))
 
 
+def test_read_many_names_sources_after_their_names():
+    from assaykit.io import Source
+
+    data = path("qpcr_pbmc_quantstudio.txt").read_bytes()
+    df = assaykit.read_many([Source(data=data, name="d/a.txt"), Source(data=data, name="b.txt")], kind="qpcr",
+                            progress=False)  # fmt: skip
+    assert list(dict.fromkeys(df["plate"])) == ["a", "b"]
+
+
 def test_read_many_same_file_name_twice_is_refused(tmp_path):
     (tmp_path / "x").mkdir()
     a, b = tmp_path / "run.txt", tmp_path / "x" / "run.txt"
