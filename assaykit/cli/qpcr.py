@@ -380,7 +380,10 @@ def run_qpcr(
         Protocol TOML (or the name of one in :data:`PROTOCOL_DIR`) with a ``[qpcr]`` table.
     options : mapping, optional
         Explicit options (override protocol and layout; ``None`` values ignored); keys
-        as in :data:`OPTION_KEYS`.
+        as in :data:`OPTION_KEYS`. ``calibrators`` (a sample name or list) applies
+        :func:`assaykit.qpcr.calibrate_runs` to the pooled data before the efficiencies
+        and ``ddct``; ``instrument_flags`` and ``p_adjust_family`` are passed to ``ddct``
+        when its signature has them (set for a ``ddct`` without them: AnalysisError).
     format : str, optional
         Force the reader format.
     how : {'strict', 'left'}
@@ -402,7 +405,8 @@ def run_qpcr(
     AssaykitError
         ReaderError (unreadable export or efficiency file), LayoutError, ProtocolError
         (bad protocol or [qpcr] table), AnalysisError (no reference or control given,
-        reference gene or control group absent, bad option ...), ReportError.
+        reference gene or control group absent, a calibrator missing on a plate × target,
+        bad option ...), ReportError.
     """
     import assaykit
     from assaykit.layout import layout_params
