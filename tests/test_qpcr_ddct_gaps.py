@@ -4,7 +4,6 @@ efficiency errors naming the standard curve."""
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 
@@ -14,7 +13,7 @@ import pytest
 from scipy import stats as sst
 
 from assaykit.errors import AnalysisError
-from assaykit.qpcr import ddct, qc_wells, standard_curve
+from assaykit.qpcr import ddct, standard_curve
 from assaykit.schema import qpcr_table, row_letter
 from assaykit.stats import compare_groups, hodges_lehmann, hodges_lehmann_ci, p_adjust
 
@@ -326,9 +325,6 @@ def test_sample_names_differing_by_case_or_space_are_flagged():
 
 # ---------------------------------------------------------------- 7. instrument flags
 
-HAS_INSTRUMENT_FLAGS = "instrument_flags" in inspect.signature(qc_wells).parameters
-
-
 def _flagged_run() -> pd.DataFrame:
     cq = {("c0", "R"): [20.0, 20.0], ("c0", "T"): [25.0, 25.0], ("d0", "R"): [20.0, 20.0], ("d0", "T"): [23.0, 27.0]}
     return run(cq, {"c0": "ctrl", "d0": "drug"}, flags={("d0", "T", 1): "HIGHSD"})
@@ -342,13 +338,6 @@ def test_instrument_flags_option_is_checked():
     assert res.settings["instrument_flags"] == "flag" and res.settings["p_adjust_family"] == "target"
 
 
-@pytest.mark.skipif(HAS_INSTRUMENT_FLAGS, reason="qc_wells supports instrument_flags")
-def test_instrument_flags_exclude_refused_without_qc_support():
-    with pytest.raises(AnalysisError, match="instrument_flags='exclude' is not supported by this version of qc_wells"):
-        ddct(_flagged_run(), "R", "ctrl", instrument_flags="exclude", test=None)
-
-
-@pytest.mark.skipif(not HAS_INSTRUMENT_FLAGS, reason="qc_wells has no instrument_flags parameter yet (h17)")
 def test_instrument_flags_reach_samples():
     flag = ddct(_flagged_run(), "R", "ctrl", instrument_flags="flag", test=None)
     s = flag.samples.set_index(["sample", "target"])

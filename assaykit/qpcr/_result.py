@@ -45,12 +45,20 @@ class DdctResult:
         Every input row with ``cq_used``, ``efficiency``, ``ecq``, ``qc_flag``,
         ``status`` (``used``/``excluded``/``not_analysed``) and ``reason``.
     samples : pandas.DataFrame
-        One row per biological sample × target (technical replicates summarised).
+        One row per biological sample × target (technical replicates summarised);
+        ``qc_flag`` is the union of its wells' flags, plus ``sample_name_variant``
+        when another sample's name differs from it only by case or white space.
     groups : pandas.DataFrame
         One row per group × target of interest: ΔCq, ΔΔCq, fold change and its
-        error bars under each convention (``fold_change_sd_low`` ...).
+        error bars under each convention (``fold_change_sd_low`` ...);
+        ``n_imputed`` (int: samples of the group whose target or reference Cq is
+        the undetermined cut-off) and ``qc_flag`` (union of the flags of the
+        target and reference rows of the samples entering the group mean).
     stats : pandas.DataFrame
-        Tests of ΔCq between each group and the control, per target.
+        Tests of ΔCq between each group and the control (Tukey: all pairs;
+        ANOVA: one row), per target: one row for every comparison the call
+        implies, ``not_tested`` with a reason when it cannot be run;
+        ``p_adjust_family`` names the family of the p-value adjustment.
     settings : dict
         The options the analysis was run with (method, references, control ...).
     """

@@ -14,7 +14,6 @@ the mean Cqs, and Thermo Design & Analysis's ``2^(−ΔΔEqCq)``. See docs/qpcr.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -52,10 +51,6 @@ INSTRUMENT_FLAGS: tuple[str, ...] = ("flag", "exclude")
 
 #: Well flags meaning the Cq used is the undetermined cut-off.
 _CUTOFF_FLAGS: tuple[str, ...] = ("undetermined_set_to_cutoff", "above_cutoff_set_to_cutoff")
-
-
-def _qc_takes_instrument_flags() -> bool:
-    return "instrument_flags" in inspect.signature(_qc).parameters
 
 
 def _efficiencies(targets: list[str], method: str, efficiency) -> dict[str, float]:
@@ -372,15 +367,6 @@ def ddct(
         raise AnalysisError(
             "unknown instrument_flags option", expected=f"one of {INSTRUMENT_FLAGS}", found=repr(instrument_flags)
         )
-    qc_kw = {}
-    if _qc_takes_instrument_flags():
-        qc_kw["instrument_flags"] = instrument_flags
-    elif instrument_flags != "flag":
-        raise AnalysisError(
-            "instrument_flags='exclude' is not supported by this version of qc_wells",
-            expected="instrument_flags='flag'",
-            found=repr(instrument_flags),
-        )
     if not refs:
         raise AnalysisError("no reference gene given", expected="reference='GAPDH' or a list", found="[]")
     if group_col not in data.columns:
@@ -400,7 +386,7 @@ def ddct(
         outlier_threshold=outlier_threshold,
         ntc_margin=ntc_margin,
         tm_tolerance=tm_tolerance,
-        **qc_kw,
+        instrument_flags=instrument_flags,
     )
     grp_all = _factor_str(wells[group_col])
     state = keys["state"]
