@@ -133,6 +133,20 @@ def test_student_reason_names_the_short_group_and_its_n():
         assert st.loc[("IL17", "lo"), "reason"] == ""
 
 
+def test_tukey_and_dunnett_reasons_name_the_single_sample_group():
+    df = three_groups(control_rorc_undetermined=False)
+    df = df.loc[~df["sample"].isin(["hi1", "hi2", "hi3"])].reset_index(drop=True)
+    dn = ddct(df, "GAPDH", "veh", test="dunnett").stats.set_index(["target", "group"])
+    assert dn.loc[("IL17", "hi"), "reason"] == "group 'hi' has 1 biological sample (needs 2)"
+    assert dn.loc[("IL17", "lo"), "reason"] == "Dunnett's test needs 2 or more values in the control and every group"
+    tk = ddct(df, "GAPDH", "veh", test="tukey").stats
+    tk = tk.loc[tk["target"] == "IL17"]
+    assert (tk["status"] == "not_tested").all()
+    by_pair = {frozenset((g, v)): r for g, v, r in zip(tk["group"], tk["versus"], tk["reason"], strict=True)}
+    assert by_pair[frozenset(("veh", "hi"))] == "group 'hi' has 1 biological sample (needs 2)"
+    assert by_pair[frozenset(("veh", "lo"))] == "Tukey HSD needs 2 or more values in every group"
+
+
 def test_anova_row_says_why_its_estimate_is_nan():
     st = ddct(three_groups(False), "GAPDH", "veh", test="anova").stats
     assert (st["status"] == "ok").all() and st["estimate"].isna().all() and st["fold_change"].isna().all()
