@@ -344,3 +344,16 @@ def test_sample_without_reference_is_a_row_with_a_reason(tmp_path):
     assert g.loc[("drug", "TBX21"), "n_samples"] == 2 and g.loc[("drug", "TBX21"), "status"] == "ok"
     w = pd.read_csv(out / "wells.csv")
     assert len(w) == len(wells) and (w.loc[w["well"].isin(wells.loc[gone, "well"]), "status"] == "excluded").all()
+
+
+def test_max_dcq_outlier_rule_from_the_command_line(tmp_path):
+    out = tmp_path / "out"
+    result = invoke("qpcr", RUN, *BASE, "--layout", LAYOUT, "--outlier", "max_dcq", "--outlier-threshold", "0.3",
+                    "--no-figures", "-o", str(out))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    wells = pd.read_csv(out / "wells.csv", keep_default_na=False)
+    res = ddct(assaykit.annotate(assaykit.read_qpcr(RUN), assaykit.read_layout(LAYOUT)), ["GAPDH", "ACTB"],
+               "vehicle", group_col="condition", outlier="max_dcq", outlier_threshold=0.3)  # fmt: skip
+    assert (wells["status"] == res.wells["status"].to_numpy()).all()
+    assert (wells["reason"] == res.wells["reason"].to_numpy()).all()
+    assert wells["reason"].str.contains(r"replicate range \(max ΔCq\)").sum() > 0  # the rule did act

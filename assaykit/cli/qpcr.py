@@ -76,7 +76,7 @@ OPTION_KEYS: dict[str, str] = {
     "efficiency": "'auto' (standard curves of the run), a CSV file (target, efficiency) or a table {target = E}",
     "undetermined": "'exclude' or a cycle cut-off such as 40",
     "error": "sd, sem or ci95",
-    "outlier": "technical-replicate outlier rule: median, sd, grubbs (or 'none')",
+    "outlier": "technical-replicate outlier rule: median, sd, grubbs, max_dcq (or 'none')",
     "outlier_threshold": "threshold of the outlier rule",
     "test": "welch, student, mann_whitney, anova, tukey, dunnett or 'none'",
     "p_adjust": "holm, bh or none",
@@ -595,7 +595,7 @@ def _fmt(x: float) -> str:
 @click.option("--undetermined", default=None, help="'exclude' or a Cq cut-off such as 40 [default: exclude].")
 @click.option("--error", type=click.Choice(["sd", "sem", "ci95"]), default=None,
               help="Error-bar convention shown [default: sd].")
-@click.option("--outlier", type=click.Choice(["median", "sd", "grubbs", "none"]), default=None,
+@click.option("--outlier", type=click.Choice(["median", "sd", "grubbs", "max_dcq", "none"]), default=None,
               help="Technical-replicate outlier rule [default: none].")
 @click.option("--outlier-threshold", type=float, default=None, help="Threshold of the outlier rule.")
 @click.option("--test", type=click.Choice(["welch", "student", "mann_whitney", "anova", "tukey", "dunnett", "none"]),
