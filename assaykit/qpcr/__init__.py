@@ -5,6 +5,8 @@ returning frozen result objects whose tables are pandas DataFrames:
 
 * :func:`ddct` — Livak 2^−ΔΔCq, Pfaffl / Thermo EqCq efficiency-corrected ratios,
   several reference genes, replicate QC, error conventions, group statistics.
+* :func:`ddct_lm` — ΔΔCq by linear regression on ΔCq or Cq (covariates, group
+  interactions, explicit designs; Yuan 2006, R pcr ``lm``).
 * :func:`standard_curve` — slope, intercept, R², efficiency with CI;
   :func:`relative_standard_curve` — the relative standard-curve method.
 * :func:`genorm`, :func:`normfinder` — reference-gene stability (NormFinder also
@@ -34,7 +36,7 @@ from assaykit.qpcr.efficiency import (
     pfaffl_ratio,
     standard_curve,
 )
-from assaykit.qpcr.models import ddct_lm as ddct_lm  # h19: to add to __all__
+from assaykit.qpcr.models import ddct_lm
 from assaykit.qpcr.ratio import (
     PROPAGATION_COLUMNS,
     REST_COLUMNS,
@@ -58,6 +60,7 @@ __all__ = [
     "StandardCurveResult",
     "calibrate_runs",
     "ddct",
+    "ddct_lm",
     "efficiency_corrected_cq",
     "efficiency_from_slope",
     "genorm",

@@ -78,15 +78,19 @@ class GenormResult:
     ----------
     m_values : pandas.DataFrame
         ``step`` (1 = all genes), ``n_genes``, ``target``, ``m`` — every gene's
-        stability M at every step of the stepwise exclusion.
+        stability M at every step of the stepwise exclusion (``ranking='single_pass'``:
+        step 1 only).
     mean_m : pandas.DataFrame
-        ``n_genes``, ``mean_m``, ``excluded_next`` (the gene with the highest M).
+        ``n_genes``, ``mean_m``, ``excluded_next`` (the gene with the highest M),
+        ``n_samples`` (the number of samples scored).
     pairwise_v : pandas.DataFrame
         ``pair`` ('V2/3' ...), ``n_genes`` (n of Vn/n+1), ``v``.
     ranking : pandas.DataFrame
-        ``rank`` (1 = most stable; the last two genes share rank 1), ``target``.
+        ``rank`` (1 = most stable; stepwise: the last two genes share rank 1;
+        single_pass: distinct ranks), ``target``.
     excluded_samples : pandas.DataFrame
-        ``sample``, ``reason`` for samples lacking a value for some gene.
+        ``sample``, ``reason`` for every sample not scored (a task not analysed,
+        every well omitted, or no value for some gene).
     """
 
     m_values: pd.DataFrame
@@ -103,14 +107,15 @@ class NormfinderResult:
     Attributes
     ----------
     stability : pandas.DataFrame
-        ``rank``, ``target``, ``rho`` (stability value, lower is more stable).
+        ``rank``, ``target``, ``rho`` (stability value, lower is more stable),
+        ``n_samples`` (the number of samples scored).
     per_group : pandas.DataFrame
         ``target``, ``group``, ``intergroup_diff`` (d), ``intragroup_var`` (σ²),
         ``shrunk_diff`` (d̃), ``n`` (samples in the group).
     gamma_sq : float
         The estimated between-group variance γ² (0 for a single group).
     excluded_samples : pandas.DataFrame
-        ``sample``, ``reason``.
+        ``sample``, ``reason`` for every sample not scored.
     pairs : pandas.DataFrame
         ``rank``, ``target_1``, ``target_2``, ``rho`` — stability of the average of
         every pair of candidates (NormFinder's "best combination of two genes"),
