@@ -539,3 +539,26 @@ def test_ddct_lm_not_estimable_rows_and_errors():
     assert "indicator columns" in err("design column is not numeric", design=pd.DataFrame({"a": "x"}, index=samples))
     dupd = pd.DataFrame({"a": 1.0}, index=[*samples, "s0"])
     assert "duplicate index" in err("design matrix has a sample twice", design=dupd)
+
+
+def test_ddct_lm_uses_the_same_well_qc_as_ddct():
+    """Options of the replicate QC reach the model: a tighter outlier threshold removes wells,
+    and the samples entering the model are those ddct keeps."""
+    import assaykit
+    from assaykit.datasets import path
+    from assaykit.qpcr import ddct
+    from assaykit.qpcr.models import ddct_lm
+
+    data = assaykit.annotate(assaykit.read_qpcr(path("qpcr_th_panel_quantstudio.txt")),
+                             assaykit.read_layout(path("qpcr_th_panel_layout.toml")))  # fmt: skip
+    kw = dict(group_col="condition", outlier="max_dcq", outlier_threshold=0.3, instrument_flags="exclude")
+    loose = ddct_lm(data, ["GAPDH", "ACTB"], "vehicle", group_col="condition")
+    tight = ddct_lm(data, ["GAPDH", "ACTB"], "vehicle", **kw)
+    ref = ddct(data, ["GAPDH", "ACTB"], "vehicle", test=None, **kw)
+    assert (ref.wells["reason"].str.contains(r"max ΔCq")).sum() > 0
+    assert not np.allclose(tight["estimate"].to_numpy(), loose["estimate"].to_numpy(), equal_nan=True)
+    # the sample / target columns may have any name
+    renamed = data.rename(columns={"sample": "mouse", "target": "gene"})
+    again = ddct_lm(renamed, ["GAPDH", "ACTB"], "vehicle", sample_col="mouse", target_col="gene", **kw)
+    np.testing.assert_allclose(again["estimate"].to_numpy(), tight["estimate"].to_numpy(), rtol=1e-12)
+    assert again["target"].tolist() == tight["target"].tolist()

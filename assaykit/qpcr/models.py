@@ -161,6 +161,10 @@ def ddct_lm(
     efficiency: Mapping[str, float] | StandardCurveResult | None = None,
     undetermined: str | float = "exclude",
     outlier: str | None = None,
+    outlier_threshold: float | None = None,
+    ntc_margin: float = 5.0,
+    tm_tolerance: float = 1.0,
+    instrument_flags: str = "flag",
     tasks: tuple[str, ...] = ("unknown",),
     conf_level: float = 0.95,
 ) -> pd.DataFrame:
@@ -171,7 +175,7 @@ def ddct_lm(
     data : pandas.DataFrame
         Canonical qPCR table with a ``group_col`` column (and the covariate columns).
         Technical replicates are averaged and QC'd exactly as in
-        :func:`assaykit.qpcr.ddct` (same ``undetermined``, ``outlier``, ``tasks``).
+        :func:`assaykit.qpcr.ddct` (same ``undetermined``, ``outlier`` … ``tasks``).
     reference : str or list of str
         Reference gene(s); with several, ΔCq uses their mean (efficiency-corrected) Cq.
     control : str
@@ -191,8 +195,8 @@ def ddct_lm(
         ``dcq``: model the per-sample ΔCq (R pcr). ``cq``: model target and
         reference Cq with a gene-specific copy of the design and pooled variance
         (Yuan 2006 multiple regression); see the module notes.
-    method, efficiency, undetermined, outlier, tasks
-        As in :func:`assaykit.qpcr.ddct`.
+    method, efficiency, undetermined, outlier, outlier_threshold, ntc_margin, tm_tolerance, instrument_flags, tasks
+        As in :func:`assaykit.qpcr.ddct` (they decide which wells and samples enter the model).
     conf_level : float
         Confidence level of the intervals (default 0.95).
 
@@ -248,12 +252,16 @@ def ddct_lm(
         efficiency=efficiency,
         undetermined=undetermined,
         outlier=outlier,
+        outlier_threshold=outlier_threshold,
+        ntc_margin=ntc_margin,
+        tm_tolerance=tm_tolerance,
+        instrument_flags=instrument_flags,
         tasks=tasks,
         test=None,
     )
     smp = res.samples
-    samples_all = list(dict.fromkeys(smp["sample"].astype(str)))
-    sample_group = dict(zip(smp["sample"].astype(str), smp["group"].astype(str), strict=False))
+    samples_all = list(dict.fromkeys(smp[sample_col].astype(str)))
+    sample_group = dict(zip(smp[sample_col].astype(str), smp[group_col].astype(str), strict=False))
     if design is None:
         X_all, group_terms = _build_design(
             data,
@@ -269,21 +277,21 @@ def ddct_lm(
         X_all, group_terms = _check_design(design, samples_all), {}
     terms = list(X_all.columns.astype(str))
     rows: list[dict] = []
-    targets = list(dict.fromkeys(smp.loc[~smp["is_reference"], "target"].astype(str)))
+    targets = list(dict.fromkeys(smp.loc[~smp["is_reference"], target_col].astype(str)))
     for target in targets:
-        sub = smp.loc[(smp["target"].astype(str) == target) & (smp["status"] == "ok")]
+        sub = smp.loc[(smp[target_col].astype(str) == target) & (smp["status"] == "ok")]
         if response == "dcq":
             ok = sub.loc[np.isfinite(sub["dcq"].to_numpy(dtype=float))]
-            s_ids = ok["sample"].astype(str).tolist()
+            s_ids = ok[sample_col].astype(str).tolist()
             fit = _fit_dcq(X_all.loc[s_ids].to_numpy(dtype=float), ok["dcq"].to_numpy(dtype=float))
         else:
             ok = sub.loc[np.isfinite(sub["ecq_mean"].to_numpy(dtype=float))]
-            s_ids = ok["sample"].astype(str).tolist()
+            s_ids = ok[sample_col].astype(str).tolist()
             blocks = [(X_all.loc[s_ids].to_numpy(dtype=float), ok["ecq_mean"].to_numpy(dtype=float))]
             for r in refs:
-                rr = smp.loc[(smp["target"].astype(str) == r) & np.isfinite(smp["ecq_mean"].to_numpy(dtype=float))]
-                rr = rr.loc[rr["sample"].astype(str).isin(set(s_ids))]
-                blocks.append((X_all.loc[rr["sample"].astype(str)].to_numpy(dtype=float), rr["ecq_mean"].to_numpy(dtype=float)))
+                rr = smp.loc[(smp[target_col].astype(str) == r) & np.isfinite(smp["ecq_mean"].to_numpy(dtype=float))]
+                rr = rr.loc[rr[sample_col].astype(str).isin(set(s_ids))]
+                blocks.append((X_all.loc[rr[sample_col].astype(str)].to_numpy(dtype=float), rr["ecq_mean"].to_numpy(dtype=float)))
             fit = _fit_cq(blocks)
         est, se, df, reason = fit
         for j, term in enumerate(terms):
