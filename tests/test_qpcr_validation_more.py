@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from test_qpcr_validation import _ct4 as _ct4_wells
 
 import assaykit
 from assaykit.datasets import path as dataset_path
@@ -351,17 +352,9 @@ def test_stability_selection_errors():
 
 
 def _ct4(reference) -> pd.DataFrame:
+    """The ct4 table of test_qpcr_validation, with the dilution of each sample as a factor."""
+    df = _ct4_wells(reference)
     d = pd.read_csv(reference("qpcr", "pcr_ct4_yuan2006_arabidopsis.csv"))
-    n = len(d)
-    df = qpcr_table(
-        {
-            "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
-            "sample": [f"s{i}" for i in range(n)] * 2,
-            "target": ["target"] * n + ["ref"] * n,
-            "cq": np.concatenate([d["target"].to_numpy(), d["ref"].to_numpy()]),
-        }
-    )
-    df["group"] = list(d["group"]) * 2
     df["dilution"] = [f"{x:g}" for x in d["dilution"]] * 2
     return df
 
