@@ -102,6 +102,8 @@ DEFAULTS: dict[str, Any] = {
     "p_adjust": "holm",
     "propagate_control": False,
     "pairing": "auto",
+    "instrument_flags": "flag",
+    "p_adjust_family": "target",
 }
 
 
@@ -382,8 +384,7 @@ def run_qpcr(
         Explicit options (override protocol and layout; ``None`` values ignored); keys
         as in :data:`OPTION_KEYS`. ``calibrators`` (a sample name or list) applies
         :func:`assaykit.qpcr.calibrate_runs` to the pooled data before the efficiencies
-        and ``ddct``; ``instrument_flags`` and ``p_adjust_family`` are passed to ``ddct``
-        when its signature has them (set for a ``ddct`` without them: AnalysisError).
+        and ``ddct``; the other options are passed to ``ddct``.
     format : str, optional
         Force the reader format.
     how : {'strict', 'left'}
@@ -483,11 +484,12 @@ def run_qpcr(
         "p_adjust": opts["p_adjust"],
         "propagate_control": bool(opts["propagate_control"]),
         "pairing": opts["pairing"],
+        "instrument_flags": opts["instrument_flags"],
+        "p_adjust_family": opts["p_adjust_family"],
     }
     for k in ("outlier_threshold", "ntc_margin", "tm_tolerance"):
         if opts.get(k) is not None:
             kwargs[k] = float(opts[k])
-    kwargs.update(_newer_ddct_options(ddct, opts))
     res = ddct(data, refs, control, **kwargs)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -528,32 +530,6 @@ def run_qpcr(
         paths += _figures(res, curves, out)
     final = {**opts, "method": method, "reference": refs, "control": control, "calibrators": cals or None}
     return QpcrRun(data, res, curves, final, paths, calibration)
-
-
-#: ddct keywords added by later versions: option name -> accepted values (for the error message).
-_NEWER_DDCT_OPTIONS: dict[str, str] = {"instrument_flags": "'flag' or 'exclude'", "p_adjust_family": "'target' or 'all'"}
-
-
-def _newer_ddct_options(ddct: Callable[..., Any], opts: Mapping[str, Any]) -> dict[str, Any]:
-    """Keywords of ``ddct`` that only some versions have: passed when ``ddct`` takes them.
-
-    An option set explicitly for a ``ddct`` without that keyword is an error, not ignored.
-    """
-    import inspect
-
-    params = inspect.signature(ddct).parameters
-    out: dict[str, Any] = {}
-    for key, values in _NEWER_DDCT_OPTIONS.items():
-        value = opts.get(key)
-        if key in params:
-            out[key] = params[key].default if value is None else value
-        elif value is not None:
-            raise AnalysisError(
-                f"option '{key}' is not supported by this version of assaykit.qpcr.ddct",
-                expected=f"a ddct with the keyword {key}= ({values}), or no {key} option",
-                found=repr(value),
-            )
-    return out
 
 
 def _figures(res, curves, out: Path) -> list[Path]:
