@@ -323,7 +323,7 @@ def test_stats_tests_against_control_and_tukey():
 def test_stats_not_tested_with_single_samples():
     res = ddct(simple(samples=1), "GAPDH", "ctrl")
     row = res.stats.iloc[0]
-    # h18: the reason names the short group(s) and their n (was "fewer than 2 values in a group")
+    # the reason names the short group(s) and their n (was "fewer than 2 values in a group")
     assert row["status"] == "not_tested"
     assert row["reason"] == "control 'ctrl' has 1 biological sample (needs 2); group 'drug' has 1 biological sample (needs 2)"
 
@@ -496,7 +496,7 @@ def test_vectorised_t_tests_equal_compare_groups(test):
     ref = compare_groups(ok, "dcq", "group", control="veh", test=test, by="target", p_adjust_method="bh")
     ours = res.stats.sort_values(["target", "group"]).reset_index(drop=True)
     ref = ref.sort_values(["target", "group"]).reset_index(drop=True)
-    # h18: ddct's not_tested reasons name the short group (compare_groups keeps its generic reason)
+    # ddct's not_tested reasons name the short group (compare_groups keeps its generic reason)
     cols = ref.columns.drop("reason")
     pd.testing.assert_frame_equal(ours[cols], ref[cols], check_dtype=False)
     assert set(ours.loc[ours["group"] == "b", "status"]) == {"not_tested"}

@@ -1,4 +1,4 @@
-"""ddct / stats audit gaps (h18): complete stats rows, achieved Hodges–Lehmann level,
+"""ddct / stats: complete stats rows, achieved Hodges–Lehmann level,
 p-value families, cut-off imputation in groups, sample-name variants, instrument flags,
 efficiency errors naming the standard curve."""
 
