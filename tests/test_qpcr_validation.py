@@ -101,19 +101,27 @@ def test_standard_curve_matches_r_pcr(reference):
         assert sc.loc[gene, "efficiency"] == pytest.approx(10 ** (-1 / exp.loc[gene, "slope"]) - 1, rel=RTOL)
 
 
+def _two_genes(target: str, target_cq, ref: str, ref_cq, prefix: str = "s", **per_sample) -> pd.DataFrame:
+    """A qPCR table of one target and one reference measured once per sample (row i of
+    each array is sample i: wells A<i+1> and B<i+1>); ``per_sample`` columns repeat."""
+    n = len(target_cq)
+    rows = {
+        "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
+        "sample": [f"{prefix}{i}" for i in range(n)] * 2,
+        "target": [target] * n + [ref] * n,
+        "cq": np.concatenate([np.asarray(target_cq, dtype=float), np.asarray(ref_cq, dtype=float)]),
+    }
+    if "quantity" in per_sample:
+        rows["quantity"] = np.concatenate([np.asarray(per_sample.pop("quantity"), dtype=float)] * 2)
+    df = qpcr_table(rows)
+    for name, values in per_sample.items():
+        df[name] = list(values) * 2
+    return df
+
+
 def _ct4(reference) -> pd.DataFrame:
     d = pd.read_csv(reference("qpcr", "pcr_ct4_yuan2006_arabidopsis.csv"))
-    n = len(d)
-    df = qpcr_table(
-        {
-            "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
-            "sample": [f"s{i}" for i in range(n)] * 2,
-            "target": ["target"] * n + ["ref"] * n,
-            "cq": np.concatenate([d["target"].to_numpy(), d["ref"].to_numpy()]),
-        }
-    )
-    df["group"] = list(d["group"]) * 2
-    return df
+    return _two_genes("target", d["target"], "ref", d["ref"], group=d["group"])
 
 
 @pytest.mark.parametrize(
@@ -358,16 +366,7 @@ def test_livak_validation_matches_r_pcr_efficiency(reference):
     from assaykit.qpcr import livak_validation
 
     d = pd.read_csv(reference("qpcr", "pcr_ct3_dilution_series.csv"))
-    n = len(d)
-    df = qpcr_table(
-        {
-            "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
-            "sample": [f"r{i}" for i in range(n)] * 2,
-            "target": ["c_myc"] * n + ["GAPDH"] * n,
-            "cq": np.concatenate([d["c_myc"].to_numpy(), d["GAPDH"].to_numpy()]),
-            "quantity": np.concatenate([d["amount"].to_numpy()] * 2),
-        }
-    )
+    df = _two_genes("c_myc", d["c_myc"], "GAPDH", d["GAPDH"], prefix="r", quantity=d["amount"])
     res = livak_validation(df, "GAPDH").set_index("target")
     exp = pd.read_csv(reference("qpcr", "pcr_expected", "ct3_efficiency.csv")).set_index("gene")
     assert res.loc["c_myc", "slope"] == pytest.approx(exp.loc["c_myc", "slope"], rel=RTOL)

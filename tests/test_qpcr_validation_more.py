@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 from test_qpcr_validation import _ct4 as _ct4_wells
+from test_qpcr_validation import _two_genes
 
 import assaykit
 from assaykit.datasets import path as dataset_path
@@ -134,16 +135,7 @@ def test_input_amount_validation_delta_ct_at_1ng_ct3(reference):
     interval of a mean of 3 reactions, t(0.975, 2) · 0.05/√3 = 0.124 cycles (the draws
     give 2.900; the exact pcr outputs on them are pinned in test_qpcr_validation.py)."""
     d = pd.read_csv(reference("qpcr", "pcr_ct3_dilution_series.csv"))
-    n = len(d)
-    df = qpcr_table(
-        {
-            "well": [f"A{i + 1}" for i in range(n)] + [f"B{i + 1}" for i in range(n)],
-            "sample": [f"r{i}" for i in range(n)] * 2,
-            "target": ["c_myc"] * n + ["GAPDH"] * n,
-            "cq": np.concatenate([d["c_myc"].to_numpy(), d["GAPDH"].to_numpy()]),
-        }
-    )
-    df["group"] = np.concatenate([d["amount"].map(lambda a: f"{a:g} ng").to_numpy()] * 2)
+    df = _two_genes("c_myc", d["c_myc"], "GAPDH", d["GAPDH"], prefix="r", group=d["amount"].map(lambda a: f"{a:g} ng"))
     res = ddct(df, "GAPDH", "1 ng", test=None)
     g = res.groups.set_index("group")
     pub = _published(reference, "ct3_validation").loc[("all", "dct_at_1ng")]
