@@ -376,11 +376,6 @@ def _str_numbers(values: Sequence[str]) -> np.ndarray:
     return arr
 
 
-def _columns_numbers(cols: list[Sequence[Any]], *, text: bool = False) -> list[np.ndarray]:
-    """``[parse_numbers(c, text=text) for c in cols]``."""
-    return [parse_numbers(c, text=text) for c in cols]
-
-
 def parse_numbers(values: Sequence[Any], *, text: bool = False) -> np.ndarray:
     """Vectorised :func:`parse_number`: a float array, NaN where a cell is not a number.
 
@@ -740,11 +735,10 @@ def build_table(
 
     # every number column (Cq, quantity, Tm, instrument_*) parsed in one pass
     inst_names = [name for name in INSTRUMENT_COLUMNS if name in instrument]
-    numbers = _columns_numbers(
-        [col(roles["cq"]), col(roles.get("quantity")), col(roles.get("tm"))]
-        + [col(instrument[name]) for name in inst_names],
-        text=all_text,
-    )
+    numbers = [
+        parse_numbers(col(i), text=all_text)
+        for i in [roles["cq"], roles.get("quantity"), roles.get("tm")] + [instrument[name] for name in inst_names]
+    ]
     inst_numbers = dict(zip(inst_names, numbers[3:], strict=True))
     cq_cells = col(roles["cq"])
     cq_arr = numbers[0]
