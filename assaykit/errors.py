@@ -27,10 +27,18 @@ __all__ = [
     "ReaderError",
     "ReportError",
     "SchemaError",
+    "SettingsError",
 ]
 
 # Order in which location parts are printed.
-_LOCATION_KEYS = ("file", "sheet", "line", "column", "plate", "well", "sample", "target", "read")
+#: Location keys, in print order. They cover the vocabulary of every assay: plates and
+#: wells (plate readers, qPCR), channels, gates and populations (flow cytometry), lanes
+#: and bands (western blots), analytes (multiplex bead assays), settings (protocols).
+LOCATION_KEYS: tuple[str, ...] = (
+    "file", "sheet", "line", "column", "key", "plate", "well", "sample", "analyte", "target",
+    "read", "channel", "gate", "population", "lane", "band", "event",
+)
+_LOCATION_KEYS = LOCATION_KEYS
 
 
 class AssaykitError(Exception):
@@ -50,6 +58,9 @@ class AssaykitError(Exception):
         Column name or letter concerned.
     plate, well, sample, target, read : str, optional
         Further location of the problem inside the data.
+    **where
+        Other location keys of :data:`LOCATION_KEYS`: ``key`` (a setting), ``analyte``,
+        ``channel``, ``gate``, ``population`` (flow), ``lane``, ``band`` (blots), ``event``.
     expected : str, optional
         What assaykit expected to find.
     found : str, optional
@@ -78,10 +89,14 @@ class AssaykitError(Exception):
         read: str | None = None,
         expected: str | None = None,
         found: str | None = None,
+        **where: object,
     ) -> None:
         self.message = str(message)
         self.expected = expected
         self.found = found
+        unknown = set(where) - set(LOCATION_KEYS)
+        if unknown:
+            raise TypeError(f"unknown location key(s) {sorted(unknown)}; use one of {LOCATION_KEYS}")
         given = {
             "file": file,
             "sheet": sheet,
@@ -92,8 +107,9 @@ class AssaykitError(Exception):
             "sample": sample,
             "target": target,
             "read": read,
+            **where,
         }
-        self.location = {k: given[k] for k in _LOCATION_KEYS if given[k] is not None}
+        self.location = {k: given[k] for k in LOCATION_KEYS if given.get(k) is not None}
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
@@ -148,6 +164,14 @@ class AnalysisError(AssaykitError):
 
 class ProtocolError(AssaykitError):
     """A declarative protocol file is invalid."""
+
+
+class SettingsError(AnalysisError, ProtocolError):
+    """An option has an unknown name or an invalid value (keyword, protocol, layout or CLI).
+
+    It is both an :class:`AnalysisError` (a bad keyword of an analysis function) and a
+    :class:`ProtocolError` (a bad key of a protocol or layout table).
+    """
 
 
 class ReportError(AssaykitError):
