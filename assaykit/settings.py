@@ -151,6 +151,9 @@ class Settings:
             spec = f.metadata.get(_META)
             if spec is None or spec.nested:
                 continue
+            if spec.choices is not None and None in spec.choices and isinstance(value, str) and value.lower() == "none":
+                value = None  # TOML has no null: 'none' stands for it
+                object.__setattr__(self, f.name, value)
             if spec.choices is not None and value not in spec.choices:
                 raise self._error(f.name, value, "one of: " + ", ".join(map(repr, spec.choices)))
             if spec.check is not None and value is not None and not spec.check(value):
@@ -241,17 +244,20 @@ class Settings:
 
     @classmethod
     def merged(cls, *layers: Mapping[str, Any] | None, where: tuple[str | None, ...] = ()) -> Self:
-        """Merge mappings in order, later wins; ``None`` values (an option not given) are skipped.
+        """Merge mappings in order, later wins (the usual order: protocol, layout, command line).
 
-        The usual order is: protocol table, layout table, command line.
+        Each layer holds only the settings it gives (:func:`assaykit.cli._options.given_options`
+        leaves out the options not typed); unknown keys are reported with the layer's file
+        from ``where``.
         """
         combined: dict[str, Any] = {}
         for i, layer in enumerate(layers):
             if not layer:
                 continue
-            cls.from_mapping({k: v for k, v in layer.items() if v is not None},
-                             where=where[i] if i < len(where) else None)  # checks keys per layer
-            combined.update({k: v for k, v in layer.items() if v is not None})
+            unknown = [k for k in layer if k not in cls.keys()]
+            if unknown:
+                cls.from_mapping({unknown[0]: None}, where=where[i] if i < len(where) else None)
+            combined.update(layer)
         return cls.from_mapping(combined)
 
     def replace(self, **changes: Any) -> Self:

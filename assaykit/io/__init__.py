@@ -19,23 +19,65 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError, SchemaError
-from assaykit.io._registry import ReaderSpec, detect, get_reader, readers, register
+from assaykit.io._registry import (
+    KindSpec,
+    ReaderSpec,
+    detect,
+    get_kind,
+    get_reader,
+    kinds,
+    readers,
+    register,
+    register_kind,
+)
 from assaykit.io._source import Source, load_source
 from assaykit.schema import validate_plate_table, validate_qpcr_table
 
 __all__ = [
+    "KindSpec",
     "ReaderSpec",
     "Source",
     "formats",
+    "kinds",
+    "read",
     "read_many",
     "read_plate",
     "read_qpcr",
     "register",
+    "register_kind",
 ]
+
+# The kinds of data assaykit reads: one registration each (docs/architecture.md).
+register_kind("plate", package="assaykit.io.plate", validate=validate_plate_table,
+              description="plate readers and bead assays: one row per plate × well × read × metric")
+register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table,
+              description="qPCR runs: one row per plate × well × target")
+
+
+def read(path: str | os.PathLike | Source, kind: str, format: str | None = None):
+    """Read one export of any registered kind (see :func:`kinds`).
+
+    Parameters
+    ----------
+    path : str, path-like or Source
+        The export.
+    kind : str
+        The kind of data (``'plate'``, ``'qpcr'``, or any kind registered with
+        :func:`register_kind`).
+    format : str, optional
+        Force a format of that kind; by default it is detected from the content.
+
+    Returns
+    -------
+    pandas.DataFrame or object
+        The kind's canonical table (``attrs['format']`` names the reader), or its
+        canonical object for a non-tabular kind.
+    """
+    return _read(kind, path, format)
 
 
 def _read(kind: str, path, format: str | None) -> pd.DataFrame:
-    _load_readers()
+    kspec = get_kind(kind)
     source = load_source(path)
     spec = get_reader(kind, format) if format else detect(source, kind)
     try:
@@ -53,11 +95,10 @@ def _read(kind: str, path, format: str | None) -> pd.DataFrame:
             found=exc.found,
             **loc,
         ) from None
-    if kind == "plate":
-        validate_plate_table(df, where=source.name)
-    else:
-        validate_qpcr_table(df, where=source.name)
-    df.attrs["format"] = spec.name
+    if kspec.validate is not None:
+        kspec.validate(df, where=source.name)
+    if isinstance(df, pd.DataFrame):
+        df.attrs["format"] = spec.name
     return df
 
 
@@ -186,21 +227,7 @@ def read_many(
 
 def formats(kind: str = "plate") -> pd.DataFrame:
     """Table of the supported formats of one kind: ``format``, ``description``."""
-    _load_readers()
     return pd.DataFrame(
         {"format": [r.name for r in readers(kind)], "description": [r.description for r in readers(kind)]}
     )
 
-
-_LOADED = False
-
-
-def _load_readers() -> None:
-    """Import the reader modules (they register themselves)."""
-    global _LOADED
-    if _LOADED:
-        return
-    from assaykit.io import plate as _plate  # noqa: F401
-    from assaykit.io import qpcr as _qpcr  # noqa: F401
-
-    _LOADED = True

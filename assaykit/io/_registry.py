@@ -1,21 +1,107 @@
-"""Registries of instrument readers, and format detection from content.
+"""Registries of kinds of data and of their readers, and format detection from content.
 
-Each reader module registers itself with :func:`register` (``kind='plate'`` or
-``'qpcr'``), giving a *sniffer* that looks at the content of a :class:`Source`
-(never at the file name) and a *reader* that returns the canonical table.
+A *kind* is one kind of data with its own canonical shape: ``plate`` (plate reads),
+``qpcr`` (qPCR wells), ``flow`` (FCS samples), ``blot_image`` and ``blot_bands``... It is
+declared once with :func:`register_kind`: the package whose import registers its readers,
+the validator of what they return, and whether that is a table (concatenated by
+``read_many``) or one object per file. Each reader module registers itself with
+:func:`register` (``kind=`` one registered kind), giving a *sniffer* that looks at the
+content of a :class:`Source` (never at the file name) and a *reader* that returns the
+canonical table or object.
+
+Examples
+--------
+A new kind needs one registration, then readers of its own:
+
+>>> register_kind("toy", package="assaykit.io", description="toy tables")  # doctest: +SKIP
+>>> @register("toy_csv", kind="toy", sniff=lambda s: s.head().startswith("toy"),
+...           description="a toy format")  # doctest: +SKIP
+... def read_toy(source): ...
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import pandas as pd
+from importlib import import_module
+from typing import Any
 
 from assaykit.errors import FormatDetectionError
 from assaykit.io._source import Source
 
-__all__ = ["ReaderSpec", "register", "readers", "detect", "get_reader"]
+__all__ = ["KindSpec", "ReaderSpec", "detect", "get_kind", "get_reader", "kinds", "readers", "register", "register_kind"]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """A registered kind of data.
+
+    Attributes
+    ----------
+    name : str
+        The kind's name (``kind=`` arguments, ``assaykit read --kind``).
+    package : str
+        Dotted name of the package whose import registers the kind's readers (imported on
+        first use, so that unused kinds cost nothing).
+    validate : callable or None
+        ``validate(result, where=file_name)`` raises :class:`~assaykit.errors.SchemaError` when a
+        reader's result does not follow the kind's canonical schema.
+    tabular : bool
+        True when readers return a DataFrame with a ``plate`` column (``read_many``
+        concatenates them and renames plates); False when they return one object per
+        file (``read_many`` returns a list).
+    description : str
+        One line for ``assaykit formats``.
+    """
+
+    name: str
+    package: str
+    validate: Callable[[Any, str], None] | None = None
+    tabular: bool = True
+    description: str = ""
+
+
+_KINDS: dict[str, KindSpec] = {}
+
+
+def register_kind(
+    name: str,
+    *,
+    package: str,
+    validate: Callable[[Any, str], None] | None = None,
+    tabular: bool = True,
+    description: str = "",
+) -> KindSpec:
+    """Declare a kind of data (see :class:`KindSpec`); returns its spec.
+
+    Registering the same name again replaces the declaration (its readers stay).
+    """
+    spec = KindSpec(name, package, validate, tabular, description)
+    _KINDS[name] = spec
+    _REGISTRY.setdefault(name, {})
+    return spec
+
+
+def kinds() -> list[KindSpec]:
+    """The registered kinds, in registration order."""
+    return list(_KINDS.values())
+
+
+def get_kind(name: str) -> KindSpec:
+    """The spec of kind ``name``, its readers loaded (FormatDetectionError lists the known kinds)."""
+    try:
+        spec = _KINDS[name]
+    except KeyError:
+        raise FormatDetectionError(
+            "unknown kind of data", expected="one of: " + ", ".join(_KINDS), found=repr(name)
+        ) from None
+    if spec.name not in _LOADED:
+        import_module(spec.package)
+        _LOADED.add(spec.name)
+    return spec
+
+
+_LOADED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -26,12 +112,12 @@ class ReaderSpec:
     ----------
     name : str
         Format name used in ``format=`` arguments (e.g. ``'gen5'``).
-    kind : {'plate', 'qpcr'}
-        Which canonical table it returns.
+    kind : str
+        Which registered kind of data it returns (:func:`register_kind`).
     sniff : callable
         ``sniff(source) -> bool``; True when the content is this format.
     read : callable
-        ``read(source) -> DataFrame`` in the canonical schema.
+        ``read(source)`` → the kind's canonical table (or object, for non-tabular kinds).
     description : str
         One line shown by ``assaykit formats``.
     priority : int
@@ -41,18 +127,20 @@ class ReaderSpec:
     name: str
     kind: str
     sniff: Callable[[Source], bool]
-    read: Callable[[Source], pd.DataFrame]
+    read: Callable[[Source], Any]
     description: str
     priority: int = 50
 
 
-_REGISTRY: dict[str, dict[str, ReaderSpec]] = {"plate": {}, "qpcr": {}}
+_REGISTRY: dict[str, dict[str, ReaderSpec]] = {}
 
 
 def register(name: str, *, kind: str, sniff: Callable[[Source], bool], description: str, priority: int = 50):
-    """Decorator registering ``read(source)`` as the reader of format ``name``."""
+    """Decorator registering ``read(source)`` as the reader of format ``name`` of ``kind``."""
+    if kind not in _KINDS:
+        raise ValueError(f"reader {name!r}: kind {kind!r} is not registered (known: {', '.join(_KINDS)})")
 
-    def deco(read: Callable[[Source], pd.DataFrame]):
+    def deco(read: Callable[[Source], Any]):
         _REGISTRY[kind][name] = ReaderSpec(name, kind, sniff, read, description, priority)
         return read
 
@@ -61,11 +149,13 @@ def register(name: str, *, kind: str, sniff: Callable[[Source], bool], descripti
 
 def readers(kind: str) -> list[ReaderSpec]:
     """Registered readers of one kind, in the order they are tried."""
+    get_kind(kind)
     return sorted(_REGISTRY[kind].values(), key=lambda r: (r.priority, r.name))
 
 
 def get_reader(kind: str, name: str) -> ReaderSpec:
     """The reader of format ``name`` (raises FormatDetectionError listing the known ones)."""
+    get_kind(kind)
     try:
         return _REGISTRY[kind][name]
     except KeyError:
