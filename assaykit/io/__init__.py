@@ -18,19 +18,17 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from assaykit.errors import ReaderError, SchemaError
-from assaykit.io._registry import (
+from assaykit.errors import ReaderError
+from assaykit.io._source import Source
+from assaykit.kinds import (
     KindSpec,
     ReaderSpec,
-    detect,
-    get_kind,
-    get_reader,
+    formats_table,
     kinds,
-    readers,
+    read,
     register,
     register_kind,
 )
-from assaykit.io._source import Source, load_source
 from assaykit.schema import validate_plate_table, validate_qpcr_table
 
 __all__ = [
@@ -54,52 +52,8 @@ register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table,
               description="qPCR runs: one row per plate × well × target")
 
 
-def read(path: str | os.PathLike | Source, kind: str, format: str | None = None):
-    """Read one export of any registered kind (see :func:`kinds`).
-
-    Parameters
-    ----------
-    path : str, path-like or Source
-        The export.
-    kind : str
-        The kind of data (``'plate'``, ``'qpcr'``, or any kind registered with
-        :func:`register_kind`).
-    format : str, optional
-        Force a format of that kind; by default it is detected from the content.
-
-    Returns
-    -------
-    pandas.DataFrame or object
-        The kind's canonical table (``attrs['format']`` names the reader), or its
-        canonical object for a non-tabular kind.
-    """
-    return _read(kind, path, format)
-
-
 def _read(kind: str, path, format: str | None) -> pd.DataFrame:
-    kspec = get_kind(kind)
-    source = load_source(path)
-    spec = get_reader(kind, format) if format else detect(source, kind)
-    try:
-        df = spec.read(source)
-    except SchemaError as exc:
-        # e.g. a block or row repeated in the export gives a repeated well key
-        if exc.location.get("file"):
-            raise
-        loc = {k: v for k, v in exc.location.items() if k != "file"}
-        hint = " (a block or row of the export is repeated)" if "duplicate" in exc.message else ""
-        raise ReaderError(
-            f"{spec.name} export: {exc.message}{hint}",
-            file=source.name,
-            expected=exc.expected,
-            found=exc.found,
-            **loc,
-        ) from None
-    if kspec.validate is not None:
-        kspec.validate(df, where=source.name)
-    if isinstance(df, pd.DataFrame):
-        df.attrs["format"] = spec.name
-    return df
+    return read(path, kind, format)
 
 
 def read_plate(path: str | os.PathLike | Source, format: str | None = None) -> pd.DataFrame:
@@ -227,7 +181,5 @@ def read_many(
 
 def formats(kind: str = "plate") -> pd.DataFrame:
     """Table of the supported formats of one kind: ``format``, ``description``."""
-    return pd.DataFrame(
-        {"format": [r.name for r in readers(kind)], "description": [r.description for r in readers(kind)]}
-    )
+    return formats_table(kind)
 
