@@ -1,9 +1,9 @@
 """``assaykit qpcr``: relative expression (ΔΔCq) of one or several qPCR exports.
 
-Reads the exports with :func:`assaykit.read_qpcr`, joins an optional wellmap layout,
-estimates efficiencies from the run's standards when asked (``--efficiency auto``,
-:func:`assaykit.qpcr.standard_curve`), runs :func:`assaykit.qpcr.ddct`, and writes into
-the output folder:
+The command parses its options, reads the exports with :func:`assaykit.read_qpcr`,
+joins an optional wellmap layout, runs the qPCR workflow
+(:func:`assaykit.qpcr.workflow.run`: inter-run calibration, efficiencies, method,
+:func:`assaykit.qpcr.ddct`) and writes into the output folder:
 
 * ``wells.csv``, ``samples.csv``, ``groups.csv``, ``stats.csv`` — the result tables
   (docs/qpcr.md §4); ``standard_curves.csv`` when efficiencies come from standards;
@@ -17,20 +17,21 @@ the output folder:
   Cq of every well on the plate, excluded and flagged wells marked (multiplexed plates:
   ``plate_qc_<plate>_<target>.png``, one per target).
 
-Options are merged in this order, later wins: built-in defaults, the ``[qpcr]`` table of a
-protocol TOML (``--protocol``), the ``[qpcr]`` table of the layout, command-line options.
-The keys of ``[qpcr]`` are the option names below in snake case (:data:`OPTION_KEYS`).
+The options are the settings of :class:`assaykit.qpcr.QpcrSettings` (one click option
+per setting, built by :func:`assaykit.cli._options.settings_options`). They are layered
+in this order, later wins: the settings' defaults, the ``[qpcr]`` table of a protocol
+TOML (``--protocol``), the ``[qpcr]`` table of the layout, command-line options
+(:func:`qpcr_settings`). The keys of ``[qpcr]`` are the setting names
+(``QpcrSettings.keys()``).
 
 The layout is joined with :func:`assaykit.annotate`: every well of the exports is kept,
 wells the layout does not describe get no group and are not analysed (a row with a reason
 in ``wells.csv``). Layout wells absent from the exports are an error (``--how strict``,
 the default) or ignored (``--how left``).
 
-With inter-run calibrators (``--calibrator SAMPLE``, repeatable, or ``calibrators`` in a
-``[qpcr]`` table), :func:`assaykit.qpcr.calibrate_runs` removes each plate × target's
-Cq offset (the calibrators' mean Cq on that plate minus its mean over plates) before the
-efficiencies and ``ddct``; with one plate the offsets are 0. ``wells.csv`` keeps the
-measured Cq in ``cq_uncalibrated`` and the subtracted ``run_offset``.
+An efficiency CSV (``--efficiency FILE``) is read here (:func:`read_efficiency_file`) and
+its table handed to the workflow; ``wells.csv`` keeps the measured Cq in
+``cq_uncalibrated`` and the subtracted ``run_offset`` when calibrators are given.
 
 With several exports, plates are renamed after their file (``<file stem>``, or
 ``<file stem>/<plate>`` for a file holding several plates) so that they stay distinct; a
@@ -50,8 +51,10 @@ from typing import Any
 
 import click
 
-from assaykit.errors import AnalysisError, ProtocolError, ReaderError
+from assaykit.cli._options import given_options, settings_options
+from assaykit.errors import AnalysisError, ReaderError
 from assaykit.protocols import PROTOCOL_DIR, read_protocol_table, resolve_protocol
+from assaykit.qpcr.settings import QpcrSettings
 
 __all__ = [
     "DEFAULTS",
@@ -61,101 +64,17 @@ __all__ = [
     "load_protocol",
     "merge_options",
     "qpcr",
+    "qpcr_settings",
     "read_efficiency_file",
     "run_qpcr",
 ]
 
+#: Settings of the ``[qpcr]`` table and their meaning (derived from :class:`QpcrSettings`;
+#: kept for compatibility).
+OPTION_KEYS: dict[str, str] = {s.name: s.help for s in QpcrSettings.specs()}
 
-#: Options of the ``[qpcr]`` table (protocol or layout) and their meaning.
-OPTION_KEYS: dict[str, str] = {
-    "reference": "reference gene name or list of names",
-    "control": "control group (value of group_col)",
-    "group_col": "column naming the condition of each sample",
-    "sample_col": "column naming the biological sample",
-    "method": "livak, pfaffl or thermo_ecq",
-    "efficiency": "'auto' (standard curves of the run), a CSV file (target, efficiency) or a table {target = E}",
-    "undetermined": "'exclude' or a cycle cut-off such as 40",
-    "error": "sd, sem or ci95",
-    "outlier": "technical-replicate outlier rule: median, sd, grubbs, max_dcq (or 'none')",
-    "outlier_threshold": "threshold of the outlier rule",
-    "test": "welch, student, mann_whitney, anova, tukey, dunnett or 'none'",
-    "p_adjust": "holm, bh or none",
-    "propagate_control": "add the control group's error to each ΔΔCq (true/false)",
-    "pairing": "auto, same_well or separate",
-    "ntc_margin": "cycles between NTC/no-RT and sample Cq below which wells are flagged",
-    "tm_tolerance": "°C from the target's modal Tm above which wells are flagged",
-    "calibrators": "inter-run calibrator sample name or list of names (calibrate_runs before ddct)",
-    "instrument_flags": "wells with an instrument flag in cq_flag: 'flag' (kept, flagged) or 'exclude'",
-    "p_adjust_family": "multiple-testing family: 'target' (per target) or 'all' (every test of the run)",
-}
-
-#: Defaults of the command (``method`` None = ``livak``, or ``pfaffl`` when efficiencies are given).
-DEFAULTS: dict[str, Any] = {
-    "group_col": "group",
-    "sample_col": "sample",
-    "method": None,
-    "efficiency": None,
-    "undetermined": "exclude",
-    "error": "sd",
-    "outlier": None,
-    "test": "welch",
-    "p_adjust": "holm",
-    "propagate_control": False,
-    "pairing": "auto",
-    "instrument_flags": "flag",
-    "p_adjust_family": "target",
-}
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _is_str(v: Any) -> bool:
-    return isinstance(v, str)
-
-
-_TYPE_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "reference": (lambda v: _is_str(v) or (isinstance(v, list) and bool(v) and all(map(_is_str, v))),
-                  "a gene name or a list of names"),
-    "calibrators": (lambda v: _is_str(v) or (isinstance(v, list) and all(map(_is_str, v))),
-                    "a sample name or a list of names"),
-    "efficiency": (lambda v: _is_str(v) or (isinstance(v, Mapping) and all(map(_is_num, v.values()))),
-                   "'auto', 'none', a CSV file name or a table {target = E}"),
-    "undetermined": (lambda v: _is_str(v) or _is_num(v), "'exclude' or a number"),
-    "propagate_control": (lambda v: isinstance(v, bool), "true or false"),
-    **{k: (_is_num, "a number") for k in ("outlier_threshold", "ntc_margin", "tm_tolerance")},
-    **{k: (_is_str, "a text") for k in ("control", "group_col", "sample_col", "method", "error", "outlier", "test",
-                                         "p_adjust", "pairing", "instrument_flags", "p_adjust_family")},
-}  # fmt: skip
-
-
-def _check_table(table: Any, where: str) -> dict[str, Any]:
-    if not isinstance(table, Mapping):
-        raise ProtocolError("[qpcr] must be a table of options", file=where, found=type(table).__name__)
-    unknown = [k for k in table if k not in OPTION_KEYS]
-    if unknown:
-        raise ProtocolError(
-            "unknown option in the [qpcr] table",
-            file=where,
-            expected=f"one of {sorted(OPTION_KEYS)}",
-            found=repr(unknown[0]),
-        )
-    out = dict(table)
-    for key, value in out.items():
-        ok = _TYPE_CHECKS[key][0](value)
-        if not ok:
-            raise ProtocolError(
-                f"option '{key}' of the [qpcr] table has the wrong type",
-                file=where,
-                expected=_TYPE_CHECKS[key][1],
-                found=repr(value),
-            )
-    eff = out.get("efficiency")
-    # a CSV named in a TOML file is relative to that file
-    if isinstance(eff, str) and eff.lower() not in ("auto", "none") and not Path(eff).is_absolute():
-        out["efficiency"] = str(Path(where).resolve().parent / eff)
-    return out
+#: Default of every setting (``QpcrSettings().to_dict()``; kept for compatibility).
+DEFAULTS: dict[str, Any] = QpcrSettings().to_dict()
 
 
 def load_protocol(name_or_path: str | os.PathLike) -> dict[str, Any]:
@@ -169,17 +88,59 @@ def load_protocol(name_or_path: str | os.PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        The ``[qpcr]`` table (option → value); a relative efficiency CSV path is made
+        The ``[qpcr]`` table (option → value, only those given), checked by
+        :meth:`QpcrSettings.from_table`; a relative efficiency CSV path is made
         relative to the protocol file.
 
     Raises
     ------
     ProtocolError
         If the file is missing, not valid TOML, has no ``[qpcr]`` table, or names an
-        unknown option.
+        unknown option or a bad value.
     """
     table, p = read_protocol_table(name_or_path, "qpcr")
-    return _check_table(table, str(p))
+    return QpcrSettings.from_table(table, p)
+
+
+def _layout_table(layout: str | os.PathLike | None) -> dict[str, Any]:
+    from assaykit.layout import layout_params
+
+    if layout is None:
+        return {}
+    params = layout_params(layout)
+    return QpcrSettings.from_table(params["qpcr"], layout) if "qpcr" in params else {}
+
+
+def qpcr_settings(
+    *,
+    protocol: str | os.PathLike | None = None,
+    layout: str | os.PathLike | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> QpcrSettings:
+    """The settings of a run: defaults < protocol ``[qpcr]`` < layout ``[qpcr]`` < ``options``.
+
+    Parameters
+    ----------
+    protocol : path or str, optional
+        Protocol TOML (or the name of a bundled one).
+    layout : path, optional
+        wellmap TOML layout whose ``[qpcr]`` table supplies settings.
+    options : mapping, optional
+        Settings given on the command line (:func:`assaykit.cli._options.given_options`)
+        or by the caller; a None value is a value (it switches ``outlier``, ``test``,
+        ``efficiency`` ... off).
+
+    Returns
+    -------
+    QpcrSettings
+
+    Raises
+    ------
+    ProtocolError, SettingsError
+        A bad protocol or table; an unknown setting or a bad value.
+    """
+    proto = load_protocol(protocol) if protocol is not None else {}
+    return QpcrSettings.merged(proto, _layout_table(layout), options)
 
 
 def merge_options(
@@ -187,30 +148,27 @@ def merge_options(
     layout: Mapping[str, Any] | None = None,
     explicit: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Merge option sources: :data:`DEFAULTS` < protocol < layout ``[qpcr]`` < explicit.
+    """Merge option tables into :class:`QpcrSettings` and return them flat (compatibility).
 
     Parameters
     ----------
     protocol, layout : mapping, optional
-        ``[qpcr]`` tables (already checked).
+        ``[qpcr]`` tables.
     explicit : mapping, optional
         Options given on the command line or by the caller; ``None`` values are ignored.
 
     Returns
     -------
     dict
-        The merged options.
+        ``QpcrSettings.merged(protocol, layout, explicit).to_dict()``.
 
     Examples
     --------
     >>> merge_options({"error": "sem", "control": "vehicle"}, {"error": "ci95"}, {"control": "dmso"})["error"]
     'ci95'
     """
-    opts = dict(DEFAULTS)
-    for src in (protocol, layout):
-        opts.update(src or {})
-    opts.update({k: v for k, v in (explicit or {}).items() if v is not None})
-    return opts
+    given = {k: v for k, v in (explicit or {}).items() if v is not None}
+    return QpcrSettings.merged(protocol, layout, given).to_dict()
 
 
 def read_efficiency_file(path: str | os.PathLike) -> dict[str, float]:
@@ -307,26 +265,6 @@ def _read_exports(exports: Sequence[str | os.PathLike], fmt: str | None):
     return data, [f.attrs.get("format", "") for f in frames]
 
 
-def _undetermined(value: Any) -> str | float:
-    if isinstance(value, bool):
-        raise AnalysisError("undetermined must be 'exclude' or a cycle number", found=repr(value))
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().lower()
-    if text == "exclude":
-        return "exclude"
-    try:
-        return float(text)
-    except ValueError:
-        raise AnalysisError(
-            "undetermined must be 'exclude' or a cycle number", expected="'exclude' or e.g. 40", found=repr(value)
-        ) from None
-
-
-def _none(value: Any) -> Any:
-    return None if isinstance(value, str) and value.strip().lower() == "none" else value
-
-
 @dataclass(frozen=True)
 class QpcrRun:
     """What :func:`run_qpcr` did: the data analysed, the results and the files written.
@@ -340,11 +278,13 @@ class QpcrRun:
     curves : StandardCurveResult or None
         Standard curves, when ``efficiency='auto'``.
     options : dict
-        The merged options the analysis ran with.
+        The settings the analysis ran with, flat (``method`` resolved).
     paths : list of pathlib.Path
         Files written.
     calibration : RunCalibration or None
         Inter-run calibration applied before ``ddct`` (option ``calibrators``).
+    workflow : QpcrRunResult or None
+        The workflow's result (settings, tables, parameters).
     """
 
     data: Any
@@ -353,6 +293,7 @@ class QpcrRun:
     options: dict
     paths: list
     calibration: Any = None
+    workflow: Any = None
 
 
 def run_qpcr(
@@ -367,8 +308,9 @@ def run_qpcr(
     command: str = "assaykit qpcr",
     figures: bool = True,
     extra_tables: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] | None = None,
+    settings: QpcrSettings | None = None,
 ) -> QpcrRun:
-    """Run the qPCR workflow on export files and write its tables, workbook and figures.
+    """Read export files, run the qPCR workflow, write its tables, workbook and figures.
 
     Parameters
     ----------
@@ -377,14 +319,16 @@ def run_qpcr(
     outdir : path
         Output folder (created if needed).
     layout : path, optional
-        wellmap TOML layout (its ``[qpcr]`` table supplies options).
+        wellmap TOML layout (its ``[qpcr]`` table supplies settings).
     protocol : path or str, optional
         Protocol TOML (or the name of one in :data:`PROTOCOL_DIR`) with a ``[qpcr]`` table.
     options : mapping, optional
-        Explicit options (override protocol and layout; ``None`` values ignored); keys
-        as in :data:`OPTION_KEYS`. ``calibrators`` (a sample name or list) applies
-        :func:`assaykit.qpcr.calibrate_runs` to the pooled data before the efficiencies
-        and ``ddct``; the other options are passed to ``ddct``.
+        Settings (names of :class:`QpcrSettings`) that override protocol and layout;
+        ``None`` values are ignored.
+    settings : QpcrSettings, optional
+        The settings, already merged (e.g. by :func:`qpcr_settings`); then the
+        protocol and layout are not read for settings (they are still listed as
+        inputs, and the layout is joined to the data), and ``options`` must be None.
     format : str, optional
         Force the reader format.
     how : {'strict', 'left'}
@@ -405,131 +349,64 @@ def run_qpcr(
     ------
     AssaykitError
         ReaderError (unreadable export or efficiency file), LayoutError, ProtocolError
-        (bad protocol or [qpcr] table), AnalysisError (no reference or control given,
-        reference gene or control group absent, a calibrator missing on a plate × target,
-        bad option ...), ReportError.
+        (bad protocol or [qpcr] table), SettingsError (bad option), AnalysisError (no
+        reference or control given, reference gene or control group absent, a
+        calibrator missing on a plate × target ...), ReportError.
     """
     import assaykit
-    from assaykit.layout import layout_params
-    from assaykit.qpcr import ddct, standard_curve
-    from assaykit.report import write_workbook
+    from assaykit.qpcr import workflow
 
     exports = [exports] if isinstance(exports, str | os.PathLike) else list(exports)
     if not exports:
         raise AnalysisError("no export given", expected="at least one qPCR export file", found="none")
-    out = Path(outdir)
-    proto_opts = load_protocol(protocol) if protocol is not None else {}
-    layout_opts: dict[str, Any] = {}
-    if layout is not None:
-        params = layout_params(layout)
-        if "qpcr" in params:
-            layout_opts = _check_table(params["qpcr"], os.fspath(layout))
-    opts = merge_options(proto_opts, layout_opts, options)
-
-    refs = opts.get("reference")
-    refs = [refs] if isinstance(refs, str) else list(refs or [])
-    if not refs:
-        raise AnalysisError(
-            "no reference gene given", expected="--reference GAPDH (repeatable) or reference in a [qpcr] table", found="none"
-        )
-    control = opts.get("control")
-    if control is None or str(control) == "":
-        raise AnalysisError("no control group given", expected="--control NAME or control in a [qpcr] table", found="none")
-    control = str(control)
-
+    if settings is None:
+        given = {k: v for k, v in (options or {}).items() if v is not None}
+        settings = qpcr_settings(protocol=protocol, layout=layout, options=given)
+    elif options is not None:
+        raise AnalysisError("options given together with settings", expected="one of options= or settings=",
+                            found="both")  # fmt: skip
+    workflow.check_settings(settings)
     data, fmts = _read_exports(exports, format)
     if layout is not None:
         data = assaykit.annotate(data, assaykit.read_layout(layout), how=how)
-    cals = opts.get("calibrators")
-    cals = [cals] if isinstance(cals, str) else [str(c) for c in (cals or [])]
-    calibration = None
-    if cals:
-        from assaykit.qpcr import calibrate_runs
+    eff_file = _efficiency_file(settings)
+    table = read_efficiency_file(eff_file) if eff_file is not None else None
+    result = workflow.run(data, settings, efficiency=table)
 
-        calibration = calibrate_runs(data, cals, sample_col=str(opts["sample_col"]))
-        data = calibration.data
+    inputs = [*exports] + ([layout] if layout is not None else [])
+    if protocol is not None:
+        inputs.append(resolve_protocol(protocol))
+    if eff_file is not None:
+        inputs.append(Path(eff_file))
+    info = {"command": command, "format": ", ".join(dict.fromkeys(fmts)), **result.parameters()}
+    paths = _write(result, Path(outdir), info, inputs, extra_tables, figures)
+    options_used = {**settings.to_dict(), "method": result.method, "calibrators": list(settings.calibrators) or None}
+    return QpcrRun(result.data, result.ddct, result.curves, options_used, paths, result.calibration, result)
 
-    eff_opt = _none(opts.get("efficiency"))
-    curves = None
-    efficiency: Any = None
-    eff_label: Any = None
-    if isinstance(eff_opt, Mapping):
-        efficiency = {str(k): v for k, v in eff_opt.items()}
-        eff_label = dict(efficiency)
-    elif isinstance(eff_opt, str | os.PathLike) and str(eff_opt).lower() == "auto":
-        if not (data["task"].astype(str) == "standard").any():
-            raise AnalysisError(
-                "efficiency 'auto' needs standard wells in the run",
-                expected="wells with task 'standard' and a quantity, or an efficiency CSV file",
-                found="no standard wells",
-            )
-        curves = standard_curve(data)
-        efficiency = curves
-        eff_label = "auto (standard curves of the run)"
-    elif eff_opt is not None:
-        efficiency = read_efficiency_file(eff_opt)
-        eff_label = os.fspath(eff_opt)
-    method = opts.get("method") or ("livak" if efficiency is None else "pfaffl")
-    outlier = _none(opts.get("outlier"))
-    test = _none(opts.get("test"))
-    kwargs: dict[str, Any] = {
-        "group_col": str(opts["group_col"]),
-        "sample_col": str(opts["sample_col"]),
-        "method": method,
-        "efficiency": efficiency,
-        "undetermined": _undetermined(opts.get("undetermined", "exclude")),
-        "outlier": outlier,
-        "error": opts["error"],
-        "test": test,
-        "p_adjust": opts["p_adjust"],
-        "propagate_control": bool(opts["propagate_control"]),
-        "pairing": opts["pairing"],
-        "instrument_flags": opts["instrument_flags"],
-        "p_adjust_family": opts["p_adjust_family"],
-    }
-    for k in ("outlier_threshold", "ntc_margin", "tm_tolerance"):
-        if opts.get(k) is not None:
-            kwargs[k] = float(opts[k])
-    res = ddct(data, refs, control, **kwargs)
+
+def _efficiency_file(settings: QpcrSettings) -> str | None:
+    eff = settings.efficiency
+    return eff if isinstance(eff, str) and eff.strip().lower() != "auto" else None
+
+
+def _write(result, out: Path, info: dict, inputs: list, extra_tables, figures: bool) -> list[Path]:
+    """Write the tables (CSV), the workbook and, with ``figures``, the figures."""
+    from assaykit.report import write_workbook
 
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    tables = {"wells": res.wells, "samples": res.samples, "groups": res.groups, "stats": res.stats}
-    if curves is not None:
-        tables["standard_curves"] = curves.curves
-        tables["standard_points"] = curves.points
-    if calibration is not None:
-        tables["run_calibration"] = calibration.offsets
+    tables = result.tables()
     for name, table in tables.items():
         p = out / f"{name}.csv"
         table.to_csv(p, index=False)
         paths.append(p)
-    info: dict[str, Any] = {
-        "command": command,
-        "format": ", ".join(dict.fromkeys(fmts)),
-        "reference": refs,
-        "control": control,
-        **{k: v for k, v in kwargs.items() if k != "efficiency"},
-        "efficiency": eff_label,
-        "calibrators": cals or None,
-    }
-    if efficiency is not None:
-        used = res.wells.dropna(subset=["efficiency"]).groupby("target", sort=False)["efficiency"].first()
-        info.update({f"efficiency_{t}": float(e) for t, e in used.items()})
-    inputs = [*exports] + ([layout] if layout is not None else [])
-    if protocol is not None:
-        inputs.append(resolve_protocol(protocol))
-    if isinstance(eff_label, str) and curves is None:  # an efficiency file
-        inputs.append(Path(eff_opt))
     sheets = dict(tables)
-    extra = extra_tables(res) if callable(extra_tables) else extra_tables
+    extra = extra_tables(result.ddct) if callable(extra_tables) else extra_tables
     sheets.update(extra or {})
     paths.append(write_workbook(sheets, out / "results.xlsx", info=info, inputs=inputs))
-
     if figures:
-        paths += _figures(res, curves, out)
-    final = {**opts, "method": method, "reference": refs, "control": control, "calibrators": cals or None}
-    return QpcrRun(data, res, curves, final, paths, calibration)
+        paths += _figures(result.ddct, result.curves, out)
+    return paths
 
 
 def _figures(res, curves, out: Path) -> list[Path]:
@@ -558,41 +435,9 @@ def _fmt(x: float) -> str:
 
 @click.command("qpcr")
 @click.argument("exports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--reference", "references", multiple=True, help="Reference gene (repeatable: geometric mean).")
-@click.option("--control", default=None, help="Control group (a value of the group column).")
+@settings_options(QpcrSettings)
 @click.option("--layout", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="wellmap TOML layout (its [qpcr] table supplies options).")
-@click.option("--group-col", default=None, help="Column naming each sample's group [default: group].")
-@click.option("--sample-col", default=None, help="Column naming the biological sample [default: sample].")
-@click.option("--method", type=click.Choice(["livak", "pfaffl", "thermo_ecq"]), default=None,
-              help="Quantification [default: livak, or pfaffl with --efficiency].")
-@click.option("--efficiency", default=None,
-              help="'auto' (from the run's standards) or a CSV with columns target, efficiency (fraction).")
-@click.option("--undetermined", default=None, help="'exclude' or a Cq cut-off such as 40 [default: exclude].")
-@click.option("--error", type=click.Choice(["sd", "sem", "ci95"]), default=None,
-              help="Error-bar convention shown [default: sd].")
-@click.option("--outlier", type=click.Choice(["median", "sd", "grubbs", "max_dcq", "none"]), default=None,
-              help="Technical-replicate outlier rule [default: none].")
-@click.option("--outlier-threshold", type=float, default=None, help="Threshold of the outlier rule.")
-@click.option("--test", type=click.Choice(["welch", "student", "mann_whitney", "anova", "tukey", "dunnett", "none"]),
-              default=None, help="Test of ΔCq against the control [default: welch].")
-@click.option("--p-adjust", type=click.Choice(["holm", "bh", "none"]), default=None,
-              help="Multiple-testing correction [default: holm].")
-@click.option("--propagate-control/--no-propagate-control", default=None,
-              help="Add the control group's error to each ΔΔCq [default: no].")
-@click.option("--pairing", type=click.Choice(["auto", "same_well", "separate"]), default=None,
-              help="Target and reference in the same well (multiplex) or separate wells [default: auto].")
-@click.option("--ntc-margin", type=float, default=None,
-              help="Flag sample wells less than this many cycles below an amplified NTC/no-RT [default: 5].")
-@click.option("--tm-tolerance", type=float, default=None,
-              help="Flag wells whose Tm is further than this (°C) from the target's modal Tm [default: 1].")
-@click.option("--instrument-flags", type=click.Choice(["flag", "exclude"]), default=None,
-              help="Wells with an instrument flag (e.g. HIGHSD): keep and flag, or exclude [default: flag].")
-@click.option("--p-adjust-family", type=click.Choice(["target", "all"]), default=None,
-              help="Multiple-testing family: each target, or all tests of the run [default: target].")
-@click.option("--calibrator", "calibrators", multiple=True,
-              help="Inter-run calibrator sample on every plate (repeatable): Cq shifts between plates "
-                   "are removed before ΔΔCq; writes run_calibration.csv.")
 @click.option("--protocol", default=None, help="Protocol TOML (path, or a name in protocols/).")
 @click.option("--figures/--no-figures", default=True, help="Draw the figures [default: yes].")
 @click.option("--format", "fmt", default=None, help="Force the export format (see `assaykit formats`).")
@@ -600,49 +445,41 @@ def _fmt(x: float) -> str:
               help="Layout join: strict refuses layout wells absent from the exports; left ignores them.")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
-def qpcr(exports: tuple[Path, ...], references: tuple[str, ...], control: str | None, layout: Path | None,
-         group_col: str | None, sample_col: str | None, method: str | None, efficiency: str | None,
-         undetermined: str | None, error: str | None, outlier: str | None, outlier_threshold: float | None,
-         test: str | None, p_adjust: str | None, propagate_control: bool | None, pairing: str | None,
-         ntc_margin: float | None, tm_tolerance: float | None, instrument_flags: str | None,
-         p_adjust_family: str | None, calibrators: tuple[str, ...], protocol: str | None,
-         figures: bool, fmt: str | None, how: str, outdir: Path) -> None:
+def qpcr(exports: tuple[Path, ...], layout: Path | None, protocol: str | None, figures: bool, fmt: str | None,
+         how: str, outdir: Path, **settings: Any) -> None:
     """Relative expression (ΔΔCq) of qPCR EXPORTS against reference genes.
 
     Writes wells.csv, samples.csv, groups.csv, stats.csv, results.xlsx and figures
     (fold change, standard curves with --efficiency auto, plate QC maps) into the
     output folder; with --calibrator also run_calibration.csv. Options may also come from the layout's [qpcr] table or a
     --protocol TOML; options given here win.
-    """
-    explicit = {
-        "reference": list(references) or None, "control": control, "group_col": group_col,
-        "sample_col": sample_col, "method": method, "efficiency": efficiency, "undetermined": undetermined,
-        "error": error, "outlier": outlier, "outlier_threshold": outlier_threshold, "test": test,
-        "p_adjust": p_adjust, "propagate_control": propagate_control, "pairing": pairing,
-        "ntc_margin": ntc_margin, "tm_tolerance": tm_tolerance, "instrument_flags": instrument_flags,
-        "p_adjust_family": p_adjust_family, "calibrators": list(calibrators) or None,
-    }  # fmt: skip
+    """  # fmt: skip
+    merged = qpcr_settings(protocol=protocol, layout=layout, options=given_options(QpcrSettings, settings))
     run = run_qpcr(
-        exports, outdir, layout=layout, protocol=protocol, options=explicit, format=fmt, figures=figures, how=how
+        exports, outdir, layout=layout, protocol=protocol, settings=merged, format=fmt, figures=figures, how=how
     )
     for p in run.paths:
         click.echo(f"wrote {p}", err=True)
-    if run.calibration is not None:
-        off = run.calibration.offsets
+    _summary(run.workflow)
+
+
+def _summary(result) -> None:
+    """One line per group × target on stdout; calibration, well and sample counts on stderr."""
+    s = result.settings
+    if result.calibration is not None:
+        off = result.calibration.offsets
         click.echo(
-            f"inter-run calibration ({', '.join(run.options['calibrators'])}): {off['plate'].nunique()} plates x "
+            f"inter-run calibration ({', '.join(s.calibrators)}): {off['plate'].nunique()} plates x "
             f"{off['target'].nunique()} targets, run offsets {off['run_offset'].min():+.3f} to "
             f"{off['run_offset'].max():+.3f} cycles",
             err=True,
         )
-    res = run.result
-    gcol = run.options["group_col"]
-    g = res.groups
-    conv = run.options["error"]
-    for d in g.to_dict("records"):
+    res = result.ddct
+    conv = s.error
+    for d in res.groups.to_dict("records"):
         lo, hi = d.get(f"fold_change_{conv}_low"), d.get(f"fold_change_{conv}_high")
         click.echo(
-            f"{d['target']} {d[gcol]}: fold change {_fmt(d['fold_change'])} ({conv} {_fmt(lo)}-{_fmt(hi)})"
+            f"{d['target']} {d[s.group_col]}: fold change {_fmt(d['fold_change'])} ({conv} {_fmt(lo)}-{_fmt(hi)})"
             + ("" if d["status"] == "ok" else f" [{d['status']}: {d['reason']}]")
         )
     counts = res.wells["status"].value_counts()

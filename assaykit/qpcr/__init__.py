@@ -16,10 +16,17 @@ returning frozen result objects whose tables are pandas DataFrames:
   REST pair-wise fixed reallocation test and REST confidence interval.
 * :func:`qc_wells`, :func:`summarise_replicates` — technical replicates.
 * :func:`calibrate_runs` — inter-run calibration with shared calibrator samples.
+* :class:`QcSettings`, :class:`DdctSettings`, :class:`QpcrSettings` — the options as
+  typed, frozen settings (:mod:`assaykit.qpcr.settings`); every function above that
+  takes options also takes ``settings=``.
+* :mod:`assaykit.qpcr.workflow` — ``run(data, settings)``: the analysis of
+  ``assaykit qpcr`` (calibration, efficiencies, method, ``ddct``) for Python users,
+  returning a :class:`QpcrRunResult`.
 
 Formulas and conventions: docs/qpcr.md.
 """
 
+from assaykit.qpcr import workflow
 from assaykit.qpcr._result import (
     DdctResult,
     GenormResult,
@@ -45,7 +52,9 @@ from assaykit.qpcr.ratio import (
 )
 from assaykit.qpcr.relative import relative_standard_curve
 from assaykit.qpcr.replicates import OUTLIER_RULES, QC_FLAGS, qc_wells, summarise_replicates
+from assaykit.qpcr.settings import DdctSettings, QcSettings, QpcrSettings
 from assaykit.qpcr.stability import genorm, normfinder
+from assaykit.qpcr.workflow import QpcrRunResult
 
 __all__ = [
     "METHODS",
@@ -54,8 +63,12 @@ __all__ = [
     "QC_FLAGS",
     "REST_COLUMNS",
     "DdctResult",
+    "DdctSettings",
     "GenormResult",
     "NormfinderResult",
+    "QcSettings",
+    "QpcrRunResult",
+    "QpcrSettings",
     "RunCalibration",
     "StandardCurveResult",
     "calibrate_runs",
@@ -73,4 +86,5 @@ __all__ = [
     "rest_randomisation",
     "standard_curve",
     "summarise_replicates",
+    "workflow",
 ]

@@ -15,6 +15,7 @@ the mean Cqs, and Thermo Design & Analysis's ``2^(−ΔΔEqCq)``. See docs/qpcr.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,16 @@ from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import DdctResult, StandardCurveResult
 from assaykit.qpcr.efficiency import _check_efficiency
 from assaykit.qpcr.replicates import EXCLUDED, NOT_ANALYSED, USED, _combine, _factor_str, _qc
+from assaykit.qpcr.settings import (
+    ERRORS,
+    INSTRUMENT_FLAGS,
+    METHODS,
+    P_ADJUST_FAMILIES,
+    P_ADJUST_METHODS,
+    PAIRINGS,
+    DdctSettings,
+    accepts_settings,
+)
 from assaykit.stats import (
     RESULT_COLUMNS,
     TESTS,
@@ -36,18 +47,6 @@ from assaykit.stats import (
 from assaykit.stats import p_adjust as stats_p_adjust
 
 __all__ = ["INSTRUMENT_FLAGS", "METHODS", "P_ADJUST_FAMILIES", "ddct"]
-
-#: Quantification methods understood by :func:`ddct`.
-METHODS: tuple[str, ...] = ("livak", "pfaffl", "thermo_ecq")
-
-ERRORS: tuple[str, ...] = ("sd", "sem", "ci95")
-PAIRINGS: tuple[str, ...] = ("auto", "same_well", "separate")
-
-#: Families over which ``p_adjust`` is applied (see :func:`ddct`).
-P_ADJUST_FAMILIES: tuple[str, ...] = ("target", "all")
-
-#: Handling of instrument-flagged wells (passed to :func:`assaykit.qpcr.qc_wells`).
-INSTRUMENT_FLAGS: tuple[str, ...] = ("flag", "exclude")
 
 #: Well flags meaning the Cq used is the undetermined cut-off.
 _CUTOFF_FLAGS: tuple[str, ...] = ("undetermined_set_to_cutoff", "above_cutoff_set_to_cutoff")
@@ -238,15 +237,16 @@ def _mean_var(codes: np.ndarray, x: np.ndarray, size: int) -> tuple[np.ndarray, 
     return n.astype(np.int64), mean, var
 
 
+@accepts_settings(DdctSettings)
 def ddct(
     data: pd.DataFrame,
-    reference: str | Sequence[str],
-    control: str,
+    reference: str | Sequence[str] | None = None,
+    control: str | None = None,
     *,
     group_col: str = "group",
     sample_col: str = "sample",
     target_col: str = "target",
-    method: str = "livak",
+    method: str | None = "livak",
     efficiency: Mapping[str, float] | StandardCurveResult | None = None,
     undetermined: str | float = "exclude",
     outlier: str | None = None,
@@ -261,6 +261,7 @@ def ddct(
     p_adjust: str = "holm",
     p_adjust_family: str = "target",
     instrument_flags: str = "flag",
+    settings: DdctSettings | None = None,
 ) -> DdctResult:
     """Relative expression by the ΔΔCq method (Livak), or efficiency-corrected.
 
@@ -271,9 +272,11 @@ def ddct(
         column (e.g. added by :func:`assaykit.annotate`).
     reference : str or list of str
         Reference (endogenous control) gene(s); with several, their mean ECq is
-        used (= geometric mean of relative quantities).
+        used (= geometric mean of relative quantities). Required, here or in
+        ``settings``.
     control : str
         The control group (value of ``group_col``); it may hold several samples.
+        Required, here or in ``settings``.
     group_col : str
         Column naming the condition of each sample. Pass ``group_col=sample_col``
         to treat each sample as its own group.
@@ -282,10 +285,11 @@ def ddct(
         technical replicates.
     target_col : str
         Column naming the target gene.
-    method : {'livak', 'pfaffl', 'thermo_ecq'}
+    method : {'livak', 'pfaffl', 'thermo_ecq'} or None
         ``livak``: 2^−ΔΔCq assuming 100 % efficiency. ``pfaffl`` and
         ``thermo_ecq``: efficiency-corrected (identical numbers; both names kept
-        so a report can state the convention followed).
+        so a report can state the convention followed). None: ``livak`` when
+        ``efficiency`` is None, else ``pfaffl``.
     efficiency : dict or StandardCurveResult, optional
         Efficiency (fraction) per target, required by ``pfaffl``/``thermo_ecq``.
     undetermined : 'exclude' or float
@@ -325,6 +329,12 @@ def ddct(
         Wells with a Cq that carry an instrument flag in ``cq_flag`` (HIGHSD,
         EXPFAIL, ...): kept and flagged ``instrument_flag``, or excluded
         (see :func:`assaykit.qpcr.qc_wells`).
+    settings : DdctSettings, optional
+        All the options above (but ``efficiency``) as one object; keywords given
+        explicitly in the call win over it (the rule is in
+        :mod:`assaykit.qpcr.settings`). A :class:`~assaykit.qpcr.QpcrSettings` is
+        accepted too (its ``efficiency`` and ``calibrators`` are workflow options and
+        are not used here).
 
     Returns
     -------
@@ -338,37 +348,18 @@ def ddct(
     Raises
     ------
     AnalysisError
-        Unknown option; missing column; reference gene or control group absent
+        Unknown option; no reference or control given; missing column; reference gene or control group absent
         from the data; a sample in several groups; missing efficiencies (the
         message gives the standard curve's status and reason when it was not fitted).
     """
-    refs = [reference] if isinstance(reference, str) else list(reference)
-    if method not in METHODS:
-        raise AnalysisError("unknown quantification method", expected=f"one of {METHODS}", found=repr(method))
-    if error not in ERRORS:
-        raise AnalysisError("unknown error convention", expected=f"one of {ERRORS}", found=repr(error))
-    if pairing not in PAIRINGS:
-        raise AnalysisError("unknown pairing", expected=f"one of {PAIRINGS}", found=repr(pairing))
-    if test is not None and test not in TESTS:
-        raise AnalysisError("unknown statistical test", expected=f"one of {TESTS} or None", found=repr(test))
-    if p_adjust not in ("holm", "bh", "none"):
-        raise AnalysisError("unknown p-value adjustment", expected="one of ('holm', 'bh', 'none')", found=repr(p_adjust))
-    if p_adjust_family not in P_ADJUST_FAMILIES:
-        raise AnalysisError(
-            "unknown p_adjust_family", expected=f"one of {P_ADJUST_FAMILIES}", found=repr(p_adjust_family)
-        )
-    if p_adjust_family == "all" and test in ("tukey", "dunnett"):
-        raise AnalysisError(
-            f"p_adjust_family='all' is not available with test='{test}'",
-            expected="p_adjust_family='target' (the procedure adjusts the comparisons of each target) or test='welch'",
-            found=f"test='{test}', p_adjust_family='all'",
-        )
-    if instrument_flags not in INSTRUMENT_FLAGS:
-        raise AnalysisError(
-            "unknown instrument_flags option", expected=f"one of {INSTRUMENT_FLAGS}", found=repr(instrument_flags)
-        )
+    if method is None:
+        method = "livak" if efficiency is None else "pfaffl"
+    refs = [reference] if isinstance(reference, str) else list(reference or [])
+    _check_options(method, error, pairing, test, p_adjust, p_adjust_family, instrument_flags)
     if not refs:
         raise AnalysisError("no reference gene given", expected="reference='GAPDH' or a list", found="[]")
+    if control is None:
+        raise AnalysisError("no control group given", expected="control='vehicle' (a value of group_col)", found="None")
     if group_col not in data.columns:
         raise AnalysisError(
             "group column missing",
@@ -388,7 +379,77 @@ def ddct(
         tm_tolerance=tm_tolerance,
         instrument_flags=instrument_flags,
     )
+    state = _ungrouped_not_analysed(wells, keys, group_col)
+    fr = _code(wells, keys, state, refs, control, group_col, method, efficiency)
+    control = fr.control
+    st = _per_sample(fr, pairing)
+    status, reason = _sample_status(fr, st)
+    fl = _sample_flags(fr, wells, state)
+    samples = _samples_table(fr, st, fl, status, reason, group_col, sample_col, target_col)
+    gr = _group_means(fr, st, status, propagate_control)
+    groups = _groups_table(fr, fl, gr, control, undetermined, error, propagate_control, group_col, target_col)
+    _sample_ratios(samples, fr, gr, control)
+    stats_df = _stats(fr, gr, samples, control, test, p_adjust, p_adjust_family, group_col, target_col)
+    eff_w = np.full(len(wells), np.nan)
+    eff_w[fr.analysed] = fr.e_t[fr.t_codes]
+    wells["efficiency"] = eff_w
+    wells["ecq"] = wells["cq_used"].to_numpy(dtype=float) * np.log2(1.0 + eff_w)
+    used = {
+        "reference": refs,
+        "control": control,
+        "group_col": group_col,
+        "sample_col": sample_col,
+        "method": method,
+        "efficiencies": fr.eff,
+        "undetermined": undetermined,
+        "outlier": outlier,
+        "outlier_threshold": outlier_threshold,
+        "pairing": pairing,
+        "error": error,
+        "propagate_control": propagate_control,
+        "test": test,
+        "p_adjust": p_adjust,
+        "p_adjust_family": p_adjust_family,
+        "instrument_flags": instrument_flags,
+    }
+    return DdctResult(wells=wells, samples=samples, groups=groups, stats=stats_df, settings=used)
+
+
+# ---------------------------------------------------------------------- the steps of ddct
+def _check_options(
+    method: str, error: str, pairing: str, test: str | None, p_adjust: str, p_adjust_family: str, instrument_flags: str
+) -> None:
+    """The option values ddct accepts (one error per bad value, the allowed ones listed)."""
+    if method not in METHODS:
+        raise AnalysisError("unknown quantification method", expected=f"one of {METHODS}", found=repr(method))
+    if error not in ERRORS:
+        raise AnalysisError("unknown error convention", expected=f"one of {ERRORS}", found=repr(error))
+    if pairing not in PAIRINGS:
+        raise AnalysisError("unknown pairing", expected=f"one of {PAIRINGS}", found=repr(pairing))
+    if test is not None and test not in TESTS:
+        raise AnalysisError("unknown statistical test", expected=f"one of {TESTS} or None", found=repr(test))
+    if p_adjust not in P_ADJUST_METHODS:
+        raise AnalysisError("unknown p-value adjustment", expected=f"one of {P_ADJUST_METHODS}", found=repr(p_adjust))
+    if p_adjust_family not in P_ADJUST_FAMILIES:
+        raise AnalysisError(
+            "unknown p_adjust_family", expected=f"one of {P_ADJUST_FAMILIES}", found=repr(p_adjust_family)
+        )
+    if p_adjust_family == "all" and test in ("tukey", "dunnett"):
+        raise AnalysisError(
+            f"p_adjust_family='all' is not available with test='{test}'",
+            expected="p_adjust_family='target' (the procedure adjusts the comparisons of each target) or test='welch'",
+            found=f"test='{test}', p_adjust_family='all'",
+        )
+    if instrument_flags not in INSTRUMENT_FLAGS:
+        raise AnalysisError(
+            "unknown instrument_flags option", expected=f"one of {INSTRUMENT_FLAGS}", found=repr(instrument_flags)
+        )
+
+
+def _ungrouped_not_analysed(wells: pd.DataFrame, keys: dict, group_col: str) -> np.ndarray:
+    """Wells without a group become not_analysed (``wells`` updated); the well states."""
     grp_all = _factor_str(wells[group_col])
+    keys["group"] = grp_all
     state = keys["state"]
     no_group = (grp_all[1] == "")[grp_all[0]] & (state != NOT_ANALYSED)
     if no_group.any():
@@ -401,6 +462,53 @@ def ddct(
         reason_w[no_group] = f"no group assigned (column '{group_col}' is empty)"
         cq_used_w[no_group] = np.nan
         wells["status"], wells["reason"], wells["cq_used"] = status_w, reason_w, cq_used_w
+    return state
+
+
+@dataclass(frozen=True)
+class _Coded:
+    """The analysed wells as integer codes: samples s, targets t, sample × target cells st."""
+
+    analysed: np.ndarray
+    control: str
+    refs: list[str]
+    eff: dict[str, float]
+    s_codes: np.ndarray
+    samples_u: np.ndarray
+    t_codes: np.ndarray
+    targets_u: np.ndarray
+    p_codes: np.ndarray
+    p_names: np.ndarray
+    w_codes: np.ndarray
+    sample_group: np.ndarray
+    groups_all: np.ndarray
+    is_ref_t: np.ndarray
+    ref_idx: np.ndarray
+    e_t: np.ndarray
+    cq_used: np.ndarray
+    ecq: np.ndarray
+    st_codes: np.ndarray
+    n_s: int
+    n_t: int
+
+    @property
+    def size(self) -> int:
+        return self.n_s * self.n_t
+
+    @property
+    def S(self) -> np.ndarray:  # noqa: N802 - the sample index of each sample × target row
+        return np.repeat(np.arange(self.n_s), self.n_t)
+
+    @property
+    def T(self) -> np.ndarray:  # noqa: N802 - the target index of each sample × target row
+        return np.tile(np.arange(self.n_t), self.n_s)
+
+
+def _code(
+    wells: pd.DataFrame, keys: dict, state: np.ndarray, refs: list[str], control, group_col: str,
+    method: str, efficiency,
+) -> _Coded:  # fmt: skip
+    """Codes of the analysed wells; checks references, control, efficiencies, one group per sample."""
     analysed = state != NOT_ANALYSED
     every = bool(analysed.all())
 
@@ -415,7 +523,7 @@ def ddct(
 
     s_codes, samples_u = refactor(keys["sample"])
     t_codes, targets_u = refactor(keys["target"])
-    grp_codes, groups_all = refactor(grp_all)
+    grp_codes, groups_all = refactor(keys["group"])
     targets_all = list(targets_u)
     for r in refs:
         if r not in targets_all:
@@ -430,13 +538,41 @@ def ddct(
             expected=f"one of the groups {groups_present} in column '{group_col}'",
             found=repr(control),
         )
-    control = str(control)
     eff = _efficiencies(targets_all, method, efficiency)
-
-    # ---- codes ---------------------------------------------------------------
+    sample_group = _one_group_per_sample(s_codes, samples_u, grp_codes, groups_all)
     n_s, n_t = len(samples_u), len(targets_u)
-    # sample -> group, must be unique
-    first = np.full(n_s, -1, dtype=np.int64)
+    e_t = np.array([eff[t] for t in targets_u], dtype=float)
+    cq_used = sel(wells["cq_used"].to_numpy(dtype=float))
+    return _Coded(
+        analysed=analysed,
+        control=str(control),
+        refs=refs,
+        eff=eff,
+        s_codes=s_codes,
+        samples_u=samples_u,
+        t_codes=t_codes,
+        targets_u=targets_u,
+        p_codes=sel(keys["plate"][0]),
+        p_names=keys["plate"][1],
+        w_codes=sel(keys["well"][0]),
+        sample_group=sample_group,
+        groups_all=groups_all,
+        is_ref_t=np.isin(targets_u, refs),
+        ref_idx=np.array([int(np.flatnonzero(targets_u == r)[0]) for r in refs]),
+        e_t=e_t,
+        cq_used=cq_used,
+        ecq=cq_used * np.log2(1.0 + e_t)[t_codes],
+        st_codes=s_codes * n_t + t_codes,
+        n_s=n_s,
+        n_t=n_t,
+    )
+
+
+def _one_group_per_sample(
+    s_codes: np.ndarray, samples_u: np.ndarray, grp_codes: np.ndarray, groups_all: np.ndarray
+) -> np.ndarray:
+    """The group of each sample (its first well's); error when a sample is in several."""
+    first = np.full(len(samples_u), -1, dtype=np.int64)
     order = np.arange(len(s_codes))
     first[s_codes[::-1]] = order[::-1]
     sample_group_code = grp_codes[first]
@@ -450,23 +586,41 @@ def ddct(
             expected="one group per biological sample (check sample names across plates and the layout)",
             found=f"groups '{sample_group[s_codes[i]]}' and '{groups_all[grp_codes[i]]}'",
         )
-    is_ref_t = np.isin(targets_u, refs)
-    ref_idx = np.array([int(np.flatnonzero(targets_u == r)[0]) for r in refs])
-    e_t = np.array([eff[t] for t in targets_u], dtype=float)
-    f_t = np.log2(1.0 + e_t)
+    return sample_group
 
-    cq_used = sel(wells["cq_used"].to_numpy(dtype=float))
-    ecq = cq_used * f_t[t_codes]
-    st_codes = s_codes * n_t + t_codes
-    size = n_s * n_t
-    n_wells = _bincount(st_codes, None, size).astype(np.int64)
-    n_used, cq_mean, cq_var = _mean_var(st_codes, cq_used, size)
-    _, ecq_mean, ecq_var = _mean_var(st_codes, ecq, size)
+
+@dataclass(frozen=True)
+class _PerSample:
+    """Replicate summaries per sample × target and the ΔCq with its technical error."""
+
+    n_wells: np.ndarray
+    n_used: np.ndarray
+    cq_mean: np.ndarray
+    cq_var: np.ndarray
+    ecq_mean: np.ndarray
+    ecq_var: np.ndarray
+    ref_ok: np.ndarray
+    ref_mean: np.ndarray
+    n_by_target: np.ndarray  # n_used as (n_s, n_t)
+    dcq: np.ndarray
+    dcq_sd: np.ndarray
+    dcq_se: np.ndarray
+    dcq_df: np.ndarray
+    pair_name: np.ndarray
+
+
+def _per_sample(fr: _Coded, pairing: str) -> _PerSample:
+    """Means of the replicates, the reference per sample, ΔCq and its technical error."""
+    size, S = fr.size, fr.S
+    n_wells = _bincount(fr.st_codes, None, size).astype(np.int64)
+    n_used, cq_mean, cq_var = _mean_var(fr.st_codes, fr.cq_used, size)
+    _, ecq_mean, ecq_var = _mean_var(fr.st_codes, fr.ecq, size)
 
     # ---- reference per sample -----------------------------------------------
-    E2 = ecq_mean.reshape(n_s, n_t)
-    V2 = ecq_var.reshape(n_s, n_t)
-    N2 = n_used.reshape(n_s, n_t)
+    ref_idx = fr.ref_idx
+    E2 = ecq_mean.reshape(fr.n_s, fr.n_t)
+    V2 = ecq_var.reshape(fr.n_s, fr.n_t)
+    N2 = n_used.reshape(fr.n_s, fr.n_t)
     ref_ok = (N2[:, ref_idx] > 0).all(axis=1)
     k = len(ref_idx)
     ref_mean = np.where(ref_ok, E2[:, ref_idx].mean(axis=1), np.nan)
@@ -477,28 +631,8 @@ def ddct(
     )
     ref_n_min = np.where(ref_ok, N2[:, ref_idx].min(axis=1), 0)
 
-    # ---- per-well ΔCq (multiplexed wells) -------------------------------------
-    pw_codes = _combine(sel(keys["plate"][0]), sel(keys["well"][0]))
-    n_pw = int(pw_codes.max()) + 1 if len(pw_codes) else 0
-    is_ref_row = is_ref_t[t_codes]
-    okr = is_ref_row & np.isfinite(ecq)
-    pw_ref_n = _bincount(pw_codes[okr], None, n_pw)
-    pw_ref_s = _bincount(pw_codes[okr], ecq[okr], n_pw)
-    # a well's reference value needs every reference gene in that well
-    ref_pos = np.full(n_t, -1, dtype=np.int64)
-    ref_pos[ref_idx] = np.arange(len(ref_idx))
-    seen = np.zeros(n_pw * len(ref_idx), dtype=bool)
-    seen[pw_codes[okr] * len(ref_idx) + ref_pos[t_codes[okr]]] = True
-    pw_ref_targets = seen.reshape(n_pw, len(ref_idx)).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pw_ref = np.where(pw_ref_targets == k, pw_ref_s / pw_ref_n, np.nan)
-    d_well = np.where(~is_ref_row, ecq - pw_ref[pw_codes], np.nan)
-    n_pair, _, pair_var = _mean_var(st_codes, d_well, size)
-
-    # ---- sample table ----------------------------------------------------------
-    S = np.repeat(np.arange(n_s), n_t)
-    T = np.tile(np.arange(n_t), n_s)
-    is_ref = is_ref_t[T]
+    n_pair, pair_var = _per_well_dcq(fr)
+    is_ref = fr.is_ref_t[fr.T]
     dcq = np.where(is_ref, np.nan, ecq_mean - ref_mean[S])
     same_well = (n_pair == n_used) & (n_used > 0) & (n_pair > 0)
     if pairing == "same_well":
@@ -526,20 +660,53 @@ def ddct(
     dcq_sd = np.where(single | is_ref | ~np.isfinite(dcq), np.nan, dcq_sd)
     dcq_se = np.where(np.isfinite(dcq_sd), dcq_se, np.nan)
     dcq_df = np.where(np.isfinite(dcq_sd) & (dcq_df > 0), dcq_df, np.nan)
-    pair_name = np.where(use_pair, "same_well", "separate")
+    return _PerSample(
+        n_wells=n_wells, n_used=n_used, cq_mean=cq_mean, cq_var=cq_var, ecq_mean=ecq_mean, ecq_var=ecq_var,
+        ref_ok=ref_ok, ref_mean=ref_mean, n_by_target=N2, dcq=dcq, dcq_sd=dcq_sd, dcq_se=dcq_se, dcq_df=dcq_df,
+        pair_name=np.where(use_pair, "same_well", "separate"),
+    )  # fmt: skip
 
-    # status / reason
-    status = np.full(size, "ok", dtype=object)
-    reason = np.full(size, "", dtype=object)
+
+def _per_well_dcq(fr: _Coded) -> tuple[np.ndarray, np.ndarray]:
+    """Count and variance of the per-well ΔCq of multiplexed wells, per sample × target."""
+    pw_codes = _combine(fr.p_codes, fr.w_codes)
+    n_pw = int(pw_codes.max()) + 1 if len(pw_codes) else 0
+    ecq, t_codes, ref_idx = fr.ecq, fr.t_codes, fr.ref_idx
+    is_ref_row = fr.is_ref_t[t_codes]
+    okr = is_ref_row & np.isfinite(ecq)
+    pw_ref_n = _bincount(pw_codes[okr], None, n_pw)
+    pw_ref_s = _bincount(pw_codes[okr], ecq[okr], n_pw)
+    # a well's reference value needs every reference gene in that well
+    ref_pos = np.full(fr.n_t, -1, dtype=np.int64)
+    ref_pos[ref_idx] = np.arange(len(ref_idx))
+    seen = np.zeros(n_pw * len(ref_idx), dtype=bool)
+    seen[pw_codes[okr] * len(ref_idx) + ref_pos[t_codes[okr]]] = True
+    pw_ref_targets = seen.reshape(n_pw, len(ref_idx)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pw_ref = np.where(pw_ref_targets == len(ref_idx), pw_ref_s / pw_ref_n, np.nan)
+    d_well = np.where(~is_ref_row, ecq - pw_ref[pw_codes], np.nan)
+    n_pair, _, pair_var = _mean_var(fr.st_codes, d_well, fr.size)
+    return n_pair, pair_var
+
+
+def _sample_status(fr: _Coded, st: _PerSample) -> tuple[np.ndarray, np.ndarray]:
+    """Status and reason of each sample × target row."""
+    S, T = fr.S, fr.T
+    is_ref = fr.is_ref_t[T]
+    n_wells, n_used = st.n_wells, st.n_used
+    status = np.full(fr.size, "ok", dtype=object)
+    reason = np.full(fr.size, "", dtype=object)
     status[is_ref] = "reference"
     reason[is_ref] = "reference gene (used for normalisation)"
     nowell = (n_wells == 0) & ~is_ref
     noval = (n_wells > 0) & (n_used == 0) & ~is_ref
-    noref = ~is_ref & (n_used > 0) & ~ref_ok[S]
+    noref = ~is_ref & (n_used > 0) & ~st.ref_ok[S]
     status[noref] = "no_reference"
     if noref.any():
+        N2 = st.n_by_target
         missing_ref = np.array(
-            [", ".join(r for r, j in zip(refs, ref_idx, strict=False) if N2[s, j] == 0) for s in range(n_s)], dtype=object
+            [", ".join(r for r, j in zip(fr.refs, fr.ref_idx, strict=False) if N2[s, j] == 0) for s in range(fr.n_s)],
+            dtype=object,
         )
         reason[noref] = "no valid well of reference gene(s) " + missing_ref[S[noref]] + " in this sample"
     status[noval] = "no_valid_wells"
@@ -548,10 +715,9 @@ def ddct(
     reason[nowell] = "target not measured in this sample"
     if nowell.any():
         # name the plates: a target only on some plates, or sample names differing between plates
-        p_codes = sel(keys["plate"][0])
-        p_names = keys["plate"][1]
-        sp = pd.DataFrame({"k": s_codes, "p": p_codes}).drop_duplicates().groupby("k")["p"].agg(list)
-        tp = pd.DataFrame({"k": t_codes, "p": p_codes}).drop_duplicates().groupby("k")["p"].agg(list)
+        p_names = fr.p_names
+        sp = pd.DataFrame({"k": fr.s_codes, "p": fr.p_codes}).drop_duplicates().groupby("k")["p"].agg(list)
+        tp = pd.DataFrame({"k": fr.t_codes, "p": fr.p_codes}).drop_duplicates().groupby("k")["p"].agg(list)
         for i in np.flatnonzero(nowell):
             sp_i = ", ".join(sorted(p_names[sp.get(S[i], [])]))
             tp_i = ", ".join(sorted(p_names[tp.get(T[i], [])]))
@@ -561,9 +727,24 @@ def ddct(
     reason[ref_missing_for_ref] = np.where(
         n_wells[ref_missing_for_ref] == 0, "reference gene not measured in this sample", "all wells of this reference gene were excluded"
     )
+    return status, reason
 
-    # flags gathered from wells
-    qf = sel(wells["qc_flag"].to_numpy(dtype=object))
+
+@dataclass(frozen=True)
+class _Flags:
+    """QC flags per sample × target gathered from the wells."""
+
+    flag_join: np.ndarray
+    n_excl: np.ndarray
+    imp_row: np.ndarray
+    variant_reason: dict[int, str]
+
+
+def _sample_flags(fr: _Coded, wells: pd.DataFrame, state: np.ndarray) -> _Flags:
+    """Union of the wells' flags, excluded wells, cut-off Cqs used, sample-name variants."""
+    size, st_codes = fr.size, fr.st_codes
+    sel_state = state[fr.analysed]
+    qf = wells["qc_flag"].to_numpy(dtype=object)[fr.analysed]
     has_flag = qf != ""
     flag_join = np.full(size, "", dtype=object)
     if has_flag.any():
@@ -571,68 +752,99 @@ def ddct(
         tmp = tmp.assign(f=tmp["f"].str.split(";")).explode("f").drop_duplicates()
         agg = tmp.groupby("k")["f"].agg(";".join)
         flag_join[agg.index.to_numpy()] = agg.to_numpy()
-    n_excl = _bincount(st_codes, (sel(state) == EXCLUDED).astype(float), size).astype(np.int64)
+    n_excl = _bincount(st_codes, (sel_state == EXCLUDED).astype(float), size).astype(np.int64)
     # Cq set to the undetermined cut-off in a used well: per sample × target, then the
     # sample's ΔCq of a target uses it when the target or any reference well did
     imp_w = np.zeros(len(st_codes), dtype=bool)
     if has_flag.any():
         qf_codes, qf_u = pd.factorize(qf)
         cut_u = np.array([any(f in str(x).split(";") for f in _CUTOFF_FLAGS) for x in qf_u], dtype=bool)
-        imp_w = cut_u[qf_codes] & (sel(state) == USED)
+        imp_w = cut_u[qf_codes] & (sel_state == USED)
     imp_st = _bincount(st_codes, imp_w.astype(float), size) > 0
-    imp_ref_s = imp_st.reshape(n_s, n_t)[:, ref_idx].any(axis=1)
-    imp_row = (imp_st | imp_ref_s[S]) & ~is_ref
+    imp_ref_s = imp_st.reshape(fr.n_s, fr.n_t)[:, fr.ref_idx].any(axis=1)
+    imp_row = (imp_st | imp_ref_s[fr.S]) & ~fr.is_ref_t[fr.T]
 
     # sample names equal after casefold() + strip() but spelled differently
-    variant_reason = _name_variants(samples_u, s_codes, sel(keys["plate"][0]), keys["plate"][1])
-    if variant_reason:
-        for si in variant_reason:
-            rows_i = si * n_t + np.arange(n_t)
-            flag_join[rows_i] = [f + ";" + VARIANT_FLAG if f else VARIANT_FLAG for f in flag_join[rows_i]]
+    variant_reason = _name_variants(fr.samples_u, fr.s_codes, fr.p_codes, fr.p_names)
+    for si in variant_reason:
+        rows_i = si * fr.n_t + np.arange(fr.n_t)
+        flag_join[rows_i] = [f + ";" + VARIANT_FLAG if f else VARIANT_FLAG for f in flag_join[rows_i]]
+    return _Flags(flag_join=flag_join, n_excl=n_excl, imp_row=imp_row, variant_reason=variant_reason)
 
+
+def _samples_table(
+    fr: _Coded, st: _PerSample, fl: _Flags, status: np.ndarray, reason: np.ndarray,
+    group_col: str, sample_col: str, target_col: str,
+) -> pd.DataFrame:  # fmt: skip
+    """The samples table (one row per biological sample × target)."""
+    S, T = fr.S, fr.T
     s_ok = status == "ok"
     samples = pd.DataFrame(
         {
-            group_col: sample_group[S],
-            sample_col: samples_u[S],
-            target_col: targets_u[T],
-            "is_reference": is_ref,
-            "n_wells": n_wells,
-            "n_used": n_used,
-            "n_excluded": n_excl,
-            "cq_mean": cq_mean,
-            "cq_sd": np.sqrt(cq_var),
-            "efficiency": e_t[T],
-            "ecq_mean": ecq_mean,
-            "ecq_sd": np.sqrt(ecq_var),
-            "ref_ecq_mean": ref_mean[S],
-            "dcq": np.where(s_ok, dcq, np.nan),
-            "dcq_sd": np.where(s_ok, dcq_sd, np.nan),
-            "dcq_se": np.where(s_ok, dcq_se, np.nan),
-            "dcq_df": np.where(s_ok, dcq_df, np.nan),
-            "pairing": pair_name,
-            "qc_flag": flag_join,
+            group_col: fr.sample_group[S],
+            sample_col: fr.samples_u[S],
+            target_col: fr.targets_u[T],
+            "is_reference": fr.is_ref_t[T],
+            "n_wells": st.n_wells,
+            "n_used": st.n_used,
+            "n_excluded": fl.n_excl,
+            "cq_mean": st.cq_mean,
+            "cq_sd": np.sqrt(st.cq_var),
+            "efficiency": fr.e_t[T],
+            "ecq_mean": st.ecq_mean,
+            "ecq_sd": np.sqrt(st.ecq_var),
+            "ref_ecq_mean": st.ref_mean[S],
+            "dcq": np.where(s_ok, st.dcq, np.nan),
+            "dcq_sd": np.where(s_ok, st.dcq_sd, np.nan),
+            "dcq_se": np.where(s_ok, st.dcq_se, np.nan),
+            "dcq_df": np.where(s_ok, st.dcq_df, np.nan),
+            "pairing": st.pair_name,
+            "qc_flag": fl.flag_join,
             "status": status,
             "reason": reason,
         }
     )
-    if variant_reason:
-        for si, why in variant_reason.items():
-            rows_i = si * n_t + np.arange(n_t)
+    if fl.variant_reason:
+        for si, why in fl.variant_reason.items():
+            rows_i = si * fr.n_t + np.arange(fr.n_t)
             reason[rows_i] = [why + "; " + r if r else why for r in reason[rows_i]]
         samples["reason"] = reason
     if sample_col == group_col:
         samples = samples.loc[:, ~samples.columns.duplicated()]
+    return samples
 
-    # ---- groups ------------------------------------------------------------------
-    g_codes, groups_u = pd.factorize(sample_group)
+
+@dataclass(frozen=True)
+class _GroupMeans:
+    """ΔCq summaries per group × target (biological replicates) and the control's."""
+
+    groups_u: np.ndarray
+    n_g: int
+    c_code: int
+    ok_s: np.ndarray
+    gt: np.ndarray
+    gn: np.ndarray
+    gmean: np.ndarray
+    gvar: np.ndarray
+    g_sd: np.ndarray
+    g_se: np.ndarray
+    g_df: np.ndarray
+    source: np.ndarray
+    c_mean: np.ndarray
+    h_sd: np.ndarray
+    se_tot: np.ndarray
+    h_ci: np.ndarray
+
+
+def _group_means(fr: _Coded, st: _PerSample, status: np.ndarray, propagate_control: bool) -> _GroupMeans:
+    """Mean ΔCq of each group × target, its error (technical for one sample), the control's."""
+    g_codes, groups_u = pd.factorize(fr.sample_group)
     groups_u = np.asarray(groups_u, dtype=object)
-    n_g = len(groups_u)
-    toi = np.flatnonzero(~is_ref_t)
-    ok_s = s_ok & np.isfinite(dcq)
-    gt = g_codes[S] * n_t + T
+    n_g, n_t = len(groups_u), fr.n_t
+    ok_s = (status == "ok") & np.isfinite(st.dcq)
+    gt = g_codes[fr.S] * n_t + fr.T
     gsize = n_g * n_t
-    dcq_ok = np.where(ok_s, dcq, np.nan)
+    dcq_ok = np.where(ok_s, st.dcq, np.nan)
     gn, gmean, gvar = _mean_var(gt, dcq_ok, gsize)
     # technical fallback for a group of one sample
     one_idx = np.full(gsize, -1, dtype=np.int64)
@@ -640,16 +852,15 @@ def ddct(
     bio = gn >= 2
     safe = np.maximum(one_idx, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        g_sd = np.where(bio, np.sqrt(gvar), np.where(gn == 1, dcq_sd[safe], np.nan))
-        g_se = np.where(bio, np.sqrt(gvar) / np.sqrt(gn), np.where(gn == 1, dcq_se[safe], np.nan))
-        g_df = np.where(bio, gn - 1.0, np.where(gn == 1, dcq_df[safe], np.nan))
+        g_sd = np.where(bio, np.sqrt(gvar), np.where(gn == 1, st.dcq_sd[safe], np.nan))
+        g_se = np.where(bio, np.sqrt(gvar) / np.sqrt(gn), np.where(gn == 1, st.dcq_se[safe], np.nan))
+        g_df = np.where(bio, gn - 1.0, np.where(gn == 1, st.dcq_df[safe], np.nan))
     source = np.where(bio, "biological", np.where(gn == 1, "technical", ""))
     G = np.repeat(np.arange(n_g), n_t)
     TT = np.tile(np.arange(n_t), n_g)
-    c_code = int(np.flatnonzero(groups_u == control)[0])
+    c_code = int(np.flatnonzero(groups_u == fr.control)[0])
     cidx = c_code * n_t + TT
     c_mean, c_sd, c_se, c_df = gmean[cidx], g_sd[cidx], g_se[cidx], g_df[cidx]
-    ddcq = gmean - c_mean
     is_ctrl = G == c_code
     with np.errstate(invalid="ignore", divide="ignore"):
         if propagate_control:
@@ -659,6 +870,22 @@ def ddct(
         else:
             h_sd, se_tot, df_tot = g_sd, g_se, g_df
         h_ci = _st.t.ppf(0.975, df_tot) * se_tot
+    return _GroupMeans(
+        groups_u=groups_u, n_g=n_g, c_code=c_code, ok_s=ok_s, gt=gt, gn=gn, gmean=gmean, gvar=gvar, g_sd=g_sd,
+        g_se=g_se, g_df=g_df, source=source, c_mean=c_mean, h_sd=h_sd, se_tot=se_tot, h_ci=h_ci,
+    )  # fmt: skip
+
+
+def _groups_table(
+    fr: _Coded, fl: _Flags, gr: _GroupMeans, control: str, undetermined, error: str,
+    propagate_control: bool, group_col: str, target_col: str,
+) -> pd.DataFrame:  # fmt: skip
+    """The groups table: ΔΔCq, fold change and error bars per group × target of interest."""
+    n_t, gsize = fr.n_t, len(gr.gn)
+    G = np.repeat(np.arange(gr.n_g), n_t)
+    TT = np.tile(np.arange(n_t), gr.n_g)
+    gn, c_mean = gr.gn, gr.c_mean
+    ddcq = gr.gmean - c_mean
     gstatus = np.full(gsize, "ok", dtype=object)
     greason = np.full(gsize, "", dtype=object)
     nog = gn == 0
@@ -668,11 +895,12 @@ def ddct(
     gstatus[noc] = "no_control"
     greason[noc] = f"the control group '{control}' has no valid ΔCq for this target"
     ddcq = np.where(gstatus == "ok", ddcq, np.nan)
-    noerr = (gstatus == "ok") & ~np.isfinite(h_sd)
+    noerr = (gstatus == "ok") & ~np.isfinite(gr.h_sd)
     greason[noerr] = "no error bars: a single sample without replicated target and reference wells"
     # samples entering each group mean: cut-off Cq used, and their flags (target and reference rows)
-    n_imp = _bincount(gt[ok_s], imp_row[ok_s].astype(float), gsize).astype(np.int64)
-    gflag = _group_flags(gt, ok_s, flag_join, S, T, ref_idx, n_t, gsize)
+    ok_s, gt = gr.ok_s, gr.gt
+    n_imp = _bincount(gt[ok_s], fl.imp_row[ok_s].astype(float), gsize).astype(np.int64)
+    gflag = _group_flags(gt, ok_s, fl.flag_join, fr.S, fr.T, fr.ref_idx, n_t, gsize)
     has_imp = n_imp > 0
     if has_imp.any():
         cut_txt = f"{float(undetermined):g}" if not isinstance(undetermined, str) else "?"
@@ -688,28 +916,28 @@ def ddct(
     if has_var.any():
         msg = "sample names differing only by case or white space are counted as separate samples (see samples.reason)"
         greason[has_var] = np.where(greason[has_var] == "", msg, greason[has_var] + "; " + msg)
-
+    ok = gstatus == "ok"
     groups = pd.DataFrame(
         {
-            group_col: groups_u[G],
-            target_col: targets_u[TT],
-            "is_control": is_ctrl,
+            group_col: gr.groups_u[G],
+            target_col: fr.targets_u[TT],
+            "is_control": G == gr.c_code,
             "n_samples": gn,
             "n_imputed": n_imp,
-            "error_source": source,
-            "dcq_mean": gmean,
-            "dcq_sd": g_sd,
-            "dcq_se": g_se,
-            "dcq_df": g_df,
+            "error_source": gr.source,
+            "dcq_mean": gr.gmean,
+            "dcq_sd": gr.g_sd,
+            "dcq_se": gr.g_se,
+            "dcq_df": gr.g_df,
             "control_dcq_mean": c_mean,
             "ddcq": ddcq,
-            "ddcq_sd": np.where(gstatus == "ok", h_sd, np.nan),
-            "ddcq_se": np.where(gstatus == "ok", se_tot, np.nan),
-            "ddcq_ci95_halfwidth": np.where(gstatus == "ok", h_ci, np.nan),
+            "ddcq_sd": np.where(ok, gr.h_sd, np.nan),
+            "ddcq_se": np.where(ok, gr.se_tot, np.nan),
+            "ddcq_ci95_halfwidth": np.where(ok, gr.h_ci, np.nan),
             "fold_change": 2.0 ** -ddcq,
         }
     )
-    for name, h in (("sd", h_sd), ("sem", se_tot), ("ci95", h_ci)):
+    for name, h in (("sd", gr.h_sd), ("sem", gr.se_tot), ("ci95", gr.h_ci)):
         groups[f"fold_change_{name}_low"] = 2.0 ** -(ddcq + h)
         groups[f"fold_change_{name}_high"] = 2.0 ** -(ddcq - h)
     groups["error_convention"] = error
@@ -717,9 +945,12 @@ def ddct(
     groups["qc_flag"] = gflag
     groups["status"] = gstatus
     groups["reason"] = greason
-    groups = groups.loc[~is_ref_t[TT]].reset_index(drop=True)
-    # ddcq / rq per biological sample (points over bars)
-    samp_ctrl = gmean[c_code * n_t + T]
+    return groups.loc[~fr.is_ref_t[TT]].reset_index(drop=True)
+
+
+def _sample_ratios(samples: pd.DataFrame, fr: _Coded, gr: _GroupMeans, control: str) -> None:
+    """ΔΔCq and relative quantity per biological sample (points over bars); in place."""
+    samp_ctrl = gr.gmean[gr.c_code * fr.n_t + fr.T]
     samples["ddcq"] = samples["dcq"].to_numpy() - samp_ctrl
     samples["rq"] = 2.0 ** -samples["ddcq"].to_numpy()
     no_ctrl = (samples["status"].to_numpy() == "ok") & ~np.isfinite(samp_ctrl)
@@ -727,90 +958,83 @@ def ddct(
         samples.loc[no_ctrl, "status"] = "no_control"
         samples.loc[no_ctrl, "reason"] = f"the control group '{control}' has no valid ΔCq for this target"
 
-    # ---- statistics -------------------------------------------------------------------
-    fc_cols = [("fold_change", "float64"), ("fold_change_ci_low", "float64"), ("fold_change_ci_high", "float64")]
-    st_cols = [target_col, *RESULT_COLUMNS, "p_adjust_family", *(c for c, _ in fc_cols)]
-    if test is None or n_g < 2:
-        stats_df = empty_result([target_col], [("p_adjust_family", "object"), *fc_cols])[st_cols]
+
+_FC_COLUMNS = [("fold_change", "float64"), ("fold_change_ci_low", "float64"), ("fold_change_ci_high", "float64")]
+
+
+def _stats(
+    fr: _Coded, gr: _GroupMeans, samples: pd.DataFrame, control: str, test: str | None, p_adjust: str,
+    p_adjust_family: str, group_col: str, target_col: str,
+) -> pd.DataFrame:  # fmt: skip
+    """The stats table: ΔCq of each group against the control, per target."""
+    st_cols = [target_col, *RESULT_COLUMNS, "p_adjust_family", *(c for c, _ in _FC_COLUMNS)]
+    if test is None or gr.n_g < 2:
+        return empty_result([target_col], [("p_adjust_family", "object"), *_FC_COLUMNS])[st_cols]
+    toi = np.flatnonzero(~fr.is_ref_t)
+    if test in ("welch", "student"):
+        stats_df = _t_tests(fr, gr, toi, control, test, p_adjust, target_col)
     else:
         # valid ΔCq per sample (no_control samples keep theirs: Tukey / ANOVA do not need the control)
         valid = np.isfinite(samples["dcq"].to_numpy(dtype=float)) & ~samples["is_reference"].to_numpy(dtype=bool)
-        if test in ("welch", "student"):
-            # vectorised from the group summaries above (same numbers as compare_groups)
-            others = np.array([i for i in range(n_g) if i != c_code], dtype=np.int64)
-            Gi = np.tile(others, len(toi))  # target-major: the rows of a target together
-            Ti = np.repeat(toi, len(others))
-            gi_, ci_ = Gi * n_t + Ti, c_code * n_t + Ti
-            left = pd.DataFrame({"n": gn[gi_], "mean": gmean[gi_], "var": gvar[gi_]})
-            right = pd.DataFrame({"n": gn[ci_], "mean": gmean[ci_], "var": gvar[ci_]})
-            t = _two_sample_t(left, right, equal_var=(test == "student"), ci_level=0.95)
-            stats_df = pd.DataFrame(
-                {
-                    target_col: targets_u[Ti],
-                    "group": groups_u[Gi],
-                    "versus": control,
-                    "test": test,
-                    "n": gn[gi_],
-                    "n_versus": gn[ci_],
-                    "mean": gmean[gi_],
-                    "mean_versus": gmean[ci_],
-                }
-            )
-            stats_df = pd.concat([stats_df, t], axis=1)
-            stats_df["ci_level"] = 0.95
-            adj = np.full(len(stats_df), np.nan)
-            for tt in np.unique(Ti):
-                m = Ti == tt
-                adj[m] = stats_p_adjust(stats_df["p_value"].to_numpy(dtype=float)[m], p_adjust)
-            stats_df["p_adjusted"] = adj
-            stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
-        else:
-            ok_rows = samples.loc[valid, [target_col, group_col, "dcq"]]
-            # one NaN row per group × target: every group and target is known to compare_groups
-            holder = pd.DataFrame(
-                {target_col: np.tile(targets_u[toi], n_g), group_col: np.repeat(groups_u, len(toi)), "dcq": np.nan}
-            )
-            sub = pd.concat([ok_rows, holder], ignore_index=True)
-            stats_df = compare_groups(
-                sub,
-                "dcq",
-                group_col,
-                control=None if test == "tukey" else control,
-                test=test,
-                by=target_col,
-                p_adjust_method=p_adjust,
-            )
-            stats_df = _complete_rows(stats_df, sub, target_col, group_col, targets_u[toi], control, test)
-        stats_df = _not_tested_reasons(stats_df, target_col, control)
-        if p_adjust_family == "all":
-            p_all = stats_df["p_value"].to_numpy(dtype=float)
-            stats_df["p_adjusted"] = stats_p_adjust(p_all, p_adjust)
-            stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
-        stats_df["p_adjust_family"] = np.where(stats_df["p_adjust_method"] != "", p_adjust_family, "")
-        stats_df["fold_change"] = 2.0 ** -stats_df["estimate"].astype(float)
-        stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
-        stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
-        stats_df = stats_df[st_cols].reset_index(drop=True)
-    eff_w = np.full(len(wells), np.nan)
-    eff_w[analysed] = e_t[t_codes]
-    wells["efficiency"] = eff_w
-    wells["ecq"] = wells["cq_used"].to_numpy(dtype=float) * np.log2(1.0 + eff_w)
-    settings = {
-        "reference": refs,
-        "control": control,
-        "group_col": group_col,
-        "sample_col": sample_col,
-        "method": method,
-        "efficiencies": eff,
-        "undetermined": undetermined,
-        "outlier": outlier,
-        "outlier_threshold": outlier_threshold,
-        "pairing": pairing,
-        "error": error,
-        "propagate_control": propagate_control,
-        "test": test,
-        "p_adjust": p_adjust,
-        "p_adjust_family": p_adjust_family,
-        "instrument_flags": instrument_flags,
-    }
-    return DdctResult(wells=wells, samples=samples, groups=groups, stats=stats_df, settings=settings)
+        ok_rows = samples.loc[valid, [target_col, group_col, "dcq"]]
+        # one NaN row per group × target: every group and target is known to compare_groups
+        holder = pd.DataFrame(
+            {target_col: np.tile(fr.targets_u[toi], gr.n_g), group_col: np.repeat(gr.groups_u, len(toi)), "dcq": np.nan}
+        )
+        sub = pd.concat([ok_rows, holder], ignore_index=True)
+        stats_df = compare_groups(
+            sub,
+            "dcq",
+            group_col,
+            control=None if test == "tukey" else control,
+            test=test,
+            by=target_col,
+            p_adjust_method=p_adjust,
+        )
+        stats_df = _complete_rows(stats_df, sub, target_col, group_col, fr.targets_u[toi], control, test)
+    stats_df = _not_tested_reasons(stats_df, target_col, control)
+    if p_adjust_family == "all":
+        p_all = stats_df["p_value"].to_numpy(dtype=float)
+        stats_df["p_adjusted"] = stats_p_adjust(p_all, p_adjust)
+        stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
+    stats_df["p_adjust_family"] = np.where(stats_df["p_adjust_method"] != "", p_adjust_family, "")
+    stats_df["fold_change"] = 2.0 ** -stats_df["estimate"].astype(float)
+    stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
+    stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
+    return stats_df[st_cols].reset_index(drop=True)
+
+
+def _t_tests(
+    fr: _Coded, gr: _GroupMeans, toi: np.ndarray, control: str, test: str, p_adjust: str, target_col: str
+) -> pd.DataFrame:
+    """Welch / Student t-tests vectorised from the group summaries (same numbers as compare_groups)."""
+    n_t, c_code = fr.n_t, gr.c_code
+    gn, gmean, gvar = gr.gn, gr.gmean, gr.gvar
+    others = np.array([i for i in range(gr.n_g) if i != c_code], dtype=np.int64)
+    Gi = np.tile(others, len(toi))  # target-major: the rows of a target together
+    Ti = np.repeat(toi, len(others))
+    gi_, ci_ = Gi * n_t + Ti, c_code * n_t + Ti
+    left = pd.DataFrame({"n": gn[gi_], "mean": gmean[gi_], "var": gvar[gi_]})
+    right = pd.DataFrame({"n": gn[ci_], "mean": gmean[ci_], "var": gvar[ci_]})
+    t = _two_sample_t(left, right, equal_var=(test == "student"), ci_level=0.95)
+    stats_df = pd.DataFrame(
+        {
+            target_col: fr.targets_u[Ti],
+            "group": gr.groups_u[Gi],
+            "versus": control,
+            "test": test,
+            "n": gn[gi_],
+            "n_versus": gn[ci_],
+            "mean": gmean[gi_],
+            "mean_versus": gmean[ci_],
+        }
+    )
+    stats_df = pd.concat([stats_df, t], axis=1)
+    stats_df["ci_level"] = 0.95
+    adj = np.full(len(stats_df), np.nan)
+    for tt in np.unique(Ti):
+        m = Ti == tt
+        adj[m] = stats_p_adjust(stats_df["p_value"].to_numpy(dtype=float)[m], p_adjust)
+    stats_df["p_adjusted"] = adj
+    stats_df["p_adjust_method"] = np.where(stats_df["status"] == "ok", p_adjust, "")
+    return stats_df

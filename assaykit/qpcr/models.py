@@ -38,6 +38,7 @@ from scipy import stats as _st
 from assaykit.errors import AnalysisError
 from assaykit.qpcr._result import StandardCurveResult
 from assaykit.qpcr.ddct import ddct
+from assaykit.qpcr.settings import DdctSettings, QcSettings, accepts_settings
 
 __all__ = ["LM_COLUMNS", "RESPONSES", "ddct_lm"]
 
@@ -145,10 +146,11 @@ def _ols(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, i
     return b, xtx_inv, float(r @ r), X.shape[0] - X.shape[1]
 
 
+@accepts_settings(DdctSettings, QcSettings)
 def ddct_lm(
     data: pd.DataFrame,
-    reference: str | Sequence[str],
-    control: str,
+    reference: str | Sequence[str] | None = None,
+    control: str | None = None,
     *,
     group_col: str = "group",
     sample_col: str = "sample",
@@ -157,7 +159,7 @@ def ddct_lm(
     interactions: Sequence[str] = (),
     design: pd.DataFrame | None = None,
     response: str = "dcq",
-    method: str = "livak",
+    method: str | None = "livak",
     efficiency: Mapping[str, float] | StandardCurveResult | None = None,
     undetermined: str | float = "exclude",
     outlier: str | None = None,
@@ -167,6 +169,7 @@ def ddct_lm(
     instrument_flags: str = "flag",
     tasks: tuple[str, ...] = ("unknown",),
     conf_level: float = 0.95,
+    settings: DdctSettings | QcSettings | None = None,
 ) -> pd.DataFrame:
     """ΔΔCq by linear regression on ΔCq (or on Cq), with covariates.
 
@@ -178,8 +181,9 @@ def ddct_lm(
         :func:`assaykit.qpcr.ddct` (same ``undetermined``, ``outlier`` … ``tasks``).
     reference : str or list of str
         Reference gene(s); with several, ΔCq uses their mean (efficiency-corrected) Cq.
+        Required, here or in ``settings``.
     control : str
-        Control group: the baseline of the group terms.
+        Control group: the baseline of the group terms. Required, here or in ``settings``.
     group_col, sample_col, target_col : str
         Columns naming the condition, the biological sample and the gene.
     covariates : sequence of str
@@ -199,6 +203,11 @@ def ddct_lm(
         As in :func:`assaykit.qpcr.ddct` (they decide which wells and samples enter the model).
     conf_level : float
         Confidence level of the intervals (default 0.95).
+    settings : DdctSettings or QcSettings, optional
+        Options as one object: from a :class:`DdctSettings` the reference, control,
+        columns, ``method`` and QC options are used (its test and error options do not
+        apply to a linear model); keywords given explicitly win over it (rule in
+        :mod:`assaykit.qpcr.settings`).
 
     Returns
     -------
@@ -240,7 +249,7 @@ def ddct_lm(
             expected="either design= (a full model matrix) or covariates=/interactions=",
             found=f"design and covariates={covariates}, interactions={interactions}",
         )
-    refs = [reference] if isinstance(reference, str) else list(reference)
+    refs = [reference] if isinstance(reference, str) else list(reference or [])
     res = ddct(
         data,
         refs,

@@ -73,6 +73,13 @@ import pandas as pd
 from scipy import stats as _st
 
 from assaykit.errors import AnalysisError
+from assaykit.qpcr.settings import (
+    INSTRUMENT_FLAGS,
+    OUTLIER_RULES,
+    DdctSettings,
+    QcSettings,
+    accepts_settings,
+)
 from assaykit.schema import QPCR_COLUMNS
 
 __all__ = ["INSTRUMENT_FLAG_OPTIONS", "NTC_TASKS", "OUTLIER_RULES", "QC_FLAGS", "READER_FLAGS", "qc_wells", "summarise_replicates"]
@@ -90,14 +97,12 @@ QC_FLAGS: dict[str, str] = {
     "tm_off_mode": "melt Tm differs from the target's mode by more than tm_tolerance",
 }
 
-#: Outlier rules and their default thresholds.
-OUTLIER_RULES: dict[str, float] = {"median": 0.5, "sd": 0.3, "grubbs": 0.05, "max_dcq": 0.5}
 
 #: ``cq_flag`` entries set by assaykit's readers themselves (not instrument QC calls).
 READER_FLAGS: frozenset[str] = frozenset({"undetermined", "omitted", "not_numeric", "empty", "no_result"})
 
 #: Values of ``instrument_flags``.
-INSTRUMENT_FLAG_OPTIONS: tuple[str, ...] = ("flag", "exclude")
+INSTRUMENT_FLAG_OPTIONS: tuple[str, ...] = INSTRUMENT_FLAGS
 
 #: Tasks treated as no-template controls.
 NTC_TASKS: tuple[str, ...] = ("ntc", "negative_control", "blank")
@@ -140,6 +145,7 @@ def _combine(*codes: np.ndarray) -> np.ndarray:
     return out
 
 
+@accepts_settings(QcSettings, DdctSettings)
 def qc_wells(
     data: pd.DataFrame,
     *,
@@ -152,6 +158,7 @@ def qc_wells(
     ntc_margin: float = 5.0,
     tm_tolerance: float = 1.0,
     instrument_flags: str = "flag",
+    settings: QcSettings | DdctSettings | None = None,
 ) -> pd.DataFrame:
     """Decide which wells are used and flag quality problems (rules in the module doc).
 
@@ -180,6 +187,10 @@ def qc_wells(
         Wells with a numeric Cq and an instrument QC flag in ``cq_flag`` (any entry
         not in :data:`READER_FLAGS`): ``'flag'`` keeps the Cq and adds
         ``instrument_flag`` to ``qc_flag``; ``'exclude'`` excludes the well.
+    settings : QcSettings or DdctSettings, optional
+        The options above as one object (a :class:`DdctSettings` also gives
+        ``sample_col`` and ``target_col``); keywords given explicitly win over it (rule
+        in :mod:`assaykit.qpcr.settings`).
 
     Returns
     -------
@@ -225,6 +236,60 @@ def _qc(
     instrument_flags="flag",
 ):
     """qc_wells, also returning the factorized key columns {name: (codes, uniques)}."""
+    cutoff = _check_qc_options(data, sample_col, target_col, outlier, undetermined, instrument_flags)
+    thr = OUTLIER_RULES.get(outlier, np.nan) if outlier_threshold is None else float(outlier_threshold)
+    if not pd.api.types.is_float_dtype(data["cq"]):
+        raise AnalysisError(
+            "column 'cq' must hold numbers", column="cq", expected="float Cq values (NaN when absent)", found=str(data["cq"].dtype)
+        )
+    w = data.copy(deep=False)
+    n = len(w)
+    cq = w["cq"].to_numpy(dtype=float, copy=True)
+    cf_codes, cf_u = _factor_str(w["cq_flag"])
+    cf_u = np.array([x.lower() for x in cf_u], dtype=object)
+    tk_codes, tk_u = _factor_str(w["task"])
+    tk_u = np.array([x.lower() for x in tk_u], dtype=object)
+    task = tk_u[tk_codes]
+    analysed = np.isin(tk_u, [t.lower() for t in tasks])[tk_codes]
+    state = np.where(analysed, USED, NOT_ANALYSED).astype(np.int8)  # see _STATUS
+    reason = np.full(n, "", dtype=object)
+    flags = np.full(n, "", dtype=object)
+    if (~analysed).any():
+        msg = np.array([f"task '{t}' is not analysed for relative quantification" for t in tk_u], dtype=object)
+        reason[~analysed] = msg[tk_codes[~analysed]]
+    keys = {
+        "plate": _factor_str(w["plate"]),
+        "well": _factor_str(w["well"]),
+        "sample": _factor_str(w[sample_col]),
+        "target": _factor_str(w[target_col]),
+    }
+    _no_duplicate_wells(keys)
+
+    omitted = np.array(["omitted" in x for x in cf_u], dtype=bool)[cf_codes]
+    m = analysed & omitted
+    state[m], reason[m] = EXCLUDED, "omitted in the instrument software"
+    _no_cq(w, cq, cf_codes, cf_u, analysed & ~omitted, cutoff, state, reason, flags)
+    has_cq = np.isfinite(w["cq"].to_numpy(dtype=float))  # an exported numeric Cq
+    _instrument_flagged(cf_codes, cf_u, analysed & ~omitted & has_cq, instrument_flags, state, reason, flags)
+
+    # outliers among technical replicates
+    if outlier is not None:
+        group = _combine(keys["plate"][0], keys["sample"][0], keys["target"][0])
+        _outliers(cq, state, reason, flags, outlier, thr, group)
+    _negative_controls(w["cq"].to_numpy(dtype=float), cq, task, keys, state, flags, ntc_margin)
+    _melt(w["tm"].to_numpy(dtype=float), keys["target"][0], analysed & ~omitted & has_cq, tm_tolerance, flags)
+
+    cq_used = np.where(state == USED, cq, np.nan)
+    w["cq_used"] = cq_used
+    w["qc_flag"] = flags
+    w["status"] = _STATUS[state]
+    keys["state"] = state
+    w["reason"] = reason
+    return w, keys
+
+
+def _check_qc_options(data, sample_col, target_col, outlier, undetermined, instrument_flags) -> float | None:
+    """Check the columns and options of qc_wells; return the undetermined cut-off (None: exclude)."""
     needed = [c for c in ("plate", "well", "cq", "cq_flag", "task", "tm") if c in QPCR_COLUMNS]
     for c in [*needed, sample_col, target_col]:
         if c not in data.columns:
@@ -253,34 +318,10 @@ def _qc(
             raise AnalysisError(
                 "invalid undetermined option", expected="'exclude' or a cycle cut-off such as 40", found=repr(undetermined)
             ) from None
-    thr = OUTLIER_RULES.get(outlier, np.nan) if outlier_threshold is None else float(outlier_threshold)
+    return cutoff
 
-    if not pd.api.types.is_float_dtype(data["cq"]):
-        raise AnalysisError(
-            "column 'cq' must hold numbers", column="cq", expected="float Cq values (NaN when absent)", found=str(data["cq"].dtype)
-        )
-    w = data.copy(deep=False)
-    n = len(w)
-    cq = w["cq"].to_numpy(dtype=float, copy=True)
-    cf_codes, cf_u = _factor_str(w["cq_flag"])
-    cf_u = np.array([x.lower() for x in cf_u], dtype=object)
-    tk_codes, tk_u = _factor_str(w["task"])
-    tk_u = np.array([x.lower() for x in tk_u], dtype=object)
-    task = tk_u[tk_codes]
-    analysed = np.isin(tk_u, [t.lower() for t in tasks])[tk_codes]
-    state = np.where(analysed, USED, NOT_ANALYSED).astype(np.int8)  # see _STATUS
-    reason = np.full(n, "", dtype=object)
-    flags = np.full(n, "", dtype=object)
-    if (~analysed).any():
-        msg = np.array([f"task '{t}' is not analysed for relative quantification" for t in tk_u], dtype=object)
-        reason[~analysed] = msg[tk_codes[~analysed]]
-    keys = {
-        "plate": _factor_str(w["plate"]),
-        "well": _factor_str(w["well"]),
-        "sample": _factor_str(w[sample_col]),
-        "target": _factor_str(w[target_col]),
-    }
 
+def _no_duplicate_wells(keys: dict) -> None:
     dup_key = _combine(keys["plate"][0], keys["well"][0], keys["target"][0])
     counts = np.bincount(dup_key)
     if (counts > 1).any():
@@ -294,10 +335,10 @@ def _qc(
             found=f"{int(counts[dup_key[i]])} rows",
         )
 
-    omitted = np.array(["omitted" in x for x in cf_u], dtype=bool)[cf_codes]
-    m = analysed & omitted
-    state[m], reason[m] = EXCLUDED, "omitted in the instrument software"
-    nocq = analysed & ~omitted & ~np.isfinite(cq)
+
+def _no_cq(w, cq, cf_codes, cf_u, live, cutoff, state, reason, flags) -> None:
+    """Rule 2: wells without a numeric Cq (``live``: analysed, not omitted); arrays updated."""
+    nocq = live & ~np.isfinite(cq)
     undet = np.array(["undetermined" in x for x in cf_u], dtype=bool)[cf_codes]
     if cutoff is None:
         m = nocq & undet
@@ -306,7 +347,7 @@ def _qc(
         m = nocq & undet
         cq[m] = cutoff
         _append(flags, m, "undetermined_set_to_cutoff")
-        above = analysed & ~omitted & np.isfinite(cq) & (cq > cutoff)
+        above = live & np.isfinite(cq) & (cq > cutoff)
         cq[above] = cutoff
         _append(flags, above, "above_cutoff_set_to_cutoff")
     m = nocq & ~undet
@@ -315,29 +356,27 @@ def _qc(
         raw = w["cq_raw"].to_numpy(dtype=object)[m]
         state[m] = EXCLUDED
         reason[m] = np.array([f"no numeric Cq (cq_flag '{f}', cq_raw '{r}')" for f, r in zip(fl, raw, strict=True)], dtype=object)
-    has_cq = np.isfinite(w["cq"].to_numpy(dtype=float))  # an exported numeric Cq
 
-    # instrument QC flags on wells that have a Cq
+
+def _instrument_flagged(cf_codes, cf_u, live, instrument_flags, state, reason, flags) -> None:
+    """Rule 3: instrument QC flags on wells that have a Cq (``live``); arrays updated."""
     inst_u = [_instrument_flags(x) for x in cf_u]
-    if any(inst_u):
-        has_inst = np.array([bool(x) for x in inst_u], dtype=bool)[cf_codes]
-        m = analysed & ~omitted & has_cq & has_inst
-        if m.any():
-            names = np.array(["instrument flag: " + ", ".join(x) for x in inst_u], dtype=object)[cf_codes[m]]
-            if instrument_flags == "exclude":
-                state[m] = EXCLUDED
-                reason[m] = names
-            else:
-                _append(flags, m, "instrument_flag")
-                reason[m] = names + " (Cq kept)"
+    if not any(inst_u):
+        return
+    has_inst = np.array([bool(x) for x in inst_u], dtype=bool)[cf_codes]
+    m = live & has_inst
+    if m.any():
+        names = np.array(["instrument flag: " + ", ".join(x) for x in inst_u], dtype=object)[cf_codes[m]]
+        if instrument_flags == "exclude":
+            state[m] = EXCLUDED
+            reason[m] = names
+        else:
+            _append(flags, m, "instrument_flag")
+            reason[m] = names + " (Cq kept)"
 
-    # outliers among technical replicates
-    if outlier is not None:
-        group = _combine(keys["plate"][0], keys["sample"][0], keys["target"][0])
-        _outliers(cq, state, reason, flags, outlier, thr, group)
 
-    # negative controls (keys compared as integer codes)
-    cq_raw_num = w["cq"].to_numpy(dtype=float)
+def _negative_controls(cq_raw_num, cq, task, keys, state, flags, ntc_margin) -> None:
+    """Rule 5: amplified NTC / no-RT wells and the sample wells near them (keys as integer codes)."""
     for neg, (flag_amp, flag_near) in {
         "ntc": ("ntc_amplified", "ntc_within_margin"),
         "nrt": ("nrt_amplified", "nrt_within_margin"),
@@ -354,12 +393,12 @@ def _qc(
         near = (state == USED) & np.isfinite(joined) & (joined - cq < ntc_margin)
         _append(flags, near, flag_near)
 
-    # melt temperature
-    tm = w["tm"].to_numpy(dtype=float)
+
+def _melt(tm, t_codes, in_analysis, tm_tolerance, flags) -> None:
+    """Rule 6: wells whose Tm is off the target's modal Tm (mode from ``in_analysis`` wells)."""
     has_tm = np.isfinite(tm)
-    in_mode = has_tm & analysed & ~omitted & has_cq  # the mode comes from analysed wells only
+    in_mode = has_tm & in_analysis  # the mode comes from analysed wells only
     if in_mode.any():
-        t_codes = keys["target"][0]
         tmf = pd.DataFrame({"target": t_codes[in_mode], "bin": np.round(tm[in_mode] * 2) / 2})
         counts = tmf.groupby(["target", "bin"]).size().reset_index(name="k")
         counts = counts.sort_values(["target", "k", "bin"], ascending=[True, False, True])
@@ -367,14 +406,6 @@ def _qc(
         mode_all = pd.Series(t_codes).map(mode).to_numpy(dtype=float)
         off = has_tm & (np.abs(tm - mode_all) > tm_tolerance)
         _append(flags, off, "tm_off_mode")
-
-    cq_used = np.where(state == USED, cq, np.nan)
-    w["cq_used"] = cq_used
-    w["qc_flag"] = flags
-    w["status"] = _STATUS[state]
-    keys["state"] = state
-    w["reason"] = reason
-    return w, keys
 
 
 def _outliers(cq, state, reason, flags, rule, thr, group) -> None:
