@@ -54,7 +54,7 @@ import click
 from assaykit.cli._options import given_options, settings_options
 from assaykit.errors import AnalysisError, ReaderError
 from assaykit.protocols import PROTOCOL_DIR, read_protocol_table, resolve_protocol
-from assaykit.qpcr.settings import QpcrSettings
+from assaykit.qpcr import QpcrSettings
 
 __all__ = [
     "DEFAULTS",

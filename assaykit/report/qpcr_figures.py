@@ -15,7 +15,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import offset_copy
 
 from assaykit.errors import ReportError
-from assaykit.qpcr._result import DdctResult, StandardCurveResult
+from assaykit.qpcr import DdctResult, StandardCurveResult
 from assaykit.schema import row_index
 
 __all__ = ["ERROR_LABELS", "IMPUTED_LABEL", "fold_change_plot", "plate_qc_map", "significance_mark", "standard_curve_plot"]

@@ -135,6 +135,45 @@ def simulate_qpcr_run(
     targets = [str(t) for t in targets]
     references = [str(r) for r in references]
     genes = references + targets
+    efficiencies = dict(efficiencies or {})
+    cq0 = dict(cq0 or {})
+    _check_truth(genes, efficiencies, fold_changes, p_undetermined, n_tech, sd_tech, sd_bio)
+    design = _design(design, fold_changes, n_bio, control)
+    n_wells = len(genes) * len(design) * n_tech
+    size = 96 if n_wells <= 96 else 384
+    if n_wells > 384:
+        raise AnalysisError(
+            "design does not fit one plate", expected="at most 384 wells", found=f"{n_wells} wells"
+        )
+    rng = np.random.default_rng(seed)
+    recs = _wells(design, genes, references, efficiencies, fold_changes, cq0, n_tech, sd_bio, plate_dims(size)[1], rng)
+    true = np.asarray(recs["true_cq"], dtype=float)
+    noise = rng.normal(0.0, sd_tech, size=len(true)) if sd_tech > 0 else np.zeros(len(true))
+    undetermined = (
+        rng.random(len(true)) < p_undetermined if p_undetermined > 0 else np.zeros(len(true), bool)
+    )
+    cq = np.where(undetermined, np.nan, true + noise)
+    df = pd.DataFrame(recs)
+    df.insert(0, "plate", str(plate))
+    df.insert(df.columns.get_loc("is_reference") + 1, "task", "unknown")
+    df.insert(df.columns.get_loc("task") + 1, "reporter", str(reporter))
+    df["true_cq"] = true
+    df["cq"] = cq
+    df["cq_flag"] = np.where(undetermined, "undetermined", "")
+    df.attrs["plate_size"] = size
+    return df
+
+
+def _check_truth(
+    genes: list[str],
+    efficiencies: dict,
+    fold_changes: Mapping[str, Mapping[str, float]],
+    p_undetermined: float,
+    n_tech: int,
+    sd_tech: float,
+    sd_bio: float,
+) -> None:
+    """The errors of simulate_qpcr_run about genes, efficiencies, noise and fold changes."""
     if not genes:
         raise AnalysisError(
             "no genes to simulate", expected="at least one target or reference", found="none"
@@ -145,8 +184,6 @@ def simulate_qpcr_run(
             expected="distinct target and reference names",
             found=str(genes),
         )
-    efficiencies = dict(efficiencies or {})
-    cq0 = dict(cq0 or {})
     for g, e in efficiencies.items():
         if not (0 < float(e) <= 2):
             raise AnalysisError(
@@ -182,44 +219,54 @@ def simulate_qpcr_run(
                     expected="> 0",
                     found=f"{f} in {cond!r}",
                 )
+
+
+def _design(
+    design: pd.DataFrame | None, fold_changes: Mapping[str, Mapping[str, float]], n_bio: int, control: str
+) -> pd.DataFrame:
+    """The checked design (``sample``, ``condition`` as text), or the default one."""
     if design is None:
         if n_bio < 1:
             raise AnalysisError("n_bio must be at least 1", expected=">= 1", found=str(n_bio))
         conditions = [control] + [c for c in fold_changes if c != control]
-        design = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "sample": [f"{c}_{k + 1}" for c in conditions for k in range(n_bio)],
                 "condition": [c for c in conditions for _ in range(n_bio)],
             }
         )
-    else:
-        missing = [c for c in ("sample", "condition") if c not in design.columns]
-        if missing:
-            raise AnalysisError(
-                "design lacks columns",
-                expected="columns 'sample' and 'condition'",
-                found=f"missing {missing}",
-            )
-        if design["sample"].duplicated().any():
-            dup = design.loc[design["sample"].duplicated(), "sample"].iloc[0]
-            raise AnalysisError(
-                "design lists a sample twice",
-                sample=str(dup),
-                expected="one row per sample",
-                found="two",
-            )
-        design = design[["sample", "condition"]].astype(str).reset_index(drop=True)
-    bio_rep = design.groupby("condition").cumcount().to_numpy() + 1
-
-    n_wells = len(genes) * len(design) * n_tech
-    size = 96 if n_wells <= 96 else 384
-    if n_wells > 384:
+    missing = [c for c in ("sample", "condition") if c not in design.columns]
+    if missing:
         raise AnalysisError(
-            "design does not fit one plate", expected="at most 384 wells", found=f"{n_wells} wells"
+            "design lacks columns",
+            expected="columns 'sample' and 'condition'",
+            found=f"missing {missing}",
         )
-    n_rows, n_cols = plate_dims(size)
-    rng = np.random.default_rng(seed)
+    if design["sample"].duplicated().any():
+        dup = design.loc[design["sample"].duplicated(), "sample"].iloc[0]
+        raise AnalysisError(
+            "design lists a sample twice",
+            sample=str(dup),
+            expected="one row per sample",
+            found="two",
+        )
+    return design[["sample", "condition"]].astype(str).reset_index(drop=True)
 
+
+def _wells(
+    design: pd.DataFrame,
+    genes: list[str],
+    references: list[str],
+    efficiencies: dict,
+    fold_changes: Mapping[str, Mapping[str, float]],
+    cq0: dict,
+    n_tech: int,
+    sd_bio: float,
+    n_cols: int,
+    rng: np.random.Generator,
+) -> dict[str, list]:
+    """One record per well (row-major, gene by gene, sample by sample) with its true Cq."""
+    bio_rep = design.groupby("condition").cumcount().to_numpy() + 1
     recs: dict[str, list] = {k: [] for k in (
         "well", "sample", "condition", "bio_rep", "tech_rep", "target", "is_reference",
         "efficiency", "fold_change", "true_cq")}  # fmt: skip
@@ -249,21 +296,7 @@ def simulate_qpcr_run(
                 recs["fold_change"].append(fold)
                 recs["true_cq"].append(true_cq)
                 idx += 1
-    true = np.asarray(recs["true_cq"], dtype=float)
-    noise = rng.normal(0.0, sd_tech, size=len(true)) if sd_tech > 0 else np.zeros(len(true))
-    undetermined = (
-        rng.random(len(true)) < p_undetermined if p_undetermined > 0 else np.zeros(len(true), bool)
-    )
-    cq = np.where(undetermined, np.nan, true + noise)
-    df = pd.DataFrame(recs)
-    df.insert(0, "plate", str(plate))
-    df.insert(df.columns.get_loc("is_reference") + 1, "task", "unknown")
-    df.insert(df.columns.get_loc("task") + 1, "reporter", str(reporter))
-    df["true_cq"] = true
-    df["cq"] = cq
-    df["cq_flag"] = np.where(undetermined, "undetermined", "")
-    df.attrs["plate_size"] = size
-    return df
+    return recs
 
 
 # ------------------------------------------------------------------ writers
