@@ -109,8 +109,19 @@ def _as_tuple(value: Any) -> Any:
     return (value,) if isinstance(value, str) else value
 
 
+class _QpcrBase(Settings):
+    """Refuses None for a setting whose type does not allow it (TOML has no null; Python may pass one)."""
+
+    def validate(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if getattr(self, f.name) is None and not _type_ok(hints[f.name], None):
+                spec = f.metadata.get("assaykit")
+                raise self._error(f.name, None, (spec.expected if spec else None) or _describe(hints[f.name]))
+
+
 @dataclass(frozen=True)
-class QcSettings(Settings):
+class QcSettings(_QpcrBase):
     """Well-level QC options shared by ``qc_wells``, ``ddct`` and ``ddct_lm`` (module doc).
 
     ``undetermined`` is normalised on construction: ``'Exclude'`` → ``'exclude'``, a
@@ -170,7 +181,7 @@ def _undetermined(value: Any) -> str | float:
 
 
 @dataclass(frozen=True)
-class DdctSettings(Settings):
+class DdctSettings(_QpcrBase):
     """Options of :func:`~assaykit.qpcr.ddct` (and the columns of ``ddct_lm``); module doc.
 
     ``reference`` accepts one name (made a 1-tuple) or several (geometric mean of their
@@ -252,7 +263,7 @@ class QpcrSettings(DdctSettings):
         elif isinstance(eff, Mapping) and _efficiency_ok(eff):
             eff = types.MappingProxyType({str(k): v for k, v in eff.items()})
         object.__setattr__(self, "efficiency", eff)
-        object.__setattr__(self, "calibrators", _as_tuple(self.calibrators))
+        object.__setattr__(self, "calibrators", () if self.calibrators is None else _as_tuple(self.calibrators))
         super().__post_init__()
 
     @classmethod
