@@ -18,7 +18,14 @@ import assaykit.qpcr
 from assaykit.cli.qpcr import run_qpcr
 from assaykit.datasets import path
 from assaykit.errors import AnalysisError
-from assaykit.qpcr import QpcrRunResult, QpcrSettings, calibrate_runs, ddct, standard_curve, workflow
+from assaykit.qpcr import (
+    QpcrRunResult,
+    QpcrSettings,
+    calibrate_runs,
+    ddct,
+    standard_curve,
+    workflow,
+)
 from assaykit.simulate import simulate_qpcr_run
 
 RUN = path("qpcr_th_panel_quantstudio.txt")
