@@ -968,8 +968,9 @@ def _stats(
 ) -> pd.DataFrame:  # fmt: skip
     """The stats table: ΔCq of each group against the control, per target."""
     st_cols = [target_col, *RESULT_COLUMNS, "p_adjust_family", *(c for c, _ in _FC_COLUMNS)]
+    empty = empty_result([target_col], [("p_adjust_family", "object"), *_FC_COLUMNS])[st_cols]
     if test is None or gr.n_g < 2:
-        return empty_result([target_col], [("p_adjust_family", "object"), *_FC_COLUMNS])[st_cols]
+        return empty
     toi = np.flatnonzero(~fr.is_ref_t)
     if test in ("welch", "student"):
         stats_df = _t_tests(fr, gr, toi, control, test, p_adjust, target_col)
@@ -1001,7 +1002,10 @@ def _stats(
     stats_df["fold_change"] = 2.0 ** -stats_df["estimate"].astype(float)
     stats_df["fold_change_ci_low"] = 2.0 ** -stats_df["ci_high"].astype(float)
     stats_df["fold_change_ci_high"] = 2.0 ** -stats_df["ci_low"].astype(float)
-    return stats_df[st_cols].reset_index(drop=True)
+    stats_df = stats_df[st_cols].reset_index(drop=True)
+    # text columns as object, as in the empty table (pandas 3 would infer its str dtype)
+    text = [c for c in st_cols if empty[c].dtype == object and stats_df[c].dtype != object]
+    return stats_df.astype(dict.fromkeys(text, object)) if text else stats_df
 
 
 def _t_tests(
