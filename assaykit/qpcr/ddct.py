@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -495,11 +496,11 @@ class _Coded:
     def size(self) -> int:
         return self.n_s * self.n_t
 
-    @property
+    @cached_property
     def S(self) -> np.ndarray:  # noqa: N802 - the sample index of each sample × target row
         return np.repeat(np.arange(self.n_s), self.n_t)
 
-    @property
+    @cached_property
     def T(self) -> np.ndarray:  # noqa: N802 - the target index of each sample × target row
         return np.tile(np.arange(self.n_t), self.n_s)
 

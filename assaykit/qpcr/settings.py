@@ -113,11 +113,16 @@ class _QpcrBase(Settings):
     """Refuses None for a setting whose type does not allow it (TOML has no null; Python may pass one)."""
 
     def validate(self) -> None:
-        hints = typing.get_type_hints(type(self))
+        specs = _own_specs(type(self))
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if getattr(self, f.name) is None and not _type_ok(hints[f.name], None):
-                spec = f.metadata.get("assaykit")
-                raise self._error(f.name, None, (spec.expected if spec else None) or _describe(hints[f.name]))
+            spec = specs.get(f.name)
+            if spec is not None and getattr(self, f.name) is None and not _type_ok(spec.type, None):
+                raise self._error(f.name, None, spec.expected or _describe(spec.type))
+
+
+@functools.cache
+def _own_specs(cls: type[Settings]) -> dict[str, Any]:
+    return {s.name: s for s in cls.specs()}
 
 
 @dataclass(frozen=True)
@@ -321,15 +326,6 @@ class QpcrSettings(DdctSettings):
             loc = {k: v for k, v in exc.location.items() if k != "file"}
             raise SettingsError(exc.message, file=where, **loc, expected=exc.expected, found=exc.found) from None
         return out
-
-    def ddct_settings(self) -> DdctSettings:
-        """The :class:`DdctSettings` part, with ``method`` resolved.
-
-        ``method`` unset becomes ``'livak'`` when ``efficiency`` is None, else ``'pfaffl'``.
-        """
-        values = {k: v for k, v in _leaf_values(self).items() if k in DdctSettings.keys()}
-        values["method"] = self.resolved_method()
-        return DdctSettings.from_mapping(values)
 
     def resolved_method(self, efficiency_given: bool | None = None) -> str:
         """``method``, or ``livak`` / ``pfaffl`` when unset (by whether efficiencies are given)."""
