@@ -4,9 +4,10 @@
 """
 
 from assaykit.immunoassay.analysis import ImmunoassayResult, analyze
-from assaykit.immunoassay.batch import CurveBatch, fit_curves, lm_batch
+from assaykit.immunoassay.batch import CurveBatch, lm_batch
 from assaykit.immunoassay.curve import BACKCALC_STATUS, STATUS_PRIORITY, StandardCurve, worst_status
-from assaykit.immunoassay.fit import WEIGHTS, fit_curve, parse_weights
+from assaykit.immunoassay.engine import fit_curves
+from assaykit.immunoassay.fit import fit_curve
 from assaykit.immunoassay.models import (
     MODELS,
     ec50,
@@ -23,6 +24,7 @@ from assaykit.immunoassay.models import (
     to_drc,
     to_prism,
 )
+from assaykit.immunoassay.weights import WEIGHTS, parse_weights
 
 __all__ = [
     "BACKCALC_STATUS",
