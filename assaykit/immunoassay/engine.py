@@ -182,6 +182,43 @@ def fit_curves(
 def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
     """Fit one model to every group; returns summary columns, curves, AIC, fitted mask."""
     G = X.shape[0]
+    bad, reasons, floors, ks = _screen(model, X, Y, USED, scheme, k)
+    good = np.flatnonzero(~bad)
+    Xg, Yg, Ug = X[good], Y[good], USED[good]
+    wts = _weight_function(scheme, Yg, Ug, floors[good][:, None], np.nan_to_num(ks[good])[:, None])
+    th, conv, iters, method, W = _batched_fit(model, Xg, Yg, Ug, wts, scheme, asymmetry, max_iter)
+    # fallback: lmfit, one curve at a time
+    messages = ["converged (batched Levenberg-Marquardt)"] * good.size
+    if model in ("linear", "loglinear"):
+        messages = ["closed-form least squares"] * good.size
+    for j in np.flatnonzero(~conv):
+        i = good[j]
+        u = USED[i]
+        try:
+            t0 = th[j] if np.all(np.isfinite(th[j])) else None
+            tj, wj, okj, msg, nf = _fit_internal(X[i, u], Y[i, u], model, scheme,
+                                                None if np.isnan(ks[i]) else ks[i], theta0=t0, floor=floors[i])
+        except (FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
+            tj, okj, msg, nf, wj = th[j], False, str(exc), 0, W[j, u]
+        if okj and np.all(np.isfinite(tj)):
+            th[j] = tj
+            W[j] = 0.0
+            W[j, np.flatnonzero(u)] = wj
+            conv[j] = True
+            iters[j] = nf
+            method[j] = "lmfit"
+            messages[j] = f"batched LM did not converge; lmfit: {msg}"
+        else:
+            reasons[i] = f"the curve fit did not converge ({msg})"
+    fitted = np.zeros(G, bool)
+    fitted[good[conv]] = True
+    fit = {"th": th, "conv": conv, "iters": iters, "method": method, "W": W, "messages": messages, "Y": Y}
+    return _summarise(model, scheme, k, X, USED, keys, good, fitted, fit, floors, ks, reasons)
+
+
+def _screen(model, X, Y, USED, scheme, k):
+    """Groups that cannot be fitted (with reasons), response floors and power-law exponents."""
+    G = X.shape[0]
     reasons = [""] * G
     nlev, nlev_pos = _levels(X, USED)
     n_used = USED.sum(1)
@@ -209,10 +246,11 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
                 reasons[i] = "cannot estimate the power-law variance exponent (expected replicate standards at >= 3 levels)"
             else:
                 ks[i] = kk
-    good = np.flatnonzero(~bad)
-    Xg, Yg, Ug = X[good], Y[good], USED[good]
-    fl = floors[good][:, None]
-    kg = np.nan_to_num(ks[good])[:, None]
+    return bad, reasons, floors, ks
+
+
+def _weight_function(scheme, Yg, Ug, fl, kg):
+    """``wts(yfit) -> W``: the weights of the variance model on the padded arrays (0 where unused)."""
 
     def wts(yfit):
         if scheme == "none":
@@ -229,104 +267,99 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
                 w = np.where(base > 0, base, fl) ** (-kg)
         return np.where(Ug, w, 0.0)
 
-    th = np.full((good.size, _NPAR[model]), np.nan)
-    conv = np.zeros(good.size, bool)
-    iters = np.zeros(good.size, int)
-    method = np.array(["batch_lm"] * good.size, dtype=object)
+    return wts
+
+
+def _batched_fit(model, Xg, Yg, Ug, wts, scheme, asymmetry, max_iter):
+    """Closed-form or batched-LM fit of the fittable groups: theta, converged, iterations, method, weights."""
+    ng = Xg.shape[0]
+    th = np.full((ng, _NPAR[model]), np.nan)
+    conv = np.zeros(ng, bool)
+    iters = np.zeros(ng, int)
+    method = np.array(["batch_lm"] * ng, dtype=object)
     W = wts(None)
-    if good.size:
-        if model in ("linear", "loglinear"):
-            th = _stats.linear_fit(Xg, np.where(Ug, Yg, np.nan), W if model == "linear" else Ug * 1.0, model)
-            if scheme == "power":
-                for _ in range(50):
-                    W = wts(th[:, 0:1] * Xg + th[:, 1:2])
-                    new = _stats.linear_fit(Xg, np.where(Ug, Yg, np.nan), W, model)
-                    done = np.allclose(new, th, rtol=1e-12, atol=0, equal_nan=True)
-                    th = new
-                    if done:
-                        break
-            if model == "loglinear":
-                W = Ug * 1.0
-            conv = np.all(np.isfinite(th), axis=1) & (th[:, 0] != 0)
-            method[:] = "closed_form"
-        else:
-            Xn = np.where(Ug, Xg, np.nan)
-            Yn = np.where(Ug, Yg, np.nan)
-            t4 = start_values(Xn, Yn, "4pl")
-            if scheme != "none":
-                # relative weights give the smallest responses nearly all the weight; from a start
-                # far from them LM can slide to a flat curve (rss ~ n): start from the unweighted 4PL
-                tu, cu, _, _ = _batch.lm_batch(Xg, Yg, np.where(Ug, 1.0, 0.0), t4, "4pl", max_iter=max_iter)
-                t4 = np.where((cu & np.all(np.isfinite(tu), axis=1))[:, None], tu, t4)
-            t4, c4, it4, _, w4 = _irls(Xg, Yg, Ug, t4, "4pl", wts, W, scheme, max_iter)
-            if model == "4pl":
-                th, conv, iters, W = t4, c4, it4, w4
-            else:
-                t4 = _stats.normalise_4pl(t4)
-                orients = ("high", "low") if asymmetry == "auto" else (asymmetry,)
-                starts = []
-                for orient in orients:
-                    t0 = t4.copy() if orient == "high" else t4[:, [3, 1, 2, 0]] * np.array([1, -1, 1, 1])
-                    starts.append(np.column_stack([t0, np.zeros(good.size)]))
-                cands = []
-                if scheme != "power" and len(orients) == 2:
-                    # both orientations in one batched solve
-                    t5, c5, it5, cost5 = _batch.lm_batch(np.vstack([Xg, Xg]), np.vstack([Yg, Yg]), np.vstack([W, W]),
-                                                  np.vstack(starts), "5pl", max_iter=max_iter, accelerate=True)
-                    ng = good.size
-                    for o in range(2):
-                        sl = slice(o * ng, (o + 1) * ng)
-                        cands.append((t5[sl], c5[sl], it5[sl], cost5[sl], W))
-                else:
-                    for t0 in starts:
-                        cands.append(_irls(Xg, Yg, Ug, t0, "5pl", wts, W, scheme, max_iter))
-                th, conv, iters, cost, W = cands[0]
-                for t5, c5, it5, cost5, w5 in cands[1:]:
-                    # LM costs only decrease: an unfinished orientation already below the other
-                    # is the better one (it is then finished by the lmfit fallback)
-                    cur = np.where(np.isfinite(cost), cost, np.inf)
-                    new = np.where(np.isfinite(cost5), cost5, np.inf)
-                    take = new < cur
-                    th = np.where(take[:, None], t5, th)
-                    conv = np.where(take, c5, conv)
-                    iters = np.where(take, it5, iters)
-                    cost = np.where(take, cost5, cost)
-                    W = np.where(take[:, None], w5, W)
-        if model in ("4pl", "5pl") and scheme != "power":
-            # second batched pass for the stragglers (fresh damping, 4x the iterations)
-            nc = np.flatnonzero(~conv & np.all(np.isfinite(th), axis=1))
-            if nc.size and max_iter > 0:
-                t2, c2, i2, _ = _batch.lm_batch(Xg[nc], Yg[nc], W[nc], th[nc], model, max_iter=4 * max_iter,
-                                         accelerate=model == "5pl")
-                th[nc] = t2
-                conv[nc] = c2
-                iters[nc] += i2
-    # fallback: lmfit, one curve at a time
-    messages = ["converged (batched Levenberg-Marquardt)"] * good.size
+    if not ng:
+        return th, conv, iters, method, W
     if model in ("linear", "loglinear"):
-        messages = ["closed-form least squares"] * good.size
-    for j in np.flatnonzero(~conv):
-        i = good[j]
-        u = USED[i]
-        try:
-            t0 = th[j] if np.all(np.isfinite(th[j])) else None
-            tj, wj, okj, msg, nf = _fit_internal(X[i, u], Y[i, u], model, scheme,
-                                                None if np.isnan(ks[i]) else ks[i], theta0=t0, floor=floors[i])
-        except (FloatingPointError, ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
-            tj, okj, msg, nf, wj = th[j], False, str(exc), 0, W[j, u]
-        if okj and np.all(np.isfinite(tj)):
-            th[j] = tj
-            W[j] = 0.0
-            W[j, np.flatnonzero(u)] = wj
-            conv[j] = True
-            iters[j] = nf
-            method[j] = "lmfit"
-            messages[j] = f"batched LM did not converge; lmfit: {msg}"
-        else:
-            reasons[i] = f"the curve fit did not converge ({msg})"
-    fitted = np.zeros(G, bool)
-    fitted[good[conv]] = True
-    # statistics, summary columns and back-calculation arrays, vectorised
+        th = _stats.linear_fit(Xg, np.where(Ug, Yg, np.nan), W if model == "linear" else Ug * 1.0, model)
+        if scheme == "power":
+            for _ in range(50):
+                W = wts(th[:, 0:1] * Xg + th[:, 1:2])
+                new = _stats.linear_fit(Xg, np.where(Ug, Yg, np.nan), W, model)
+                done = np.allclose(new, th, rtol=1e-12, atol=0, equal_nan=True)
+                th = new
+                if done:
+                    break
+        if model == "loglinear":
+            W = Ug * 1.0
+        conv = np.all(np.isfinite(th), axis=1) & (th[:, 0] != 0)
+        method[:] = "closed_form"
+        return th, conv, iters, method, W
+    Xn = np.where(Ug, Xg, np.nan)
+    Yn = np.where(Ug, Yg, np.nan)
+    t4 = start_values(Xn, Yn, "4pl")
+    if scheme != "none":
+        # relative weights give the smallest responses nearly all the weight; from a start
+        # far from them LM can slide to a flat curve (rss ~ n): start from the unweighted 4PL
+        tu, cu, _, _ = _batch.lm_batch(Xg, Yg, np.where(Ug, 1.0, 0.0), t4, "4pl", max_iter=max_iter)
+        t4 = np.where((cu & np.all(np.isfinite(tu), axis=1))[:, None], tu, t4)
+    t4, c4, it4, _, w4 = _irls(Xg, Yg, Ug, t4, "4pl", wts, W, scheme, max_iter)
+    if model == "4pl":
+        th, conv, iters, W = t4, c4, it4, w4
+    else:
+        th, conv, iters, W = _fit_5pl(Xg, Yg, Ug, t4, wts, W, scheme, asymmetry, max_iter)
+    if scheme != "power":
+        # second batched pass for the stragglers (fresh damping, 4x the iterations)
+        nc = np.flatnonzero(~conv & np.all(np.isfinite(th), axis=1))
+        if nc.size and max_iter > 0:
+            t2, c2, i2, _ = _batch.lm_batch(Xg[nc], Yg[nc], W[nc], th[nc], model, max_iter=4 * max_iter,
+                                            accelerate=model == "5pl")
+            th[nc] = t2
+            conv[nc] = c2
+            iters[nc] += i2
+    return th, conv, iters, method, W
+
+
+def _fit_5pl(Xg, Yg, Ug, t4, wts, W, scheme, asymmetry, max_iter):
+    """5PL from the 4PL fit, in one or both orientations; keep the lower cost per group."""
+    ng = Xg.shape[0]
+    t4 = _stats.normalise_4pl(t4)
+    orients = ("high", "low") if asymmetry == "auto" else (asymmetry,)
+    starts = []
+    for orient in orients:
+        t0 = t4.copy() if orient == "high" else t4[:, [3, 1, 2, 0]] * np.array([1, -1, 1, 1])
+        starts.append(np.column_stack([t0, np.zeros(ng)]))
+    cands = []
+    if scheme != "power" and len(orients) == 2:
+        # both orientations in one batched solve
+        t5, c5, it5, cost5 = _batch.lm_batch(np.vstack([Xg, Xg]), np.vstack([Yg, Yg]), np.vstack([W, W]),
+                                             np.vstack(starts), "5pl", max_iter=max_iter, accelerate=True)
+        for o in range(2):
+            sl = slice(o * ng, (o + 1) * ng)
+            cands.append((t5[sl], c5[sl], it5[sl], cost5[sl], W))
+    else:
+        for t0 in starts:
+            cands.append(_irls(Xg, Yg, Ug, t0, "5pl", wts, W, scheme, max_iter))
+    th, conv, iters, cost, W = cands[0]
+    for t5, c5, it5, cost5, w5 in cands[1:]:
+        # LM costs only decrease: an unfinished orientation already below the other
+        # is the better one (it is then finished by the lmfit fallback)
+        cur = np.where(np.isfinite(cost), cost, np.inf)
+        new = np.where(np.isfinite(cost5), cost5, np.inf)
+        take = new < cur
+        th = np.where(take[:, None], t5, th)
+        conv = np.where(take, c5, conv)
+        iters = np.where(take, it5, iters)
+        cost = np.where(take, cost5, cost)
+        W = np.where(take[:, None], w5, W)
+    return th, conv, iters, W
+
+
+def _summarise(model, scheme, k, X, USED, keys, good, fitted, fit, floors, ks, reasons):
+    """Statistics, summary columns and back-calculation arrays of every group, vectorised."""
+    G = X.shape[0]
+    th, conv, W = fit["th"], fit["conv"], fit["W"]
+    Xg, Ug = X[good], USED[good]
     q = 2 if model in ("linear", "loglinear") else 5
     table = {c: np.full(G, np.nan, dtype=object) for c in SUMMARY_COLUMNS}
     bc = {"fitted": fitted, "gd": np.full((G, q), np.nan), "gd_cov": np.full((G, q, q), np.nan),
@@ -336,14 +369,14 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
     ok = np.flatnonzero(conv)
     if ok.size:
         gi = good[ok]
+        Yg = fit["Y"][good]
         arr = _stats.curve_arrays(
             model, th[ok], Xg[ok], Yg[ok], Ug[ok], W[ok], scheme=scheme, k=ks[gi] if scheme == "power" else k,
-            converged=np.ones(ok.size, bool), messages=[messages[j] for j in ok], method=method[ok],
-            iterations=iters[ok], floors=floors[gi], labels=[_label(keys[i]) for i in gi],
+            converged=np.ones(ok.size, bool), messages=[fit["messages"][j] for j in ok], method=fit["method"][ok],
+            iterations=fit["iters"][ok], floors=floors[gi], labels=[_label(keys[i]) for i in gi],
         )
         st = arr["stats"]
-        names = PARAM_NAMES[model]
-        for j, nm in enumerate(names):
+        for j, nm in enumerate(PARAM_NAMES[model]):
             table[nm][gi] = arr["pub"][:, j]
             table[f"{nm}_se"][gi] = arr["se"][:, j]
         table["model"][gi] = model
@@ -355,19 +388,15 @@ def _fit_model(model, X, Y, USED, scheme, k, asymmetry, max_iter, keys):
         table["conc_min"][gi] = arr["conc_lo"]
         table["conc_max"][gi] = arr["conc_hi"]
         table["converged"][gi] = True
-        table["method"][gi] = arr["method"]
-        table["iterations"][gi] = arr["iterations"]
-        table["status"][gi] = arr["status"]
-        table["reason"][gi] = arr["reason"]
+        for c in ("method", "iterations", "status", "reason"):
+            table[c][gi] = arr[c]
         aic[gi] = st["aic"]
         bc["gd"][gi] = arr["gd"][:, :q]
         bc["gd_cov"][gi] = arr["gd_cov"][:, :q, :q]
         bc["sigma"][gi] = st["sigma"]
         bc["df"][gi] = st["df"]
-        bc["k"][gi] = arr["k"]
-        bc["floors"][gi] = arr["floors"]
-        bc["conc_lo"][gi] = arr["conc_lo"]
-        bc["conc_hi"][gi] = arr["conc_hi"]
+        for c in ("k", "floors", "conc_lo", "conc_hi"):
+            bc[c][gi] = arr[c]
         for j, i in enumerate(gi):
             sources[i] = (arr, j)
     for i in np.flatnonzero(~fitted):
