@@ -1,5 +1,9 @@
 """Immunoassay standard curves: 4PL/5PL/linear models, weighted fits, batched fits, back-calculation.
 
+The plate analysis is :func:`analyze` (options: :class:`AnalysisSettings`); the workflow
+used by ``assaykit immunoassay`` (alias ``assaykit elisa``) is
+:mod:`assaykit.immunoassay.workflow` (``run(data, settings)``).
+
 >>> from assaykit.immunoassay import fit_curve, four_pl
 """
 
@@ -24,9 +28,12 @@ from assaykit.immunoassay.models import (
     to_drc,
     to_prism,
 )
+from assaykit.immunoassay.settings import AnalysisSettings
+from assaykit.immunoassay.standards import standards_from_plate
 from assaykit.immunoassay.weights import WEIGHTS, parse_weights
 
 __all__ = [
+    "AnalysisSettings",
     "BACKCALC_STATUS",
     "CurveBatch",
     "ImmunoassayResult",
@@ -50,6 +57,7 @@ __all__ = [
     "loglinear",
     "loglinear_inverse",
     "parse_weights",
+    "standards_from_plate",
     "to_drc",
     "to_prism",
     "worst_status",
