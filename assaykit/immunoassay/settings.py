@@ -87,8 +87,7 @@ class AnalysisSettings(Settings):
     metric: str = option("raw", help="Metric to analyse (raw; net_mfi or median for bead assays).")
     reference_read: str | None = option(
         None, help="Read subtracted well by well first (e.g. abs_630 from abs_450 gives abs_450-630).")
-    model: str = option("4pl", help="Curve model (auto: 4PL or 5PL by AIC per curve).", choices=MODEL_CHOICES,
-                        expected="'4pl', '5pl', 'linear', 'loglinear' or 'auto'")
+    model: str = option("4pl", help="Curve model (auto: 4PL or 5PL by AIC per curve).", choices=MODEL_CHOICES)
     weights: str | tuple | None = option(
         "none", help="Variance model: none, 1/y, 1/y^2, 1/y^2-xponent, power, power:K (or ['power', K]).")
     role_col: str = option("role", help="Layout column of well roles (standard/blank/sample/control).")
@@ -100,24 +99,23 @@ class AnalysisSettings(Settings):
     expected_col: str | None = option(
         None, help="Layout column of expected control concentrations [default: first expected_conc* column].")
     blank: str = option("subtract_mean", help="Blank handling: subtract the plate x read mean of the blanks, fit "
-                        "them as a zero standard, or ignore them.", choices=("subtract_mean", "zero_standard", "none"),
-                        expected="subtract_mean / zero_standard / none")
+                        "them as a zero standard, or ignore them.", choices=("subtract_mean", "zero_standard", "none"))
     recovery_window: tuple[float, float] = option(
         (80.0, 120.0), help="Accepted back-fit recovery of standards in percent (low, high).", check=_window_ok,
         expected="(low, high) with 0 <= low < high")
     cv_max: float = option(20.0, help="Largest accepted replicate %CV (standards for LLOQ/ULOQ; sample cv_flag).",
                            check=lambda v: _is_number(v) and v > 0, expected="a positive percentage")
     hook: str = option("detect", help="High-dose hook: detect (peak and trend test), peak (levels above the peak "
-                       "only) or off.", choices=("detect", "peak", "off"), expected="'detect', 'peak' or 'off'")
+                       "only) or off.", choices=("detect", "peak", "off"))
     hook_tolerance: float = option(
         0.05, help="Smallest response drop at the top standards that counts as a hook (fraction of the range).",
         check=lambda v: _is_number(v) and 0 <= v < 1, expected="a fraction 0 <= t < 1")
     interval: str = option("delta", help="CI of concentrations: delta (on ln x) or inversion (fiducial).",
-                           choices=("delta", "inversion"), expected="'delta' or 'inversion'")
+                           choices=("delta", "inversion"))
     level: float = option(0.95, help="Confidence level of the CIs.", check=lambda v: _is_number(v) and 0 < v < 1,
                           expected="0 < level < 1")
     asymmetry: str = option("auto", help="5PL orientation: auto (both, lower RSS), high or low.",
-                            choices=("auto", "high", "low"), expected="'auto', 'high' or 'low'")
+                            choices=("auto", "high", "low"))
     linearity_cv_max: float = option(
         20.0, help="Largest accepted %CV of dilution-corrected concentrations (linearity table).",
         check=lambda v: _is_number(v) and v > 0, expected="a positive percentage")
