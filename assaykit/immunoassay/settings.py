@@ -84,40 +84,46 @@ class AnalysisSettings(Settings):
 
     read: tuple[str, ...] | None = option(
         None, help="Read(s)/analytes to analyse (a name or a list) [default: every read of the metric].")
-    metric: str = option("raw", help="Metric to analyse (raw; net_mfi or median for bead assays).")
+    metric: str = option("raw", help="Metric to analyse (net_mfi or median for bead assays) [default: raw].")
     reference_read: str | None = option(
-        None, help="Read subtracted well by well first (e.g. abs_630 from abs_450 gives abs_450-630).")
-    model: str = option("4pl", help="Curve model (auto: 4PL or 5PL by AIC per curve).", choices=MODEL_CHOICES)
+        None, help="Read subtracted well by well first (e.g. abs_630 from abs_450 gives abs_450-630) [default: none].")
+    model: str = option("4pl", help="Curve model (auto: 4PL or 5PL by AIC per curve) [default: 4pl].",
+                        choices=MODEL_CHOICES)
     weights: str | tuple | None = option(
-        "none", help="Variance model: none, 1/y, 1/y^2, 1/y^2-xponent, power, power:K (or ['power', K]).")
-    role_col: str = option("role", help="Layout column of well roles (standard/blank/sample/control).")
+        "none", help="Variance model: none, 1/y, 1/y^2, 1/y^2-xponent, power, power:K (or ['power', K]) "
+                  "[default: none].")
+    role_col: str = option("role", help="Layout column of well roles (standard/blank/sample/control) [default: role].")
     conc_col: str | None = option(
         None, help="Layout column of standard concentrations [default: first std_conc* column, else the "
                    "export's expected concentrations].")
-    sample_col: str = option("sample", help="Layout column naming the sample.")
-    dilution_col: str = option("dilution", help="Layout column of the dilution factor (missing: 1).")
+    sample_col: str = option("sample", help="Layout column naming the sample [default: sample].")
+    dilution_col: str = option("dilution", help="Layout column of the dilution factor (missing: 1) [default: dilution].")
     expected_col: str | None = option(
         None, help="Layout column of expected control concentrations [default: first expected_conc* column].")
     blank: str = option("subtract_mean", help="Blank handling: subtract the plate x read mean of the blanks, fit "
-                        "them as a zero standard, or ignore them.", choices=("subtract_mean", "zero_standard", "none"))
+                        "them as a zero standard, or ignore them [default: subtract_mean].", choices=("subtract_mean", "zero_standard", "none"))
     recovery_window: tuple[float, float] = option(
-        (80.0, 120.0), help="Accepted back-fit recovery of standards in percent (low, high).", check=_window_ok,
+        (80.0, 120.0), help="Accepted back-fit recovery of standards in percent (low, high) [default: 80 120].",
+        check=_window_ok,
         expected="(low, high) with 0 <= low < high")
-    cv_max: float = option(20.0, help="Largest accepted replicate %CV (standards for LLOQ/ULOQ; sample cv_flag).",
+    cv_max: float = option(20.0, help="Largest accepted replicate %CV (standards for LLOQ/ULOQ; sample cv_flag) "
+                                                "[default: 20].",
                            check=lambda v: _is_number(v) and v > 0, expected="a positive percentage")
     hook: str = option("detect", help="High-dose hook: detect (peak and trend test), peak (levels above the peak "
-                       "only) or off.", choices=("detect", "peak", "off"))
+                       "only) or off [default: detect].", choices=("detect", "peak", "off"))
     hook_tolerance: float = option(
-        0.05, help="Smallest response drop at the top standards that counts as a hook (fraction of the range).",
+        0.05, help="Smallest response drop at the top standards that counts as a hook (fraction of the range) "
+                    "[default: 0.05].",
         check=lambda v: _is_number(v) and 0 <= v < 1, expected="a fraction 0 <= t < 1")
-    interval: str = option("delta", help="CI of concentrations: delta (on ln x) or inversion (fiducial).",
+    interval: str = option("delta", help="CI of concentrations: delta (on ln x) or inversion (fiducial) [default: delta].",
                            choices=("delta", "inversion"))
-    level: float = option(0.95, help="Confidence level of the CIs.", check=lambda v: _is_number(v) and 0 < v < 1,
+    level: float = option(0.95, help="Confidence level of the CIs [default: 0.95].", check=lambda v: _is_number(v) and 0 < v < 1,
                           expected="0 < level < 1")
-    asymmetry: str = option("auto", help="5PL orientation: auto (both, lower RSS), high or low.",
+    asymmetry: str = option("auto", help="5PL orientation: auto (both, lower RSS), high or low [default: auto].",
                             choices=("auto", "high", "low"))
     linearity_cv_max: float = option(
-        20.0, help="Largest accepted %CV of dilution-corrected concentrations (linearity table).",
+        20.0, help="Largest accepted %CV of dilution-corrected concentrations (linearity table) "
+                    "[default: 20].",
         check=lambda v: _is_number(v) and v > 0, expected="a positive percentage")
 
     def __post_init__(self) -> None:
