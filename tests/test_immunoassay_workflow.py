@@ -103,9 +103,9 @@ def test_immunoassay_and_elisa_write_the_same_files(tmp_path):
     assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
     for t in TABLES:
         assert (tmp_path / "a" / f"{t}.csv").read_text() == (tmp_path / "b" / f"{t}.csv").read_text()
-    info = pd.read_excel(tmp_path / "a" / "results.xlsx", sheet_name="info")
+    info = pd.read_excel(tmp_path / "a" / "results.xlsx", sheet_name="info", engine="openpyxl")
     assert "assaykit immunoassay" in set(info["value"].astype(str))
-    info = pd.read_excel(tmp_path / "b" / "results.xlsx", sheet_name="info")
+    info = pd.read_excel(tmp_path / "b" / "results.xlsx", sheet_name="info", engine="openpyxl")
     assert "assaykit elisa" in set(info["value"].astype(str))
 
 
@@ -126,7 +126,7 @@ def test_every_setting_reaches_the_analysis(tmp_path):
                   "--cv-max", "12.5", "--recovery-window", "70", "130", "--interval", "inversion", "--level", "0.9",
                   "--hook", "off", "--linearity-cv-max", "30", "-o", str(out))
     assert res.exit_code == 0, res.output
-    info = pd.read_excel(out / "results.xlsx", sheet_name="info").set_index("name")["value"]
+    info = pd.read_excel(out / "results.xlsx", sheet_name="info", engine="openpyxl").set_index("name")["value"]
     assert float(info["cv_max"]) == 12.5 and info["recovery_window"] == "[70.0, 130.0]"
     assert info["interval"] == "inversion" and float(info["level"]) == 0.9 and info["hook"] == "off"
     assert float(info["linearity_cv_max"]) == 30
@@ -173,7 +173,22 @@ def test_standards_from_plate_in_the_assay_package():
     assert out["expected_conc"].tolist() == [100.0, 50.0, 25.0]
 
 
-def test_standards_from_plate_matches_the_readers_copy(corpus):
+def test_standards_from_plate_matches_the_readers_copy_and_warns_the_same():
+    from assaykit.errors import AssaykitWarning
+    from assaykit.io.plate.luminex import standards_from_plate as reader_copy
+
+    t = pd.DataFrame({"plate": ["1"] * 5, "well": ["A1", "A2", "A3", "A4", "B1"], "read": ["TNF"] * 5,
+                      "metric": ["expected_conc"] * 4 + ["net_mfi"], "value": [100.0, 50.0, 25000.0, 12.5, 3.0],
+                      "sample_label": ["Standard1", "Standard2", "Standard3", "Standard4", "Control1"]})
+    with pytest.warns(AssaykitWarning, match="not monotonic in the standard number for TNF") as ours:
+        a = standards_from_plate(t)
+    with pytest.warns(AssaykitWarning) as theirs:
+        b = reader_copy(t)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert str(ours[0].message) == str(theirs[0].message)
+
+
+def test_standards_from_plate_matches_the_readers_copy_on_msd(corpus):
     from assaykit.io.plate.luminex import standards_from_plate as reader_copy
 
     plate = assaykit.read_plate(corpus("plate_reader", "msd", "msd_workbench_test_2.csv"))
