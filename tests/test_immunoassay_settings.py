@@ -149,3 +149,27 @@ def test_copy_on_write_inversion_intervals(il6):
         res = analyze(il6, read="abs_450", reference_read="abs_630", interval="inversion")
     ok = res.wells[res.wells.status == "ok"]
     assert len(ok) > 10 and np.all(ok.ci_low < ok.conc) and np.all(ok.conc < ok.ci_high)
+
+
+# ------------------------------------------------------------------------ weights.py (closed forms)
+def test_replicate_power_recovers_an_exact_variance_law():
+    from assaykit.immunoassay.weights import replicate_power
+
+    means = np.array([0.1, 0.3, 0.9, 2.0, 3.5])
+    for k in (0.0, 1.0, 1.7, 2.0):
+        d = np.sqrt(means**k / 2)  # two replicates m ± d: sample variance 2 d² = m^k exactly
+        x = np.repeat(np.arange(5.0), 2)
+        y = np.column_stack([means - d, means + d]).ravel()
+        assert replicate_power(x, y) == pytest.approx(k, abs=1e-12)
+    assert replicate_power(np.arange(6.0), np.ones(6)) is None  # no replicates
+
+
+def test_weight_values_and_floor():
+    from assaykit.immunoassay.weights import response_floor, weight_values
+
+    y = np.array([-0.5, 0.0, 0.25, 2.0])
+    assert response_floor(y) == 0.25 and response_floor(np.zeros(3)) == 1e-12
+    np.testing.assert_array_equal(weight_values("none", 0.0, y, None, 0.25), np.ones(4))
+    np.testing.assert_allclose(weight_values("1/y^2-xponent", 2.0, y, None, 0.25), [4.0, 1.0, 16.0, 0.25])
+    np.testing.assert_allclose(weight_values("power", 1.5, y, np.array([1.0, 4.0, -1.0, 0.25]), 0.25),
+                               [1.0, 4.0**-1.5, 0.25**-1.5, 0.25**-1.5])

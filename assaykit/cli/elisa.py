@@ -28,7 +28,7 @@ from assaykit.errors import ProtocolError
 from assaykit.immunoassay.settings import SECTION, SECTION_ALIASES, AnalysisSettings
 from assaykit.protocols import PROTOCOL_DIR, read_protocol_table, resolve_protocol
 
-__all__ = ["COMMANDS", "PROTOCOL_DIR", "elisa", "immunoassay", "load_protocol", "run_elisa"]
+__all__ = ["COMMANDS", "PROTOCOL_DIR", "elisa", "immunoassay", "load_protocol", "run_elisa", "run_immunoassay"]
 
 
 def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
     return next(iter(found.values()))
 
 
-def run_elisa(
+def run_immunoassay(
     export: str | Path,
     layout: str | Path,
     outdir: str | Path,
@@ -80,9 +80,9 @@ def run_elisa(
     options: dict[str, Any] | None = None,
     format: str | None = None,
     how: str = "strict",
-    command: str = "assaykit elisa",
+    command: str = "assaykit immunoassay",
 ) -> tuple[Any, list[Path]]:
-    """Run the immunoassay workflow on files and write its outputs.
+    """Run the immunoassay workflow on files and write its outputs (``run_elisa`` is its older name).
 
     Parameters
     ----------
@@ -135,6 +135,27 @@ def run_elisa(
     return res, paths
 
 
+def run_elisa(export: str | Path, layout: str | Path, outdir: str | Path, *, command: str = "assaykit elisa",
+              **kwargs: Any) -> tuple[Any, list[Path]]:
+    """:func:`run_immunoassay` under its older name (``command`` recorded as ``'assaykit elisa'``).
+
+    Parameters
+    ----------
+    export, layout, outdir : path
+        As :func:`run_immunoassay`.
+    command : str
+        Recorded in the workbook's info sheet.
+    **kwargs
+        ``protocol``, ``options``, ``format``, ``how`` as :func:`run_immunoassay`.
+
+    Returns
+    -------
+    result : ImmunoassayResult
+    paths : list of pathlib.Path
+    """
+    return run_immunoassay(export, layout, outdir, command=command, **kwargs)
+
+
 @click.command("immunoassay")
 @click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layout", "layout", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -159,8 +180,8 @@ def immunoassay(ctx: click.Context, export: Path, layout: Path, protocol: str | 
     is accepted as the older name). `assaykit elisa` is an alias of this command.
     """
     options = given_options(AnalysisSettings, params)
-    res, paths = run_elisa(export, layout, outdir, protocol=protocol, options=options, format=fmt, how=how,
-                           command=f"assaykit {ctx.info_name}")
+    res, paths = run_immunoassay(export, layout, outdir, protocol=protocol, options=options, format=fmt, how=how,
+                                 command=f"assaykit {ctx.info_name}")
     for p in paths:
         click.echo(f"wrote {p}", err=True)
     c = res.curves

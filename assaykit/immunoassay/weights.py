@@ -86,7 +86,20 @@ def parse_weights(weights: str | tuple | None) -> tuple[str, float | None]:
 
 
 def replicate_power(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Estimate k in Var(y) ∝ mean^k from replicate standards (None if not estimable)."""
+    """Estimate k in Var(y) ∝ mean^k from replicate standards.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Concentrations and responses of the used standards (finite; replicates share x).
+
+    Returns
+    -------
+    float or None
+        The least-squares slope of ln(sample variance) on ln(mean) over the levels with
+        >= 2 replicates, positive variance and mean, clipped to [0, 4]; None with fewer than
+        3 such levels.
+    """
     lv, inv = np.unique(x, return_inverse=True)
     cnt = np.bincount(inv)
     s1 = np.bincount(inv, y)
@@ -102,13 +115,42 @@ def replicate_power(x: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def response_floor(y: np.ndarray) -> float:
-    """Smallest positive |response| among the standards (1e-12 if none)."""
+    """Smallest non-zero |response| among the standards.
+
+    Parameters
+    ----------
+    y : numpy.ndarray
+        Standard responses.
+
+    Returns
+    -------
+    float
+        Replaces responses <= 0 in power-law weights and CI noise terms (1e-12 if none).
+    """
     pos = np.abs(y[np.isfinite(y) & (y != 0)])
     return float(pos.min()) if pos.size else 1e-12
 
 
 def weight_values(scheme: str, k: float, y_obs: np.ndarray, y_fit: np.ndarray | None, floor: float) -> np.ndarray:
-    """Weights w_i (1/variance up to sigma^2) of the variance model."""
+    """Weights w_i (1/variance up to sigma^2) of a variance model.
+
+    Parameters
+    ----------
+    scheme : str
+        One of :data:`WEIGHTS` (from :func:`parse_weights`).
+    k : float
+        Power-law exponent (``'power'`` only).
+    y_obs, y_fit : numpy.ndarray
+        Observed and fitted responses (``y_fit`` None: the observed ones are used).
+    floor : float
+        Replaces bases <= 0 of power-law weights (:func:`response_floor`).
+
+    Returns
+    -------
+    numpy.ndarray
+        1 (``'none'``), 1/y, 1/y^2 (observed), :func:`xponent_weights`, or
+        max(ŷ, floor)^-k.
+    """
     if scheme == "none":
         return np.ones_like(y_obs)
     if scheme == "1/y":
