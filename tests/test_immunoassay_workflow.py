@@ -42,6 +42,7 @@ def test_run_is_analyze_with_settings(il6):
         pd.testing.assert_frame_equal(res.tables()[t], direct.tables()[t], check_exact=True)
     with pytest.raises(AttributeError):
         res.wells = None
+    assert res.settings == s
     # no settings: the defaults (every read of the metric)
     assert sorted(workflow.run(il6).curves["read"]) == ["abs_450", "abs_630"]
 

@@ -97,6 +97,8 @@ class ImmunoassayResult:
         The analysis options used.
     batch : CurveBatch
         The fitted curves (for figures and further back-calculation).
+    settings : AnalysisSettings
+        The settings the analysis ran with.
     """
 
     wells: pd.DataFrame
@@ -106,6 +108,7 @@ class ImmunoassayResult:
     linearity: pd.DataFrame
     params: dict = field(repr=False)
     batch: CurveBatch = field(repr=False)
+    settings: AnalysisSettings | None = field(default=None, repr=False)
 
     def curve(self, plate: Any, read: str) -> StandardCurve | None:
         """The fitted :class:`StandardCurve` of a plate × read (None when it failed).
@@ -361,7 +364,7 @@ def analyze(
         "linearity_cv_max": s.linearity_cv_max, "n_masked": int(ex["masked"].sum()),
     }
     return ImmunoassayResult(wells=wells, samples=samples, standards=standards, curves=curves,
-                             linearity=linearity, params=params, batch=fit["batch"])
+                             linearity=linearity, params=params, batch=fit["batch"], settings=s)
 
 
 _SETTING_NAMES = frozenset(AnalysisSettings.keys())
