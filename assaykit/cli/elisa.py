@@ -18,6 +18,8 @@ options, same outputs).
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +197,8 @@ def immunoassay(ctx: click.Context, export: Path, layout: Path, protocol: str | 
 #: ``assaykit elisa``: the same command under its older name.
 elisa = click.Command(
     "elisa", callback=immunoassay.callback, params=immunoassay.params,
-    help="Alias of `assaykit immunoassay` (the older name): same options, same outputs.\n\n" + (immunoassay.help or ""),
+    help="Alias of `assaykit immunoassay` (the older name): same options, same outputs.\n\n"
+    + re.sub(r"\s*`assaykit elisa` is an alias of\s+this command\.", "", inspect.cleandoc(immunoassay.help or "")),
     short_help="Alias of `assaykit immunoassay`.",
 )
 
