@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar, Self
 
 from assaykit.errors import FitError, SettingsError
@@ -57,6 +58,11 @@ _MESSAGES = {
     "asymmetry": "unknown 5PL asymmetry",
     "model": "unknown curve model",
 }
+
+
+@cache
+def _keys(cls: type[Settings]) -> tuple[str, ...]:
+    return tuple(Settings.keys.__func__(cls))
 
 
 def _is_number(v: Any) -> bool:
@@ -146,6 +152,11 @@ class AnalysisSettings(Settings):
     def _error(self, name: str, value: Any, expected: str) -> SettingsError:
         message = _MESSAGES.get(name, f"invalid value of a setting of [{self.section}]")
         return SettingsError(message, key=name, expected=expected, found=repr(value))
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """Names accepted by :meth:`from_mapping` (computed once: the fields never change)."""
+        return list(_keys(cls))
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None = None, *, where: str | None = None,
