@@ -174,9 +174,19 @@ def test_standards_from_plate_in_the_assay_package():
     assert out["expected_conc"].tolist() == [100.0, 50.0, 25.0]
 
 
+def _reader_copy():
+    # the Luminex reader's former copy, until it is deleted
+    from assaykit.io.plate import luminex
+
+    if not hasattr(luminex, "standards_from_plate"):
+        pytest.skip("the reader's copy of standards_from_plate is gone")
+    return luminex.standards_from_plate
+
+
 def test_standards_from_plate_matches_the_readers_copy_and_warns_the_same():
     from assaykit.errors import AssaykitWarning
-    from assaykit.io.plate.luminex import standards_from_plate as reader_copy
+
+    reader_copy = _reader_copy()
 
     t = pd.DataFrame({"plate": ["1"] * 5, "well": ["A1", "A2", "A3", "A4", "B1"], "read": ["TNF"] * 5,
                       "metric": ["expected_conc"] * 4 + ["net_mfi"], "value": [100.0, 50.0, 25000.0, 12.5, 3.0],
@@ -190,7 +200,7 @@ def test_standards_from_plate_matches_the_readers_copy_and_warns_the_same():
 
 
 def test_standards_from_plate_matches_the_readers_copy_on_msd(corpus):
-    from assaykit.io.plate.luminex import standards_from_plate as reader_copy
+    reader_copy = _reader_copy()
 
     plate = assaykit.read_plate(corpus("plate_reader", "msd", "msd_workbench_test_2.csv"))
     pd.testing.assert_frame_equal(standards_from_plate(plate), reader_copy(plate), check_exact=True)
