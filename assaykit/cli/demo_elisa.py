@@ -45,7 +45,7 @@ def run(outdir: Path) -> list[Path]:
 
     import assaykit
     from assaykit.datasets import path
-    from assaykit.immunoassay import analyze
+    from assaykit.immunoassay import AnalysisSettings, workflow
     from assaykit.report import save_figure, write_workbook
     from assaykit.report.immunoassay_figures import standard_curve_plot
 
@@ -53,7 +53,7 @@ def run(outdir: Path) -> list[Path]:
     export, layout_file = path(EXPORT), path(LAYOUT)
     plate = assaykit.read_plate(export)
     ann = assaykit.annotate(plate, assaykit.read_layout(layout_file))
-    res = analyze(ann, **OPTIONS)
+    res = workflow.run(ann, AnalysisSettings.from_mapping(OPTIONS))
     written: list[Path] = []
     tables = dict(res.tables())
     inputs = [export, layout_file]

@@ -1,29 +1,40 @@
-"""``assaykit elisa``: standard curves and concentrations of an immunoassay export.
+"""``assaykit immunoassay`` (alias ``assaykit elisa``): standard curves and concentrations of an immunoassay export.
 
-Reads the export, joins the layout, runs :func:`assaykit.immunoassay.analyze`, and writes
-``wells.csv``, ``samples.csv``, ``standards.csv``, ``curves.csv``, ``linearity.csv``,
-``results.xlsx`` (the tables after an ``info`` sheet hashing the inputs) and the
-standard-curve figures (one PNG per curve; a grid per plate for multiplex exports).
+Parses the arguments, reads the export and the layout, joins them, runs
+:func:`assaykit.immunoassay.workflow.run`, and writes ``wells.csv``, ``samples.csv``,
+``standards.csv``, ``curves.csv``, ``linearity.csv``, ``results.xlsx`` (the tables after
+an ``info`` sheet hashing the inputs) and the standard-curve figures (one PNG per curve;
+a grid per plate for multiplex exports).
 
-Analysis options are merged in this order (later wins): defaults, a protocol TOML
-(``--protocol``: its ``[elisa]`` table), the layout's ``[elisa]`` table, command-line
-options.
+The analysis options are the settings of
+:class:`~assaykit.immunoassay.settings.AnalysisSettings`, one command-line option each;
+they are layered (later wins) over the defaults, a protocol TOML (``--protocol``: its
+``[immunoassay]`` table, or ``[elisa]``, the older name) and the layout's own table
+(:func:`~assaykit.immunoassay.workflow.settings_from_tables`).
+
+The command is ``immunoassay``, the package's name; ``elisa`` is kept as an alias (same
+options, same outputs).
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Any
 
 import click
 
+from assaykit.cli._options import given_options, settings_options
+from assaykit.errors import ProtocolError
+from assaykit.immunoassay.settings import SECTION, SECTION_ALIASES, AnalysisSettings
 from assaykit.protocols import PROTOCOL_DIR, read_protocol_table, resolve_protocol
 
-__all__ = ["PROTOCOL_DIR", "elisa", "load_protocol", "run_elisa"]
+__all__ = ["COMMANDS", "PROTOCOL_DIR", "elisa", "immunoassay", "load_protocol", "run_elisa", "run_immunoassay"]
+
 
 def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
-    """Read the ``[elisa]`` options of a protocol TOML.
+    """Read the immunoassay options of a protocol TOML (its ``[immunoassay]`` or ``[elisa]`` table).
 
     Parameters
     ----------
@@ -34,21 +45,35 @@ def load_protocol(name_or_path: str | Path) -> dict[str, Any]:
     Returns
     -------
     dict
-        The ``[elisa]`` table (option → value).
+        The table (option → value), unchecked (see
+        :meth:`~assaykit.immunoassay.settings.AnalysisSettings.from_mapping`).
 
     Raises
     ------
     ProtocolError
-        If the file is missing, not valid TOML, or has no ``[elisa]`` table.
+        If the file is missing, not valid TOML, has neither table, or has both.
     """
-    return read_protocol_table(name_or_path, "elisa")[0]
+    found: dict[str, dict[str, Any]] = {}
+    tables_in_file = None
+    for name in (SECTION, *SECTION_ALIASES):
+        try:
+            found[name] = read_protocol_table(name_or_path, name)[0]
+        except ProtocolError as exc:
+            if not exc.message.startswith(f"protocol has no [{name}] table"):
+                raise
+            tables_in_file = exc.found
+    path = str(resolve_protocol(name_or_path))
+    if len(found) > 1:
+        raise ProtocolError("protocol has both [immunoassay] and [elisa] tables: keep one (elisa is the older name)",
+                            file=path, expected="one table of immunoassay options", found=", ".join(found))
+    if not found:
+        raise ProtocolError("protocol has no [immunoassay] table and no [elisa] table", file=path,
+                            expected="an [immunoassay] table of options ([elisa] is accepted too)",
+                            found=tables_in_file)
+    return next(iter(found.values()))
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "x"
-
-
-def run_elisa(
+def run_immunoassay(
     export: str | Path,
     layout: str | Path,
     outdir: str | Path,
@@ -57,9 +82,9 @@ def run_elisa(
     options: dict[str, Any] | None = None,
     format: str | None = None,
     how: str = "strict",
-    command: str = "assaykit elisa",
+    command: str = "assaykit immunoassay",
 ) -> tuple[Any, list[Path]]:
-    """Run the ELISA workflow on files and write its outputs.
+    """Run the immunoassay workflow on files and write its outputs (``run_elisa`` is its older name).
 
     Parameters
     ----------
@@ -68,9 +93,9 @@ def run_elisa(
     outdir : path
         Output folder (created if needed).
     protocol : path or str, optional
-        Protocol TOML with an ``[elisa]`` table.
+        Protocol TOML with an ``[immunoassay]`` (or ``[elisa]``) table.
     options : dict, optional
-        Options given explicitly (override protocol and layout).
+        Settings given explicitly (override protocol and layout; ``None`` = not given).
     format : str, optional
         Force the reader format.
     how : {'strict', 'left'}
@@ -86,23 +111,19 @@ def run_elisa(
         Files written.
     """
     import assaykit
-    from assaykit.immunoassay.analysis import analyze, options_from_mapping
+    from assaykit.immunoassay import workflow
     from assaykit.layout import layout_params
     from assaykit.report import save_figure, write_workbook
-    from assaykit.report.immunoassay_figures import standard_curve_grid, standard_curve_plot
+    from assaykit.report.immunoassay_figures import standard_curve_figures
 
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    opts: dict[str, Any] = {}
-    if protocol is not None:
-        opts.update(load_protocol(protocol))
-    opts.update(layout_params(layout).get("elisa", {}) or {})
-    opts.update({k: v for k, v in (options or {}).items() if v is not None})
-    kwargs = options_from_mapping(opts)
+    proto = {SECTION: load_protocol(protocol)} if protocol is not None else None
+    where = (str(resolve_protocol(protocol)) if protocol is not None else None, str(layout))
+    settings = workflow.settings_from_tables(proto, layout_params(layout), options, where=where)
     plate = assaykit.read_plate(export, format=format)
-    lay = assaykit.read_layout(layout)
-    ann = assaykit.annotate(plate, lay, how=how)
-    res = analyze(ann, **kwargs)
+    ann = assaykit.annotate(plate, assaykit.read_layout(layout), how=how)
+    res = workflow.run(ann, settings)
     paths: list[Path] = []
     for name, table in res.tables().items():
         p = out / f"{name}.csv"
@@ -111,48 +132,58 @@ def run_elisa(
     info = {"command": command, "format": plate.attrs.get("format", ""), "layout_join": how, **res.params}
     inputs = [export, layout] + ([resolve_protocol(protocol)] if protocol is not None else [])
     paths.append(write_workbook(res.tables(), out / "results.xlsx", info=info, inputs=inputs))
-    for plate_name, reads in res.curves.groupby("plate", sort=False)["read"]:
-        reads = list(reads)
-        if len(reads) > 1:
-            fig = standard_curve_grid(res, plate_name)
-            paths.append(save_figure(fig, out / f"standard_curves_{_safe(plate_name)}.png"))
-        else:
-            ax = standard_curve_plot(res, plate_name, reads[0])
-            paths.append(save_figure(ax, out / f"standard_curve_{_safe(plate_name)}_{_safe(reads[0])}.png"))
+    for stem, fig in standard_curve_figures(res).items():
+        paths.append(save_figure(fig, out / f"{stem}.png"))
     return res, paths
 
 
-@click.command("elisa")
+def run_elisa(export: str | Path, layout: str | Path, outdir: str | Path, *, command: str = "assaykit elisa",
+              **kwargs: Any) -> tuple[Any, list[Path]]:
+    """:func:`run_immunoassay` under its older name (``command`` recorded as ``'assaykit elisa'``).
+
+    Parameters
+    ----------
+    export, layout, outdir : path
+        As :func:`run_immunoassay`.
+    command : str
+        Recorded in the workbook's info sheet.
+    **kwargs
+        ``protocol``, ``options``, ``format``, ``how`` as :func:`run_immunoassay`.
+
+    Returns
+    -------
+    result : ImmunoassayResult
+    paths : list of pathlib.Path
+    """
+    return run_immunoassay(export, layout, outdir, command=command, **kwargs)
+
+
+@click.command("immunoassay")
 @click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--layout", "layout", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="wellmap TOML layout with a role column (standard/blank/sample/control).")
-@click.option("--model", type=click.Choice(["4pl", "5pl", "auto", "linear", "loglinear"]), default=None,
-              help="Curve model [default: 4pl].")
-@click.option("--weights", default=None, help="Variance model: none, 1/y, 1/y^2, 1/y^2-xponent, power, power:K [default: none].")
-@click.option("--read", "reads", multiple=True, help="Read/analyte to analyse (repeatable) [default: all].")
-@click.option("--metric", default=None, help="Metric to analyse [default: raw; net_mfi for bead assays].")
-@click.option("--reference-read", default=None, help="Read subtracted well by well (e.g. abs_630).")
-@click.option("--conc-col", default=None, help="Layout column of standard concentrations [default: std_conc*].")
-@click.option("--blank", type=click.Choice(["subtract_mean", "zero_standard", "none"]), default=None,
-              help="Blank handling [default: subtract_mean].")
+@settings_options(AnalysisSettings, exclude=("recovery_window",))
+@click.option("--recovery-window", "recovery_window", nargs=2, type=float, default=None,
+              help="Accepted back-fit recovery of standards in percent: LOW HIGH [default: 80 120].")
 @click.option("--protocol", default=None, help="Protocol TOML (path, or a name in protocols/).")
 @click.option("--format", "fmt", default=None, help="Force the export format (see `assaykit formats`).")
 @click.option("--how", type=click.Choice(["strict", "left"]), default="strict", show_default=True,
               help="Layout join: strict refuses layout wells absent from the export; left ignores them.")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (created if needed).")
-def elisa(export: Path, layout: Path, model: str | None, weights: str | None, reads: tuple[str, ...],
-          metric: str | None, reference_read: str | None, conc_col: str | None, blank: str | None,
-          protocol: str | None, fmt: str | None, how: str, outdir: Path) -> None:
+@click.pass_context
+def immunoassay(ctx: click.Context, export: Path, layout: Path, protocol: str | None, fmt: str | None, how: str,
+                outdir: Path, **params: Any) -> None:
     """Fit standard curves and back-calculate concentrations of an immunoassay EXPORT.
 
     Writes wells.csv, samples.csv, standards.csv, curves.csv, linearity.csv,
     results.xlsx and standard-curve figures into the output folder. Options may
-    also come from the layout's [elisa] table or a --protocol TOML.
+    also come from the layout's [immunoassay] table or a --protocol TOML ([elisa]
+    is accepted as the older name). `assaykit elisa` is an alias of this command.
     """
-    options = {"model": model, "weights": weights, "read": list(reads) or None, "metric": metric,
-               "reference_read": reference_read, "conc_col": conc_col, "blank": blank}
-    res, paths = run_elisa(export, layout, outdir, protocol=protocol, options=options, format=fmt, how=how)
+    options = given_options(AnalysisSettings, params)
+    res, paths = run_immunoassay(export, layout, outdir, protocol=protocol, options=options, format=fmt, how=how,
+                                 command=f"assaykit {ctx.info_name}")
     for p in paths:
         click.echo(f"wrote {p}", err=True)
     c = res.curves
@@ -161,3 +192,15 @@ def elisa(export: Path, layout: Path, model: str | None, weights: str | None, re
                    + (f" ({row.reason})" if row.status == "failed" else f", R2 {row.r2:.4f}, {row.qc_reason}"), err=True)
     counts = res.wells["status"].value_counts()
     click.echo("wells: " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+
+
+#: ``assaykit elisa``: the same command under its older name.
+elisa = click.Command(
+    "elisa", callback=immunoassay.callback, params=immunoassay.params,
+    help="Alias of `assaykit immunoassay` (the older name): same options, same outputs.\n\n"
+    + re.sub(r"\s*`assaykit elisa` is an alias of\s+this command\.", "", inspect.cleandoc(immunoassay.help or "")),
+    short_help="Alias of `assaykit immunoassay`.",
+)
+
+#: The commands this module adds to ``assaykit``.
+COMMANDS = (immunoassay, elisa)

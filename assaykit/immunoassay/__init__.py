@@ -1,12 +1,17 @@
 """Immunoassay standard curves: 4PL/5PL/linear models, weighted fits, batched fits, back-calculation.
 
+The plate analysis is :func:`analyze` (options: :class:`AnalysisSettings`); the workflow
+used by ``assaykit immunoassay`` (alias ``assaykit elisa``) is
+:mod:`assaykit.immunoassay.workflow` (``run(data, settings)``).
+
 >>> from assaykit.immunoassay import fit_curve, four_pl
 """
 
 from assaykit.immunoassay.analysis import ImmunoassayResult, analyze
-from assaykit.immunoassay.batch import CurveBatch, fit_curves, lm_batch
+from assaykit.immunoassay.batch import CurveBatch, lm_batch
 from assaykit.immunoassay.curve import BACKCALC_STATUS, STATUS_PRIORITY, StandardCurve, worst_status
-from assaykit.immunoassay.fit import WEIGHTS, fit_curve, parse_weights
+from assaykit.immunoassay.engine import fit_curves
+from assaykit.immunoassay.fit import fit_curve
 from assaykit.immunoassay.models import (
     MODELS,
     ec50,
@@ -23,8 +28,12 @@ from assaykit.immunoassay.models import (
     to_drc,
     to_prism,
 )
+from assaykit.immunoassay.settings import AnalysisSettings
+from assaykit.immunoassay.standards import standards_from_plate
+from assaykit.immunoassay.weights import WEIGHTS, parse_weights
 
 __all__ = [
+    "AnalysisSettings",
     "BACKCALC_STATUS",
     "CurveBatch",
     "ImmunoassayResult",
@@ -48,6 +57,7 @@ __all__ = [
     "loglinear",
     "loglinear_inverse",
     "parse_weights",
+    "standards_from_plate",
     "to_drc",
     "to_prism",
     "worst_status",

@@ -1,23 +1,7 @@
-"""Single standard-curve fits (lmfit) and the weighting / variance models.
+"""Single standard-curve fits (lmfit; restarts by the batched solver).
 
-Weighting is a *variance model* ``Var(y_i) = sigma^2 / w_i``; the fit minimises
-``sum w_i (y_i - f(x_i))^2`` (weights multiply squared residuals, as R ``nls``/
-``minpack.lm::nlsLM`` ``weights=``):
-
-``'none'``   w_i = 1
-``'1/y'``    w_i = 1 / y_i          (observed responses, must be > 0)
-``'1/y^2'``  w_i = 1 / y_i^2        (observed responses, must be > 0; constant CV)
-``'1/y^2-xponent'``  w_i = 1 / y_i^2 for y_i != 0 (negative responses weighted by their
-             square), w_i = 1 for y_i = 0: the weighting Luminex xPONENT's "Logistic 5P"
-             applies to net MFI (inferred from its exported coefficients, see docs/immunoassay.md)
-``('power', k)``  w_i = 1 / ŷ_i^k   (fitted responses, iterated to convergence: IRLS)
-``'power'``  as above with k estimated from replicate standards: the slope of
-             ln(variance) against ln(mean response) over levels with >= 2 replicates
-             (Bio-Plex-style power-law variance), clipped to [0, 4].
-
-For ``'power'`` weights and for the response-noise term of back-calculated CIs,
-responses <= 0 are replaced by the smallest positive observed standard response
-(``StandardCurve.response_floor``), so that every variance stays positive and finite.
+The weighting (variance models) is in :mod:`assaykit.immunoassay.weights`; its names
+``WEIGHTS``, ``parse_weights`` and ``xponent_weights`` are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,75 +11,29 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
+import assaykit.immunoassay._stats as _stats
+import assaykit.immunoassay.batch as _batch
 from assaykit.errors import FitError
-from assaykit.immunoassay import _stats
 from assaykit.immunoassay._start import start_values
 from assaykit.immunoassay.curve import StandardCurve
-from assaykit.immunoassay.models import MODELS
+from assaykit.immunoassay.models import MODELS, gd_jacobian
+from assaykit.immunoassay.weights import (
+    WEIGHTS,
+    XPONENT_WEIGHTS,
+    parse_weights,
+    replicate_power,
+    response_floor,
+    weight_values,
+    xponent_weights,
+)
 
-__all__ = ["WEIGHTS", "fit_curve", "parse_weights"]
-
-#: Weighting schemes (see module docstring).
-WEIGHTS: tuple[str, ...] = ("none", "1/y", "1/y^2", "1/y^2-xponent", "power")
-
-#: 1/y^2 on observed responses of any sign, weight 1 for a zero response (xPONENT "Logistic 5P").
-XPONENT_WEIGHTS = "1/y^2-xponent"
+__all__ = ["WEIGHTS", "XPONENT_WEIGHTS", "fit_curve", "parse_weights", "xponent_weights"]
 
 #: Bounds on the 5PL asymmetry g (as R's reference script uses).
 G_BOUNDS: tuple[float, float] = (1e-3, 1e3)
 
 _MIN_LEVELS = {"4pl": 4, "5pl": 5, "linear": 2, "loglinear": 2}
 _NPAR = {"4pl": 4, "5pl": 5, "linear": 2, "loglinear": 2}
-
-
-def parse_weights(weights: str | tuple | None) -> tuple[str, float | None]:
-    """Normalise a weights specification to ``(scheme, k)``.
-
-    Parameters
-    ----------
-    weights : str or tuple or None
-        ``'none'`` (or None), ``'1/y'``, ``'1/y^2'`` (``'1/y2'``), ``'1/y^2-xponent'``
-        (``'xponent'``), ``'power'`` (k estimated), ``'power:K'`` or ``('power', K)``.
-
-    Returns
-    -------
-    scheme : str
-        One of :data:`WEIGHTS`.
-    k : float or None
-        Exponent of the variance model (0, 1, 2, the given K, or None = estimate).
-
-    Raises
-    ------
-    FitError
-        If the specification is not recognised.
-    """
-    if weights is None or (isinstance(weights, str) and weights.strip().lower() in ("none", "")):
-        return "none", 0.0
-    if isinstance(weights, tuple) and len(weights) == 2 and weights[0] == "power":
-        k = float(weights[1])
-        if not np.isfinite(k):
-            raise FitError("power-law weight exponent must be finite", expected="a number", found=repr(weights[1]))
-        return "power", k
-    if isinstance(weights, str):
-        w = weights.strip().lower().replace(" ", "")
-        if w == "1/y":
-            return "1/y", 1.0
-        if w in ("1/y^2", "1/y2", "1/y**2"):
-            return "1/y^2", 2.0
-        if w in ("1/y^2-xponent", "1/y2-xponent", "xponent"):
-            return XPONENT_WEIGHTS, 2.0
-        if w == "power":
-            return "power", None
-        if w.startswith("power:"):
-            try:
-                return "power", float(w.split(":", 1)[1])
-            except ValueError:
-                pass
-    raise FitError(
-        "unknown weights",
-        expected="'none', '1/y', '1/y^2', '1/y^2-xponent', 'power', 'power:K' or ('power', K)",
-        found=repr(weights),
-    )
 
 
 def _check_standards(x: np.ndarray, y: np.ndarray, model: str, scheme: str) -> tuple[str, str, str] | None:
@@ -128,61 +66,6 @@ def _check_standards(x: np.ndarray, y: np.ndarray, model: str, scheme: str) -> t
     return None
 
 
-def _replicate_power(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Estimate k in Var(y) ∝ mean^k from replicate standards (None if not estimable)."""
-    lv, inv = np.unique(x, return_inverse=True)
-    cnt = np.bincount(inv)
-    s1 = np.bincount(inv, y)
-    s2 = np.bincount(inv, y * y)
-    rep = cnt >= 2
-    mean = s1[rep] / cnt[rep]
-    var = (s2[rep] - cnt[rep] * mean**2) / (cnt[rep] - 1)
-    good = (var > 0) & (mean > 0)
-    if good.sum() < 3:
-        return None
-    k = np.polyfit(np.log(mean[good]), np.log(var[good]), 1)[0]
-    return float(np.clip(k, 0.0, 4.0))
-
-
-def _response_floor(y: np.ndarray) -> float:
-    """Smallest positive |response| among the standards (1e-12 if none)."""
-    pos = np.abs(y[np.isfinite(y) & (y != 0)])
-    return float(pos.min()) if pos.size else 1e-12
-
-
-def _weight_values(scheme: str, k: float, y_obs: np.ndarray, y_fit: np.ndarray | None, floor: float) -> np.ndarray:
-    """Weights w_i (1/variance up to sigma^2) of the variance model."""
-    if scheme == "none":
-        return np.ones_like(y_obs)
-    if scheme == "1/y":
-        return 1.0 / y_obs
-    if scheme == "1/y^2":
-        return 1.0 / y_obs**2
-    if scheme == XPONENT_WEIGHTS:
-        return xponent_weights(y_obs)
-    base = y_fit if y_fit is not None else y_obs
-    base = np.where(base > 0, base, floor)
-    return base ** (-k)
-
-
-def xponent_weights(y: np.ndarray) -> np.ndarray:
-    """Weights of ``'1/y^2-xponent'``: 1/y² for y != 0 (any sign), 1 for y == 0.
-
-    Parameters
-    ----------
-    y : numpy.ndarray
-        Observed responses (finite).
-
-    Returns
-    -------
-    numpy.ndarray
-        Weights, same shape as ``y``.
-    """
-    y = np.asarray(y, dtype=float)
-    safe = np.where(y == 0, 1.0, y)
-    return 1.0 / (safe * safe)
-
-
 def _as_arrays(conc, response, mask):
     try:
         x = np.asarray(conc, dtype=float).ravel()
@@ -203,8 +86,6 @@ def _as_arrays(conc, response, mask):
 def _lmfit_gd(x, y, w, model, theta0):
     """Fit a G&D curve with lmfit (TRF with native bounds, analytic Jacobian)."""
     import lmfit
-
-    from assaykit.immunoassay.models import gd_jacobian
 
     with_g = model == "5pl"
     sw = np.sqrt(w)
@@ -251,9 +132,8 @@ def _fit_gd(x, y, w, model, theta0):
     th, ok, msg, nfev = _lmfit_gd(x, y, w, model, theta0)
     if ok:
         return th, ok, msg, nfev
-    from assaykit.immunoassay.batch import lm_batch
-
-    t2, c2, it2, _ = lm_batch(x[None], y[None], w[None], np.asarray(theta0, float)[None], model, max_iter=1000,
+    # the solver is looked up under its public name at call time (tests replace it there)
+    t2, c2, it2, _ = _batch.lm_batch(x[None], y[None], w[None], np.asarray(theta0, float)[None], model, max_iter=1000,
                               accelerate=True)
     if c2[0]:
         th3, ok3, msg3, nfev3 = _lmfit_gd(x, y, w, model, t2[0])
@@ -265,14 +145,14 @@ def _fit_gd(x, y, w, model, theta0):
 
 def _fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
     """Fit the used standards; return (theta, w, converged, message, nfev, k)."""
-    floor = _response_floor(y) if floor is None else floor
+    floor = response_floor(y) if floor is None else floor
     if model == "linear" or model == "loglinear":
-        w = _weight_values(scheme, k or 0.0, y, None, floor) if model == "linear" else np.ones_like(y)
+        w = weight_values(scheme, k or 0.0, y, None, floor) if model == "linear" else np.ones_like(y)
         th = _stats.linear_fit(x[None], y[None], w[None], model)[0]
         if scheme == "power" and model == "linear":
             for _ in range(50):
                 yf = th[0] * x + th[1]
-                w = _weight_values(scheme, k, y, yf, floor)
+                w = weight_values(scheme, k, y, yf, floor)
                 new = _stats.linear_fit(x[None], y[None], w[None], model)[0]
                 done = np.allclose(new, th, rtol=1e-12, atol=0)
                 th = new
@@ -287,15 +167,15 @@ def _fit_internal(x, y, model, scheme, k, theta0=None, floor=None):
             if oku and np.all(np.isfinite(thu)):
                 theta0 = thu
         if model == "5pl":
-            th4, ok4, _, _ = _lmfit_gd(x, y, _weight_values(scheme, k or 0.0, y, None, floor), "4pl", theta0)
+            th4, ok4, _, _ = _lmfit_gd(x, y, weight_values(scheme, k or 0.0, y, None, floor), "4pl", theta0)
             theta0 = np.append(th4 if ok4 else theta0, 0.0)
-    w = _weight_values(scheme, k if k is not None else 0.0, y, None, floor)
+    w = weight_values(scheme, k if k is not None else 0.0, y, None, floor)
     th, ok, msg, nfev = _fit_gd(x, y, w, model, theta0)
     if scheme == "power":
         total = nfev
         for _ in range(50):
             yf, _ = _stats.gd_eval(x[None], th[None], model)
-            w = _weight_values(scheme, k, y, yf[0], floor)
+            w = weight_values(scheme, k, y, yf[0], floor)
             new, ok, msg, nfev = _fit_gd(x, y, w, model, th)
             total += nfev
             done = np.allclose(new, th, rtol=1e-10, atol=1e-12)
@@ -391,12 +271,12 @@ def fit_curve(
         msg, exp, found = problem
         raise FitError(msg, read=name, expected=exp, found=found)
     if scheme == "power" and k is None:
-        k = _replicate_power(x, y)
+        k = replicate_power(x, y)
         if k is None:
             raise FitError("cannot estimate the power-law variance exponent", read=name,
                            expected="replicate standards at >= 3 levels with non-zero spread",
                            found="fewer such levels")
-    floor = _response_floor(y)
+    floor = response_floor(y)
     if model == "5pl" and asymmetry == "auto":
         fits, errors = [], []
         for o in ("high", "low"):

@@ -5,6 +5,8 @@
   fitted curve, LLOQ/ULOQ lines, and the samples placed on the curve at their
   back-calculated in-well concentration. Takes ``ax=`` and returns it.
 * :func:`standard_curve_grid` — a grid of panels, one per curve (multiplex), as a Figure.
+* :func:`standard_curve_figures` — the figures a report writes: per plate, one plot when
+  it has one read, else a grid; keyed by their file names.
 
 Both draw what :func:`assaykit.immunoassay.analyze` returned; they compute nothing
 but the curve's predictions for the drawn line.
@@ -13,7 +15,9 @@ but the curve's predictions for the drawn line.
 from __future__ import annotations
 
 import math
+import re
 import textwrap
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -21,7 +25,10 @@ from matplotlib.figure import Figure
 
 from assaykit.errors import ReportError
 
-__all__ = ["standard_curve_grid", "standard_curve_plot"]
+if TYPE_CHECKING:
+    from assaykit.immunoassay import ImmunoassayResult
+
+__all__ = ["standard_curve_figures", "standard_curve_grid", "standard_curve_plot"]
 
 _SAMPLE_COLORS = {"ok": "#1f77b4", "below_lloq": "#ff7f0e", "above_uloq": "#ff7f0e", "extrapolated": "#d62728"}
 
@@ -31,7 +38,7 @@ def _zero_x(conc_pos: np.ndarray) -> float:
     return float(conc_pos.min()) / 10.0 if conc_pos.size else 1e-3
 
 
-def standard_curve_plot(result, plate: str | None = None, read: str | None = None, *, ax: Axes | None = None,
+def standard_curve_plot(result: ImmunoassayResult, plate: str | None = None, read: str | None = None, *, ax: Axes | None = None,
                         show_samples: bool = True) -> Axes:
     """Draw the standard curve of one plate × read.
 
@@ -119,7 +126,7 @@ def standard_curve_plot(result, plate: str | None = None, read: str | None = Non
     return ax
 
 
-def standard_curve_grid(result, plate: str | None = None, *, ncols: int | None = None,
+def standard_curve_grid(result: ImmunoassayResult, plate: str | None = None, *, ncols: int | None = None,
                         panel_size: tuple[float, float] = (3.2, 2.6)) -> Figure:
     """A grid of standard-curve panels, one per read (analyte) of a plate.
 
@@ -167,3 +174,35 @@ def standard_curve_grid(result, plate: str | None = None, *, ncols: int | None =
         else:
             ax.set_visible(False)
     return fig
+
+
+def _safe(name: object) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "x"
+
+
+def standard_curve_figures(result: ImmunoassayResult) -> dict[str, Figure | Axes]:
+    """The standard-curve figures of a result, by file name (without suffix).
+
+    Per plate: ``standard_curves_<plate>`` (a :func:`standard_curve_grid`) when the plate
+    has several curves, else ``standard_curve_<plate>_<read>`` (a
+    :func:`standard_curve_plot`). Names keep only letters, digits, ``.``, ``_`` and ``-``.
+
+    Parameters
+    ----------
+    result : ImmunoassayResult
+        From :func:`assaykit.immunoassay.analyze`.
+
+    Returns
+    -------
+    dict
+        File stem → Figure or Axes, in the order of ``result.curves``.
+    """
+    out: dict[str, Figure | Axes] = {}
+    for plate_name, reads in result.curves.groupby("plate", sort=False)["read"]:
+        reads = list(reads)
+        if len(reads) > 1:
+            out[f"standard_curves_{_safe(plate_name)}"] = standard_curve_grid(result, plate_name)
+        else:
+            out[f"standard_curve_{_safe(plate_name)}_{_safe(reads[0])}"] = standard_curve_plot(result, plate_name,
+                                                                                              reads[0])
+    return out
