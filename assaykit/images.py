@@ -199,12 +199,20 @@ class BlotImage:
         """Number of pixel columns."""
         return int(self.array.shape[1])
 
-    def signal(self) -> np.ndarray:
-        """Pixels as float64 signal, bands positive (``white − pixel`` on light images).
+    def signal(self, dtype: type = np.float64) -> np.ndarray:
+        """Pixels as float signal, bands positive (``white − pixel`` on light images).
 
-        Returns a new writable array.
+        Parameters
+        ----------
+        dtype : numpy float type
+            ``numpy.float64`` (default) or ``numpy.float32`` (half the memory).
+
+        Returns
+        -------
+        numpy.ndarray
+            A new writable array.
         """
-        a = self.array.astype(np.float64)
+        a = self.array.astype(dtype)
         if self.polarity == "light":
             np.subtract(self.white, a, out=a)
         return a

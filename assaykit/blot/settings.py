@@ -18,7 +18,6 @@ __all__ = ["BACKGROUND_METHODS", "PEAK_SHAPES", "BlotSettings", "QuantifySetting
 BACKGROUND_METHODS: dict[str, str] = {
     "rolling_ball": "ImageJ 'Subtract Background' rolling ball (3x3 smoothing, shrink, trimmed ball, "
     "erosion then dilation, interpolated enlargement)",
-    "paraboloid": "ImageJ 'Subtract Background' sliding paraboloid",
     "lane_profile": "straight baseline between the lane-profile minima on either side of each band",
     "median_border": "median of a border strip above and below each box (Image Studio 'Median, Top/Bottom')",
     "none": "no background subtraction",
