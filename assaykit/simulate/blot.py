@@ -565,12 +565,11 @@ def layout_toml(spec: BlotSpec, truth: pd.DataFrame | None = None, blot: str | N
     Returns
     -------
     str
-        TOML text with a ``[blot]`` table, one ``[lane.N]`` table per lane and one
-        ``[[row]]`` entry per row of bands, top to bottom.
+        TOML text naming the blot (``name = "..."``), with one ``[lane.N]`` table per lane
+        and one ``[[row]]`` entry per row of bands, top to bottom.
     """
     lines = [
         "# Blot layout written by assaykit.simulate.blot",
-        "[blot]",
         f"name = {_toml_str(blot or spec.name)}",
         "",
     ]
@@ -587,6 +586,12 @@ def layout_toml(spec: BlotSpec, truth: pd.DataFrame | None = None, blot: str | N
             r.amounts[i] > 0 for r in spec.rows
         ):
             lines.append('role = "ladder"')
+        elif (
+            spec.amounts_ug is not None
+            and spec.conditions is not None
+            and spec.conditions[i] == "standard"
+        ):
+            lines.append('role = "standard"')
         lines.append("")
     for row in sorted((r for r in spec.rows if r.loaded), key=lambda r: r.y):
         lines.append("[[row]]")
