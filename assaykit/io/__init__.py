@@ -30,7 +30,7 @@ from assaykit.kinds import (
     register,
     register_kind,
 )
-from assaykit.schema import validate_plate_table, validate_qpcr_table
+from assaykit.schema import validate_blot_bands, validate_plate_table, validate_qpcr_table
 
 __all__ = [
     "KindSpec",
@@ -53,6 +53,8 @@ register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table,
               description="qPCR runs: one row per plate × well × target")
 register_kind("blot_image", package="assaykit.io.blot", validate=validate_blot_image, tabular=False,
               description="blot and gel images (TIFF, PNG): one greyscale BlotImage per file")
+register_kind("blot_bands", package="assaykit.io.blot", validate=validate_blot_bands, tabular=False,
+              description="band tables of ImageJ, Image Lab, Image Studio: one row per image × lane × band")
 
 
 def _read(kind: str, path, format: str | None) -> pd.DataFrame:
