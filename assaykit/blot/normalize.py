@@ -70,8 +70,8 @@ __all__ = [
 #: Values that may appear (joined with ';') in ``normalized.status``.
 NORMALIZE_STATUS: dict[str, str] = {
     "ok": "ratio and fold computed from unflagged bands",
-    "loading_missing": "no loading-control band in this lane (ratio NaN)",
-    "loading_not_positive": "the loading-control volume is zero, negative or NaN (ratio NaN)",
+    "loading_missing": "no loading-control band in this lane, or it was not found (ratio NaN)",
+    "loading_not_positive": "the loading-control volume is zero or negative (ratio NaN)",
     "loading_saturated": "the loading-control band holds saturated pixels: its volume is a lower bound",
     "target_saturated": "the target band holds saturated pixels: its volume is a lower bound",
     "target_not_found": "the target band was not found (volume NaN)",
@@ -317,7 +317,9 @@ def _ratios(b: pd.DataFrame, s: NormalizeSettings, lin: pd.DataFrame) -> pd.Data
                 if lr["saturated"]:
                     flags.append("loading_saturated")
                 flags.append(_range_flags(lv, r["image"], load, lin, "loading"))
-                if not math.isfinite(lv) or lv <= 0:
+                if not math.isfinite(lv):
+                    flags.append("loading_missing")  # the layout expects it but no band was found
+                elif lv <= 0:
                     flags.append("loading_not_positive")
                 else:
                     ratio = r["volume"] / lv

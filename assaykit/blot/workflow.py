@@ -128,7 +128,8 @@ def run(
         The ``[blot]`` options (quantification and normalisation); defaults otherwise.
         :func:`settings_class` returns the class to build.
     layout : BlotLayout or path, or one per input, optional
-        Lane → sample and row → target (:func:`assaykit.blot.layout.read_layout`).
+        Lane → sample and row → target (:func:`assaykit.blot.layout.read_layout`). Without
+        a lane count and boxes, an image has as many lanes as its layout names.
     boxes : DataFrame or CSV path, optional
         Band boxes for the images (``lane, x, y, w, h`` and optionally ``target``).
     progress : bool
@@ -153,8 +154,12 @@ def run(
         raise AnalysisError("no blot given", expected="at least one image or band table")
     layouts = _layouts(layout, len(items))
     kinds = [_classify(it) for it in items]
-    quantified = _quantify_all([it for it, k in zip(items, kinds, strict=True) if k == "image"], qs, boxes,
-                               progress, executor)  # fmt: skip
+    images = [
+        (it, _lane_count(qs, lay, boxes))
+        for it, k, lay in zip(items, kinds, layouts, strict=True)
+        if k == "image"
+    ]
+    quantified = _quantify_all(images, boxes, progress, executor)
     q_iter = iter(quantified)
     frames = []
     for item, kind, lay in zip(items, kinds, layouts, strict=True):
@@ -186,14 +191,22 @@ def _layouts(layout: Any, n: int) -> list[BlotLayout | None]:
     return [one] * n
 
 
-def _quantify_all(images: list[Any], qs: QuantifySettings, boxes: Any, progress: bool,
+def _lane_count(qs: QuantifySettings, layout: BlotLayout | None, boxes: Any) -> QuantifySettings:
+    """The layout says how many lanes the image has when neither a count nor boxes are given."""
+    if layout is None or boxes is not None or qs.lanes is not None:
+        return qs
+    return qs.replace(lanes=int(layout.lanes["lane"].max()))
+
+
+def _quantify_all(images: list[tuple[Any, QuantifySettings]], boxes: Any, progress: bool,
                   executor: Executor | None) -> list[QuantifyResult]:  # fmt: skip
     if not images:
         return []
     from tqdm.auto import tqdm
 
+    items, settings = [x for x, _ in images], [q for _, q in images]
     if executor is not None:
-        it = executor.map(_quantify_one, images, [qs] * len(images), [boxes] * len(images))
+        it = executor.map(_quantify_one, items, settings, [boxes] * len(items))
     else:
-        it = (_quantify_one(x, qs, boxes) for x in images)
-    return list(tqdm(it, total=len(images), desc="blots", unit="image", disable=not progress))
+        it = (_quantify_one(x, q, boxes) for x, q in images)
+    return list(tqdm(it, total=len(items), desc="blots", unit="image", disable=not progress))
