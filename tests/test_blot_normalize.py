@@ -229,3 +229,11 @@ def test_settings_layer_and_keywords_win():
     n = normalize(b, loading="M", settings=s).normalized
     assert set(n["target"]) == {"T", "L"} and (n["loading"] == "M").all()
     assert NormalizeSettings.from_mapping({"loading": "b-actin"}).loading == "b-actin"
+
+
+def test_test_names_agree_with_assaykit_stats():
+    import importlib
+
+    from assaykit import stats
+
+    assert importlib.import_module("assaykit.blot.normalize").TESTS == stats.TESTS

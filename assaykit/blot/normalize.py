@@ -56,7 +56,6 @@ import pandas as pd
 from assaykit.errors import AnalysisError
 from assaykit.schema import join_flags
 from assaykit.settings import Settings, option
-from assaykit.stats import TESTS, compare_groups, empty_result
 
 __all__ = [
     "NORMALIZED_COLUMNS",
@@ -91,6 +90,10 @@ NORMALIZED_COLUMNS: tuple[str, ...] = (
     "image", "lane", "sample", "group", "fraction", "target", "volume", "loading", "loading_volume", "ratio",
     "normalization_factor", "normalized_volume", "control_ratio", "n_control_lanes", "fold", "log2_fold", "status",
 )  # fmt: skip
+
+#: Tests of :func:`assaykit.stats.compare_groups` (repeated here so that importing the
+#: settings does not import scipy.stats; a test checks they agree).
+TESTS: tuple[str, ...] = ("welch", "student", "mann_whitney", "anova", "tukey", "dunnett")
 
 _NUCLEAR = ("nuc", "n")
 _CYTO = ("cyt", "c")
@@ -412,6 +415,8 @@ def _replicates(norm: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stats(norm: pd.DataFrame, s: NormalizeSettings, group_col: str) -> pd.DataFrame:
+    from assaykit.stats import compare_groups, empty_result
+
     by = ["target", "fraction"]
     if s.test is None or s.control is None or norm.empty:
         return empty_result(by)
