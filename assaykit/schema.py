@@ -647,8 +647,10 @@ def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Dat
 #: per image × lane × band. ``x, y, w, h`` are the band box in pixels (origin top-left);
 #: ``volume`` is the background-subtracted signal summed over the box (ADU·px, bands
 #: positive whatever the polarity); ``background`` is the background summed over the same
-#: box (so ``volume + background`` is the raw signal in the box); ``method`` the background
-#: method and ``params`` its parameters (``'radius=50;smooth=True'``).
+#: box (so ``volume + background`` is the raw signal in the box); ``volume_total`` the band's
+#: whole volume including the tails outside its box, extrapolated from the fitted peak
+#: shape (NaN when no peak was fitted); ``method`` the background method and ``params`` its
+#: parameters (``'radius=50;smooth=True'``).
 BLOT_BANDS_COLUMNS: tuple[str, ...] = (
     "image",
     "lane",
@@ -660,6 +662,7 @@ BLOT_BANDS_COLUMNS: tuple[str, ...] = (
     "w",
     "h",
     "volume",
+    "volume_total",
     "background",
     "n_saturated",
     "saturated",
@@ -679,7 +682,7 @@ BLOT_BAND_STATUS: dict[str, str] = {
 }
 
 _BLOT_INT = ("lane", "band", "n_saturated")
-_BLOT_FLOAT = ("x", "y", "w", "h", "volume", "background")
+_BLOT_FLOAT = ("x", "y", "w", "h", "volume", "volume_total", "background")
 _BLOT_TEXT = ("image", "sample", "target", "status", "method", "params")
 
 
@@ -692,7 +695,7 @@ def blot_bands_table(data: pd.DataFrame | dict[str, Any]) -> pd.DataFrame:
         At least ``lane``, ``x``, ``y``, ``w``, ``h``, ``volume``. Missing text columns
         become ``''`` (``status``: ``'ok'``), ``band`` counts bands within each lane from
         1, ``background`` is NaN, ``n_saturated`` is 0, ``saturated`` follows
-        ``n_saturated > 0``. Extra columns are kept after the canonical ones.
+        ``n_saturated > 0``, ``volume_total`` is NaN. Extra columns are kept after the canonical ones.
 
     Returns
     -------
@@ -710,8 +713,9 @@ def blot_bands_table(data: pd.DataFrame | dict[str, Any]) -> pd.DataFrame:
         df["n_saturated"] = np.zeros(n, dtype=np.int64)
     if "saturated" not in df.columns:
         df["saturated"] = df["n_saturated"].to_numpy() > 0
-    if "background" not in df.columns:
-        df["background"] = np.full(n, np.nan)
+    for name in ("background", "volume_total"):
+        if name not in df.columns:
+            df[name] = np.full(n, np.nan)
     for name in _BLOT_TEXT:
         if name not in df.columns:
             df[name] = "ok" if name == "status" else ""

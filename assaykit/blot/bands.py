@@ -179,7 +179,7 @@ def fit_profile(
 
 def split_volumes(
     fit: PeakFit, profile: np.ndarray, boxes: list[tuple[int, int]]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Volumes of fitted bands in their boxes, sharing the measured signal row by row.
 
     Parameters
@@ -193,9 +193,11 @@ def split_volumes(
 
     Returns
     -------
-    volumes, backgrounds : numpy.ndarray
+    volumes, backgrounds, totals : numpy.ndarray
         ``Σ_box (profile − baseline) · share_k`` and ``Σ_box baseline`` per band, where
-        ``share_k = component_k / Σ components`` (1 for a band alone in its rows).
+        ``share_k = component_k / Σ components`` (1 for a band alone in its rows); and the
+        volume extrapolated to the whole band, ``volume · area_k / Σ_box component_k``
+        (the fitted shape's tails outside the box added).
     """
     comps = np.clip(fit.components, 0.0, None)
     total = comps.sum(axis=0)
@@ -203,12 +205,15 @@ def split_volumes(
     share = np.where(total > 0, comps / np.where(total > 0, total, 1.0), 1.0 / n)
     above = np.asarray(profile, dtype=np.float64) - fit.baseline
     y0 = int(fit.y[0])
-    vols, bgs = np.empty(n), np.empty(n)
+    vols, bgs, tots = np.empty(n), np.empty(n), np.full(n, np.nan)
     for k, (top, bottom) in enumerate(boxes):
         sl = slice(top - y0, bottom - y0)
         vols[k] = float((above[sl] * share[k, sl]).sum())
         bgs[k] = float(fit.baseline[sl].sum())
-    return vols, bgs
+        inside = float(comps[k, sl].sum())
+        if inside > 0:
+            tots[k] = vols[k] * float(fit.params[k, 0]) / inside
+    return vols, bgs, tots
 
 
 def detect_bands(profile: np.ndarray, *, min_prominence: float = 0.02, min_distance: int = 5) -> list[tuple[int, int, int]]:

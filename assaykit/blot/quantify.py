@@ -135,6 +135,7 @@ class _Measure:
     volume: np.ndarray
     background: np.ndarray
     fitted: np.ndarray
+    total: np.ndarray
 
 
 def _clusters(tops: np.ndarray, bottoms: np.ndarray, margin: float) -> list[list[int]]:
@@ -175,9 +176,10 @@ def _fit_group(prof: np.ndarray, tops: np.ndarray, bottoms: np.ndarray, idx: lis
         fits.append((y, line, None))
         return
     fit = fit_profile(y, window, centers, halves, shape=shape)
-    vols, bgs = split_volumes(fit, window, [(int(tops[i]), int(bottoms[i])) for i in idx])
+    vols, bgs, tots = split_volumes(fit, window, [(int(tops[i]), int(bottoms[i])) for i in idx])
     m.volume[idx] = vols
     m.background[idx] = bgs
+    m.total[idx] = tots
     m.fitted[idx] = len(idx) > 1
     fits.append((y, fit.baseline, fit.components.sum(axis=0)))
 
@@ -189,7 +191,7 @@ def _measure_group(sig: np.ndarray, bg: np.ndarray | None, g: pd.DataFrame, s: Q
     tops = g["y"].to_numpy(np.int64)
     bottoms = tops + g["h"].to_numpy(np.int64)
     n = len(g)
-    m = _Measure(np.zeros(n), np.zeros(n), np.zeros(n, bool))
+    m = _Measure(np.zeros(n), np.zeros(n), np.zeros(n, bool), np.full(n, np.nan))
     raw = sig[:, x0:x1].sum(axis=1, dtype=np.float64)
     width = x1 - x0
     curves = {"raw": raw / width, "background": np.full(raw.size, np.nan), "fit": np.full(raw.size, np.nan)}
@@ -208,7 +210,7 @@ def _measure_group(sig: np.ndarray, bg: np.ndarray | None, g: pd.DataFrame, s: Q
         if s.peak_shape != "none":  # overlapping or touching boxes: split by fitted peaks
             for idx in _clusters(tops, bottoms, float(g["h"].max()) / 2.0):
                 if len(idx) > 1:
-                    extra = _Measure(m.volume.copy(), np.zeros(n), m.fitted)
+                    extra = _Measure(m.volume.copy(), np.zeros(n), m.fitted, m.total)
                     _fit_group(corr, tops, bottoms, idx, int(g["h"].max()), s.peak_shape, extra, [])
                     m.volume[idx] = extra.volume[idx]
                     m.background[idx] += extra.background[idx]
@@ -244,12 +246,12 @@ def _measure(img: BlotImage, sig: np.ndarray, bg: np.ndarray | None, boxes: pd.D
     method = s.background
     sat = img.saturated_mask()
     boxes = boxes.reset_index(drop=True)
-    vol, bgv = np.zeros(len(boxes)), np.zeros(len(boxes))
+    vol, bgv, tot = np.zeros(len(boxes)), np.zeros(len(boxes)), np.full(len(boxes), np.nan)
     fitted = np.zeros(len(boxes), bool)
     profiles = []
     for (lane, _x, _w), g in boxes.groupby(["lane", "x", "w"], sort=True):
         m, curves = _measure_group(sig, bg, g, s, method)
-        vol[g.index], bgv[g.index], fitted[g.index] = m.volume, m.background, m.fitted
+        vol[g.index], bgv[g.index], fitted[g.index], tot[g.index] = m.volume, m.background, m.fitted, m.total
         y = np.arange(sig.shape[0])
         profiles.append(pd.DataFrame({"lane": np.int64(lane), "x": np.int64(_x), "y": y, "raw": curves["raw"],
                                       "background": curves["background"],
@@ -258,7 +260,8 @@ def _measure(img: BlotImage, sig: np.ndarray, bg: np.ndarray | None, boxes: pd.D
     bands = pd.DataFrame({
         "image": img.name, "lane": boxes["lane"].to_numpy(np.int64), "sample": boxes["sample"].to_numpy(object),
         "target": boxes["target"].to_numpy(object), "x": boxes["x"].astype(float), "y": boxes["y"].astype(float),
-        "w": boxes["w"].astype(float), "h": boxes["h"].astype(float), "volume": vol, "background": bgv,
+        "w": boxes["w"].astype(float), "h": boxes["h"].astype(float), "volume": vol, "volume_total": tot,
+        "background": bgv,
         "n_saturated": nsat, "saturated": nsat > 0,
         "status": [_status(v, k, f) for v, k, f in zip(vol, nsat, fitted, strict=True)],
         "method": method, "params": method_params(method, s) + (f";peak_shape={s.peak_shape}" if method in (
@@ -312,29 +315,79 @@ def _lanes_arg(lanes: Any, img: BlotImage, corrected: np.ndarray, s: QuantifySet
     return found.assign(source="count" if n else "detected")
 
 
-def _detect_boxes(corrected: np.ndarray, lanes: pd.DataFrame, s: QuantifySettings) -> pd.DataFrame:
-    """Band boxes found on the lane profiles of the background-corrected image."""
+def _noise(profile: np.ndarray) -> float:
+    """Robust noise SD of a profile (median absolute first difference)."""
+    d = np.diff(profile)
+    return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0)) if d.size else 0.0
+
+
+def _bic(fit: Any, window: np.ndarray) -> float:
+    n = window.size
+    rss = max(float(((window - fit.baseline - fit.components.sum(axis=0)) ** 2).sum()), 1e-300)
+    return n * np.log(rss / n) + (3 + 5 * fit.params.shape[0]) * np.log(n)
+
+
+def _fit_peaks(raw: np.ndarray, centers: list[float], halves: list[float], shape: str,
+               min_height: float) -> list[tuple[float, float]]:
+    """Centres and Gaussian sigmas of the bands of one lane, fitted on its raw profile.
+
+    Neighbouring candidates are fitted together; one more peak is added to a group where
+    the smoothed residual of its fit shows a band the detection missed (a faint shoulder
+    beside a strong band).
+    """
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks
+
+    order = np.argsort(centers)
+    c_arr, h_arr = np.asarray(centers, float)[order], np.asarray(halves, float)[order]
+    margin = int(2 * h_arr.max())
+    out: list[tuple[float, float]] = []
+    for idx in _clusters(c_arr - h_arr, c_arr + h_arr, margin / 2.0):
+        lo = max(0, int(c_arr[idx].min() - h_arr[idx].max()) - margin)
+        hi = min(raw.size, int(c_arr[idx].max() + h_arr[idx].max()) + margin)
+        y, window = np.arange(lo, hi), raw[lo:hi]
+        cs, hs = list(c_arr[idx]), list(h_arr[idx])
+        fit = fit_profile(y, window, cs, hs, shape=shape)
+        resid = gaussian_filter1d(window - fit.baseline - fit.components.sum(axis=0), 2.0)
+        extra, _ = find_peaks(resid, height=min_height, distance=5)
+        if extra.size:  # one more band if the Bayesian information criterion prefers it
+            k = int(extra[np.argmax(resid[extra])])
+            more = fit_profile(y, window, [*cs, float(y[k])], [*hs, float(np.median(hs))], shape=shape)
+            if _bic(more, window) + 10.0 < _bic(fit, window) and more.params[-1, 0] > 0:
+                fit = more
+        for area, c, sigma, _g, _e in fit.params:
+            if area > 0:
+                out.append((float(c), float(sigma)))
+    return sorted(out)
+
+
+def _detect_boxes(sig: np.ndarray, corrected: np.ndarray, lanes: pd.DataFrame, s: QuantifySettings) -> pd.DataFrame:
+    """Band boxes found on the lane profiles: candidates on the background-corrected profile
+    (central 60 % of the lane), then centres and widths fitted on the raw profile; each box
+    spans the lane and ``box_sigmas`` Gaussian sigmas either side of the band's centre."""
     rows = []
     h_img = corrected.shape[0]
+    shape = s.peak_shape if s.peak_shape != "none" else "pseudo_voigt"
     for r in lanes.itertuples():
         x0, x1 = int(round(r.x_left)), int(round(r.x_right))
         if x1 - x0 < 3:
             continue
-        inner = max(1, int(0.2 * (x1 - x0)))  # central 60 % of the lane for detection
+        inner = max(1, int(0.2 * (x1 - x0)))
         prof = corrected[:, x0 + inner : x1 - inner].mean(axis=1, dtype=np.float64)
-        from scipy.signal import peak_widths
-
         found = detect_bands(prof, min_prominence=s.min_prominence)
         if not found:
             continue
-        peaks = np.array([p for _, p, _ in found])
-        fwhm = peak_widths(prof, peaks, rel_height=0.5)[0]
-        for (_top, pk, _bottom), width in zip(found, fwhm, strict=True):
-            half = max(2.0, s.box_sigmas * float(width) / 2.3548)
-            top = max(0, int(round(pk - half)))
-            bottom = min(h_img, int(round(pk + half)) + 1)
-            rows.append({"lane": int(r.lane), "target": "", "sample": "", "x": x0, "y": top, "w": x1 - x0,
-                         "h": bottom - top})
+        raw = sig[:, x0:x1].sum(axis=1, dtype=np.float64)
+        peak_max = max(prof[p] for _, p, _ in found) * (x1 - x0)
+        min_height = max(0.5 * s.min_prominence * peak_max, 3.0 * _noise(raw))
+        centers = [float(p) for _, p, _ in found]
+        halves = [max(3.0, (b - t) / 2.0) for t, _, b in found]
+        for c, sigma in _fit_peaks(raw, centers, halves, shape, min_height):
+            half = max(2.0, s.box_sigmas * sigma)
+            top, bottom = max(0, int(round(c - half))), min(h_img, int(round(c + half)))
+            if bottom - top >= 2:
+                rows.append({"lane": int(r.lane), "target": "", "sample": "", "x": x0, "y": top, "w": x1 - x0,
+                             "h": bottom - top})
     if not rows:
         raise AnalysisError(
             "no bands detected in the lanes", expected="bands above the background",
@@ -405,7 +458,7 @@ def quantify(
     else:
         corrected = sig - bg
         lanes_df = _lanes_arg(lanes, img, corrected, s)
-        box = _detect_boxes(corrected, lanes_df, s)
+        box = _detect_boxes(sig, corrected, lanes_df, s)
     bands, profiles = _measure(img, sig, bg if s.background == "rolling_ball" else None, box, s)
     bands = blot_bands_table(bands)
     if layout is not None:

@@ -65,7 +65,7 @@ class QuantifySettings(Settings):
         "pseudo_voigt", help="peak shape fitted to separate overlapping bands", choices=_aliases(PEAK_SHAPES)
     )
     min_prominence: float = option(
-        0.02, help="band detection: minimum peak prominence as a fraction of the lane's strongest band",
+        0.01, help="band detection: minimum peak prominence as a fraction of the lane's strongest band",
         check=lambda v: 0 < v < 1, expected="a fraction between 0 and 1",
     )
     box_sigmas: float = option(
