@@ -351,6 +351,34 @@ def _read_csv_layout(p: str) -> BlotLayout:
     return BlotLayout(_lanes_frame(lanes, p), _rows({}, p), {}, "", p)
 
 
+def _match_by_position(b: pd.DataFrame, todo: np.ndarray, rows: pd.DataFrame, target: pd.Series) -> None:
+    """In each lane, give each row the nearest unnamed band whose box holds the row's position.
+
+    A row's position is its ``y`` (or the middle of ``y_min``..``y_max``); a band qualifies
+    when its box ``[y, y + h]`` holds that position or its centre lies in the row's range.
+    Each band takes at most one row (nearest pairs first); bands no row claims keep no target.
+    """
+    top, height = b["y"].to_numpy(float), b["h"].to_numpy(float)
+    centre = top + height / 2
+    lo, hi = rows["y_min"].to_numpy(float), rows["y_max"].to_numpy(float)
+    mid = np.where(np.isfinite(rows["y"].to_numpy(float)), rows["y"].to_numpy(float), (lo + hi) / 2)
+    for _, pos in b.loc[todo].groupby("lane", sort=False).indices.items():
+        idx = np.flatnonzero(todo)[pos]
+        pairs = []
+        for k in range(len(rows)):
+            for i in idx:
+                in_box = top[i] <= mid[k] <= top[i] + height[i]
+                in_range = np.isfinite(lo[k]) and np.isfinite(hi[k]) and lo[k] <= centre[i] <= hi[k]
+                if in_box or in_range:
+                    pairs.append((abs(centre[i] - mid[k]), k, i))
+        used_rows, used_bands = set(), set()
+        for _, k, i in sorted(pairs):
+            if k not in used_rows and i not in used_bands:
+                target.iloc[i] = rows["target"].iloc[k]
+                used_rows.add(k)
+                used_bands.add(i)
+
+
 def _assign_targets(b: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     """Targets of bands that have none, from row positions or from band order in each lane."""
     target = b["target"].astype(object).where(b["target"].notna(), "").astype(str)
@@ -358,17 +386,9 @@ def _assign_targets(b: pd.DataFrame, rows: pd.DataFrame) -> pd.Series:
     if not todo.any() or rows.empty:
         return target
     centre = (b["y"] + b["h"] / 2).to_numpy(float)
-    lo, hi = rows["y_min"].to_numpy(float), rows["y_max"].to_numpy(float)
-    mid = np.where(np.isfinite(rows["y"].to_numpy(float)), rows["y"].to_numpy(float), (lo + hi) / 2)
-    if np.isfinite(mid).all() and np.isfinite(centre[todo]).all():
-        for i in np.flatnonzero(todo):
-            inside = np.isfinite(lo) & np.isfinite(hi) & (lo <= centre[i]) & (centre[i] <= hi)
-            k = (
-                int(np.flatnonzero(inside)[0])
-                if inside.any()
-                else int(np.argmin(np.abs(mid - centre[i])))
-            )
-            target.iloc[i] = rows["target"].iloc[k]
+    positioned = rows[["y", "y_min", "y_max"]].notna().any(axis=1).all()
+    if positioned and np.isfinite(centre[todo]).all():
+        _match_by_position(b, todo, rows, target)
         return target
     for _, pos in b.loc[todo].groupby("lane", sort=False).indices.items():
         idx = np.flatnonzero(todo)[pos]
@@ -396,6 +416,13 @@ def apply_layout(bands: pd.DataFrame, layout: BlotLayout, *, how: str = "strict"
     add_missing : bool
         Add a ``not_found`` row (volume NaN) for every target of the layout that a sample
         lane lacks, so that a missing band is visible instead of silently absent.
+
+    Notes
+    -----
+    With row positions, each row takes the nearest band of the lane whose box holds the
+    row's ``y`` (or whose centre lies in ``y_min``..``y_max``); other detected bands stay
+    in the table without a target (normalisation ignores them). Without positions, the
+    bands of a lane are named top to bottom when there are as many as rows.
 
     Returns
     -------

@@ -73,6 +73,7 @@ __all__ = [
     "BlotSpec",
     "SimulatedBlot",
     "boxes_table",
+    "demo_film_spec",
     "demo_spec",
     "dilution_series_spec",
     "expected_ratios",
@@ -746,6 +747,23 @@ def demo_spec(name: str = "demo_ikba") -> BlotSpec:
     return BlotSpec(name=name, lanes=lanes, rows=rows, loading=(1.0, 0.92, 1.08, 0.85, 1.1, 1.0), height=300,
                     lane_width=48, lane_gap=16, left_margin=26, well_y=30, smile=4.0, tilt=0.005, bg_grad_x=600,
                     bg_grad_y=300, blotch_amp=600, blotch_sigma=90, smear_amp=80, read_sd=10.0)  # fmt: skip
+
+
+def demo_film_spec(name: str = "demo_film") -> BlotSpec:
+    """The demo IκBα blot as an 8-bit film scan (dark bands on light, 312 × 220 px).
+
+    Small enough to bundle (≈ 30 kB as a deflate TIFF); the strongest GAPDH bands reach
+    0 (film saturation) in a few pixels.
+    """
+    lanes = ("veh", "TNF_5", "TNF_15", "TNF_30", "TNF_60", "drug+TNF_15")
+    rows = (
+        BandRow("IkBa", 80, (1.0, 0.55, 0.2, 0.35, 0.8, 0.8), peak=120.0, sigma=4.0, gamma=3.0),
+        BandRow("GAPDH", 155, (1.0,) * 6, peak=150.0, sigma=4.5, gamma=3.5),
+    )
+    return BlotSpec(name=name, lanes=lanes, rows=rows, loading=(1.0, 0.92, 1.08, 0.85, 1.1, 1.0), height=220,
+                    lane_width=36, lane_gap=12, left_margin=18, well_y=20, smile=3.0, tilt=0.005, polarity="light",
+                    bits=8, white=235.0, bias=0.0, gain=0.02, read_sd=0.8, bg_base=12.0, bg_grad_x=20.0,
+                    bg_grad_y=10.0, blotch_amp=6.0, blotch_sigma=120.0, smear_amp=0.0)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- vendor band tables
