@@ -194,3 +194,17 @@ def test_simulated_fraction_layout_round_trip(tmp_path):
     lay = read_layout(write_blot(blot, tmp_path)["layout"])
     assert set(lay.lanes["fraction"]) == {"cytoplasmic", "nuclear"}
     assert lay.lanes["condition"].tolist()[:4] == ["veh", "TNF30", "drug+TNF30", "drug"]
+
+
+def test_spurious_detected_bands_stay_unnamed(tmp_path):
+    lay = read_layout(
+        _write(
+            tmp_path,
+            '[lanes]\nsamples = ["veh"]\n[[row]]\ntarget = "IkBa"\ny = 80\n[[row]]\ntarget = "GAPDH"\ny = 155\n',
+        )
+    )
+    # a faint artefact at the top, a box spanning the lane, and the two real bands
+    bands = pd.DataFrame({"lane": 1, "x": 0.0, "y": [5.0, 0.0, 66.0, 139.0], "w": 36.0, "h": [30.0, 220.0, 30.0, 34.0],
+                          "volume": [1.0, 2.0, 3.0, 4.0], "band": [1, 2, 3, 4], "image": ""})  # fmt: skip
+    out = apply_layout(bands, lay)
+    assert out["target"].tolist() == ["", "", "IkBa", "GAPDH"]
