@@ -26,20 +26,10 @@ import os
 from assaykit.blot._result import BlotResult, QuantifyResult
 from assaykit.blot.background import subtract_background
 from assaykit.blot.lanes import find_lanes
+from assaykit.blot.normalize import normalize
 from assaykit.blot.quantify import quantify
 from assaykit.blot.settings import BACKGROUND_METHODS, PEAK_SHAPES, BlotSettings, QuantifySettings
 from assaykit.images import BlotImage
-
-try:  # blot-B's module; imported eagerly so that the function wins over the submodule name
-    from assaykit.blot.normalize import normalize
-except ModuleNotFoundError as _exc:  # pragma: no cover - only while normalize.py is missing
-    if _exc.name != "assaykit.blot.normalize":
-        raise
-
-    def normalize(bands, loading="GAPDH", control=None, **options):  # type: ignore[no-redef]
-        """Target / loading ratio and fold versus the control lane (:mod:`assaykit.blot.normalize`)."""
-        raise NotImplementedError("assaykit.blot.normalize is not written yet")
-
 
 __all__ = [
     "BACKGROUND_METHODS",

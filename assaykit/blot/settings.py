@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assaykit.blot.normalize import NormalizeSettings
 from assaykit.settings import Settings, option
 
 __all__ = ["BACKGROUND_METHODS", "PEAK_SHAPES", "BlotSettings", "QuantifySettings"]
@@ -93,4 +94,7 @@ class BlotSettings(Settings):
 
     quantify: QuantifySettings = option(
         default_factory=QuantifySettings, nested=True, help="image, lanes, bands and background"
+    )
+    normalize: NormalizeSettings = option(
+        default_factory=NormalizeSettings, nested=True, help="ratios, folds, fractions, replicates"
     )
