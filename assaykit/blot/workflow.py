@@ -3,8 +3,8 @@
 :func:`run` is what ``assaykit blot`` and Python users call::
 
     from assaykit.blot.workflow import run, settings_class
-    res = run(["blot1.tif", "blot2.tif"], settings_class()(loading="GAPDH", control="veh"),
-              layout="layout.toml")
+    s = settings_class().from_mapping({"loading": "GAPDH", "control": "veh"})
+    res = run(["blot1.tif", "blot2.tif"], s, layout="layout.toml")
     res.tables()["normalized"]
 
 Each input is a blot image (TIFF/PNG file, :class:`~assaykit.images.BlotImage` or 2-D
@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,32 +33,17 @@ from assaykit.blot.normalize import NormalizeSettings, normalize
 from assaykit.blot.settings import BlotSettings, QuantifySettings
 from assaykit.errors import AnalysisError
 from assaykit.images import BlotImage
-from assaykit.settings import Settings, option
+from assaykit.settings import Settings
 
-__all__ = ["BlotRunSettings", "run", "settings_class"]
+__all__ = ["run", "settings_class"]
 
 _IMAGE_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"\x89PNG\r\n\x1a\n")
 
 
-@dataclass(frozen=True)
-class BlotRunSettings(Settings):
-    """The whole ``[blot]`` table when :class:`~assaykit.blot.settings.BlotSettings` does not
-    nest the normalisation settings: quantification and normalisation side by side."""
-
-    section = "blot"
-
-    quantify: QuantifySettings = option(
-        default_factory=QuantifySettings, nested=True, help="image, lanes, bands"
-    )
-    normalize: NormalizeSettings = option(
-        default_factory=NormalizeSettings, nested=True, help="ratios and folds"
-    )
-
-
-def settings_class() -> type[Settings]:
-    """The settings class of the ``[blot]`` table: ``BlotSettings`` once it nests the
-    normalisation settings, else :class:`BlotRunSettings`."""
-    return BlotSettings if "loading" in BlotSettings.keys() else BlotRunSettings
+def settings_class() -> type[BlotSettings]:
+    """The settings class of the whole ``[blot]`` table (:class:`~assaykit.blot.settings.BlotSettings`:
+    quantification and normalisation settings side by side)."""
+    return BlotSettings
 
 
 def _parts(settings: Settings | None) -> tuple[Settings, QuantifySettings, NormalizeSettings]:
@@ -124,9 +108,9 @@ def run(
     ----------
     data : image, band table, DataFrame, or a sequence of them
         See the module docstring.
-    settings : BlotSettings or BlotRunSettings, optional
+    settings : BlotSettings, optional
         The ``[blot]`` options (quantification and normalisation); defaults otherwise.
-        :func:`settings_class` returns the class to build.
+        A :class:`QuantifySettings` or :class:`NormalizeSettings` alone is accepted too.
     layout : BlotLayout or path, or one per input, optional
         Lane → sample and row → target (:func:`assaykit.blot.layout.read_layout`). Without
         a lane count and boxes, an image has as many lanes as its layout names.
