@@ -116,6 +116,7 @@ def fit_profile(
     half_widths: list[float],
     *,
     shape: str = "pseudo_voigt",
+    init: np.ndarray | None = None,
 ) -> PeakFit:
     """Fit peaks plus a quadratic baseline to one window of a lane profile.
 
@@ -132,6 +133,9 @@ def fit_profile(
         a quarter of it and each centre may move by at most half of it.
     shape : {'pseudo_voigt', 'gaussian'}
         Peak shape.
+    init : numpy.ndarray, optional
+        ``n_peaks × 5`` starting values (area, center, sigma, gamma, eta), e.g. from an
+        earlier fit; NaN rows fall back to the defaults.
 
     Returns
     -------
@@ -155,7 +159,13 @@ def fit_profile(
         theta0 += [area0, float(c), s0, s0, 0.3]
         lo += [0.0, c - hw / 2.0, 0.5, 0.5, 0.0]
         hi += [np.inf, c + hw / 2.0, 2.0 * hw, 2.0 * hw, 1.0]
-    theta0 = np.clip(np.asarray(theta0, dtype=np.float64), np.array(lo) + 1e-9, np.array(hi) - 1e-9)
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    if init is not None:
+        start = np.asarray(init, dtype=np.float64).reshape(n, 5)
+        for k in range(n):
+            if np.isfinite(start[k]).all():
+                theta0[3 + 5 * k : 8 + 5 * k] = start[k]
+    theta0 = np.clip(theta0, np.array(lo) + 1e-9, np.array(hi) - 1e-9)
 
     def resid(theta: np.ndarray) -> np.ndarray:
         base, comps = _model(theta, y, n, shape, yc, span)

@@ -154,7 +154,7 @@ def _clusters(tops: np.ndarray, bottoms: np.ndarray, margin: float) -> list[list
 
 
 def _fit_group(prof: np.ndarray, tops: np.ndarray, bottoms: np.ndarray, idx: list[int], margin: int,
-               shape: str, m: _Measure, fits: list) -> None:
+               shape: str, m: _Measure, fits: list, init: np.ndarray | None = None) -> None:
     """Fit one cluster of boxes on a lane profile; fill ``m`` for its boxes."""
     lo = max(0, int(tops[idx].min()) - margin)
     hi = min(prof.size, int(bottoms[idx].max()) + margin)
@@ -175,7 +175,7 @@ def _fit_group(prof: np.ndarray, tops: np.ndarray, bottoms: np.ndarray, idx: lis
             m.volume[i] = window[sl].sum() - m.background[i]
         fits.append((y, line, None))
         return
-    fit = fit_profile(y, window, centers, halves, shape=shape)
+    fit = fit_profile(y, window, centers, halves, shape=shape, init=None if init is None else init[idx])
     vols, bgs, tots = split_volumes(fit, window, [(int(tops[i]), int(bottoms[i])) for i in idx])
     m.volume[idx] = vols
     m.background[idx] = bgs
@@ -196,10 +196,11 @@ def _measure_group(sig: np.ndarray, bg: np.ndarray | None, g: pd.DataFrame, s: Q
     width = x1 - x0
     curves = {"raw": raw / width, "background": np.full(raw.size, np.nan), "fit": np.full(raw.size, np.nan)}
     fits: list = []
+    init = np.array(g["_init"].tolist(), dtype=np.float64) if "_init" in g.columns else None
     if method == "lane_profile":
         margin = int(g["h"].max())
         for idx in _clusters(tops, bottoms, margin):
-            _fit_group(raw, tops, bottoms, idx, margin, s.peak_shape, m, fits)
+            _fit_group(raw, tops, bottoms, idx, margin, s.peak_shape, m, fits, init)
     elif method == "rolling_ball":
         bgp = bg[:, x0:x1].sum(axis=1, dtype=np.float64)
         corr = raw - bgp
@@ -328,8 +329,8 @@ def _bic(fit: Any, window: np.ndarray) -> float:
 
 
 def _fit_peaks(raw: np.ndarray, centers: list[float], halves: list[float], shape: str,
-               min_height: float) -> list[tuple[float, float]]:
-    """Centres and Gaussian sigmas of the bands of one lane, fitted on its raw profile.
+               min_height: float) -> list[tuple[float, ...]]:
+    """Fitted ``(area, center, sigma, gamma, eta)`` of the bands of one lane (raw profile).
 
     Neighbouring candidates are fitted together; one more peak is added to a group where
     the smoothed residual of its fit shows a band the detection missed (a faint shoulder
@@ -355,10 +356,10 @@ def _fit_peaks(raw: np.ndarray, centers: list[float], halves: list[float], shape
             more = fit_profile(y, window, [*cs, float(y[k])], [*hs, float(np.median(hs))], shape=shape)
             if _bic(more, window) + 10.0 < _bic(fit, window) and more.params[-1, 0] > 0:
                 fit = more
-        for area, c, sigma, _g, _e in fit.params:
-            if area > 0:
-                out.append((float(c), float(sigma)))
-    return sorted(out)
+        for row in fit.params:
+            if row[0] > 0:
+                out.append(tuple(float(v) for v in row))
+    return sorted(out, key=lambda r: r[1])
 
 
 def _detect_boxes(sig: np.ndarray, corrected: np.ndarray, lanes: pd.DataFrame, s: QuantifySettings) -> pd.DataFrame:
@@ -382,12 +383,12 @@ def _detect_boxes(sig: np.ndarray, corrected: np.ndarray, lanes: pd.DataFrame, s
         min_height = max(0.5 * s.min_prominence * peak_max, 3.0 * _noise(raw))
         centers = [float(p) for _, p, _ in found]
         halves = [max(3.0, (b - t) / 2.0) for t, _, b in found]
-        for c, sigma in _fit_peaks(raw, centers, halves, shape, min_height):
+        for area, c, sigma, gamma, eta in _fit_peaks(raw, centers, halves, shape, min_height):
             half = max(2.0, s.box_sigmas * sigma)
             top, bottom = max(0, int(round(c - half))), min(h_img, int(round(c + half)))
             if bottom - top >= 2:
                 rows.append({"lane": int(r.lane), "target": "", "sample": "", "x": x0, "y": top, "w": x1 - x0,
-                             "h": bottom - top})
+                             "h": bottom - top, "_init": (area, c, sigma, gamma, eta)})
     if not rows:
         raise AnalysisError(
             "no bands detected in the lanes", expected="bands above the background",
