@@ -321,3 +321,24 @@ def test_unknown_option_is_a_settings_error():
         blot.quantify(img, boxes=boxes, radius=-1)
     with pytest.raises(SettingsError, match="not a setting"):
         blot.quantify(img, boxes=boxes, raduis=5)
+
+
+# ----------------------------------------------------------------------------- committed crop
+def test_committed_crop_volumes_and_fold():
+    """tests/data/blot: two lanes cropped from synthetic blot A (SOURCES.md), no ../shared needed."""
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data" / "blot"
+    gt = pd.read_csv(here / "synth_A_crop_truth.csv").rename(columns={"lane_index": "lane"})
+    img = blot.read_image(here / "synth_A_crop.tif")
+    assert (img.polarity, img.bit_depth) == ("dark", 16)
+    res = blot.quantify(img, boxes=_boxes(gt), background="lane_profile")
+    m = res.bands.merge(gt, on=["lane", "target"])
+    err = (m["volume"] / m["true_volume_in_box"] - 1.0) * 100.0
+    strong = m["target"].isin(["IkBa", "GAPDH"]).to_numpy()
+    assert np.abs(err[strong]).max() < 1.0
+    assert abs(float(err[m["target"] == "p-IkBa"].iloc[0])) < 20.0
+    f = _folds(m, "IkBa", "GAPDH", "veh", value="volume_total")["TNF_5"]
+    true = _folds(m, "IkBa", "GAPDH", "veh", value="true_volume")["TNF_5"]
+    assert f == pytest.approx(true, rel=0.03)
+    assert true == pytest.approx(0.584819, rel=1e-5)  # the corpus's expected fold
