@@ -362,6 +362,33 @@ def _fit_peaks(raw: np.ndarray, centers: list[float], halves: list[float], shape
     return sorted(out, key=lambda r: r[1])
 
 
+def _lane_curvature(lane: np.ndarray, peaks: list[tuple[float, ...]], n_seg: int = 4) -> tuple[float, float]:
+    """How far band centres move up and down across a lane (smile, tilt): ``(lowest, highest)``
+    offset in rows of the lane's column segments from the whole-lane centre.
+
+    Measured on the lane's strongest band: its peak row in each of ``n_seg`` column segments
+    (parabolic refinement of the maximum of the segment's profile within 2 sigma of the
+    centre); smile and tilt move every band of a lane alike.
+    """
+    if not peaks or lane.shape[1] < 2 * n_seg:
+        return 0.0, 0.0
+    area, c, sigma = max(peaks, key=lambda p: p[0])[:3]
+    lo, hi = int(max(0, c - 2 * sigma - 2)), int(min(lane.shape[0], c + 2 * sigma + 3))
+    if hi - lo < 5:
+        return 0.0, 0.0
+    offsets = []
+    for seg in np.array_split(np.arange(lane.shape[1]), n_seg):
+        prof = lane[lo:hi, seg].mean(axis=1, dtype=np.float64)
+        prof = np.convolve(prof, np.ones(3) / 3.0, mode="same")
+        k = int(np.clip(np.argmax(prof[1:-1]) + 1, 1, prof.size - 2))
+        den = prof[k - 1] - 2 * prof[k] + prof[k + 1]
+        frac = 0.5 * (prof[k - 1] - prof[k + 1]) / den if den < 0 else 0.0
+        offsets.append(lo + k + float(np.clip(frac, -0.5, 0.5)) - c)
+    off = np.asarray(offsets)
+    off -= off.mean()
+    return float(min(off.min(), 0.0)), float(max(off.max(), 0.0))
+
+
 def _detect_boxes(sig: np.ndarray, corrected: np.ndarray, lanes: pd.DataFrame, s: QuantifySettings) -> pd.DataFrame:
     """Band boxes found on the lane profiles: candidates on the background-corrected profile
     (central 60 % of the lane), then centres and widths fitted on the raw profile; each box
@@ -383,9 +410,13 @@ def _detect_boxes(sig: np.ndarray, corrected: np.ndarray, lanes: pd.DataFrame, s
         min_height = max(0.5 * s.min_prominence * peak_max, 3.0 * _noise(raw))
         centers = [float(p) for _, p, _ in found]
         halves = [max(3.0, (b - t) / 2.0) for t, _, b in found]
-        for area, c, sigma, gamma, eta in _fit_peaks(raw, centers, halves, shape, min_height):
-            half = max(2.0, s.box_sigmas * sigma)
-            top, bottom = max(0, int(round(c - half))), min(h_img, int(round(c + half)))
+        peaks = _fit_peaks(raw, centers, halves, shape, min_height)
+        d_lo, d_hi = _lane_curvature(corrected[:, x0:x1], peaks)
+        for area, c, sigma, gamma, eta in peaks:
+            span = d_hi - d_lo  # the band's centre moves by `span` rows across the lane
+            core = np.sqrt(max(sigma * sigma - span * span / 12.0, 0.25 * sigma * sigma))
+            top = max(0, int(round(c + d_lo - s.box_sigmas * core)))
+            bottom = min(h_img, int(round(c + d_hi + s.box_sigmas * core)))
             if bottom - top >= 2:
                 rows.append({"lane": int(r.lane), "target": "", "sample": "", "x": x0, "y": top, "w": x1 - x0,
                              "h": bottom - top, "_init": (area, c, sigma, gamma, eta)})
