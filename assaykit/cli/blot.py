@@ -107,7 +107,7 @@ def run_blot(
     out.mkdir(parents=True, exist_ok=True)
     lay = read_layout(layout) if layout is not None else None
     settings = _settings(protocol, lay, options)
-    res = run([Path(p) for p in inputs], settings, layout=lay, boxes=boxes)
+    res = run([Path(p) for p in inputs], settings, layout=lay, boxes=boxes, progress=len(inputs) > 1)
     tables = res.tables()
     paths: list[Path] = []
     for name, table in tables.items():
