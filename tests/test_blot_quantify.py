@@ -342,3 +342,28 @@ def test_committed_crop_volumes_and_fold():
     true = _folds(m, "IkBa", "GAPDH", "veh", value="true_volume")["TNF_5"]
     assert f == pytest.approx(true, rel=0.03)
     assert true == pytest.approx(0.584819, rel=1e-5)  # the corpus's expected fold
+
+
+def test_automatic_quantification_with_a_layout(tmp_path):
+    """Simulated blot written with its layout: detected bands get their targets from the rows,
+    a target a lane lacks gets a not_found row, and IκBα/GAPDH folds are within 3 % of truth."""
+    from assaykit.simulate.blot import ikba_timecourse_spec, simulate_blot, write_blot
+
+    sb = simulate_blot(ikba_timecourse_spec(), seed=3)
+    paths = {k: str(v) for k, v in write_blot(sb, tmp_path).items()}
+    tif = next(v for v in paths.values() if v.endswith(".tif"))
+    layout = next(v for k, v in paths.items() if "layout" in k)
+    res = blot.quantify(tif, layout=layout, background="lane_profile")
+    b = res.bands
+    validate_blot_bands(b)
+    found = b[b["status"] != "not_found"]
+    assert set(found["target"]) >= {"IkBa", "GAPDH", "p-IkBa"}
+    missing = b[b["status"] == "not_found"]
+    assert set(missing["target"]) == {"p-IkBa"} and missing["volume"].isna().all()
+    truth = sb.truth.set_index(["lane", "target"])["true_volume"]
+    m = found[found["target"].isin(["IkBa", "GAPDH"])].set_index(["lane", "target"])
+    f = _folds(m.reset_index().assign(lane_label=lambda d: d["sample"]), "IkBa", "GAPDH", "veh",
+               value="volume_total")
+    t = _folds(truth.reset_index().merge(sb.truth[["lane", "target", "lane_label"]]), "IkBa", "GAPDH", "veh",
+               value="true_volume")
+    assert (np.abs(f / t[f.index] - 1.0) * 100.0).max() < 3.0
