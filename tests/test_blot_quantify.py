@@ -367,3 +367,22 @@ def test_automatic_quantification_with_a_layout(tmp_path):
     t = _folds(truth.reset_index().merge(sb.truth[["lane", "target", "lane_label"]]), "IkBa", "GAPDH", "veh",
                value="true_volume")
     assert (np.abs(f / t[f.index] - 1.0) * 100.0).max() < 3.0
+
+
+def test_boxes_from_toml_and_lanes_from_csv(tmp_path):
+    sb, img, boxes = _simulated()
+    toml = tmp_path / "boxes.toml"
+    toml.write_text("".join(
+        f'[[box]]\nlane = {r.lane}\ntarget = "{r.target}"\nx = {r.x}\ny = {r.y}\nw = {r.w}\nh = {r.h}\n\n'
+        for r in boxes.itertuples()))
+    a = blot.quantify(img, boxes=toml).bands
+    b = blot.quantify(img, boxes=boxes).bands
+    assert np.allclose(a["volume"], b["volume"])
+    lanes = blot.find_lanes(img)
+    p = tmp_path / "lanes.csv"
+    lanes.to_csv(p, index=False)
+    res = blot.quantify(img, lanes=p)
+    assert (res.lanes["source"] == "given").all() and len(res.lanes) == len(lanes)
+    (tmp_path / "empty.toml").write_text('title = "x"\n')
+    with pytest.raises(AnalysisError, match=r"empty.toml: no boxes in the TOML file"):
+        blot.quantify(img, boxes=tmp_path / "empty.toml")

@@ -67,6 +67,25 @@ def as_image(image: BlotImage | np.ndarray | str | os.PathLike, settings: Quanti
     return img
 
 
+def _table_file(path: str | os.PathLike, keys: tuple[str, ...], what: str) -> pd.DataFrame:
+    """A CSV file, or a TOML file holding an array of tables under one of ``keys``."""
+    where = str(path)
+    try:
+        if where.lower().endswith(".toml"):
+            import tomllib
+
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+            key = next((k for k in keys if isinstance(data.get(k), list)), None)
+            if key is None:
+                raise AnalysisError(f"no {what} in the TOML file", file=where,
+                                    expected="an array of tables [[" + keys[0] + "]]", found=f"keys {sorted(data)}")
+            return pd.DataFrame(data[key])
+        return pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        raise AnalysisError(f"cannot read the {what} file", file=where, found=str(exc)[:120]) from None
+
+
 def read_boxes(boxes: pd.DataFrame | str | os.PathLike, image: BlotImage) -> pd.DataFrame:
     """Band boxes from a DataFrame or CSV, checked against the image.
 
@@ -74,7 +93,8 @@ def read_boxes(boxes: pd.DataFrame | str | os.PathLike, image: BlotImage) -> pd.
     ----------
     boxes : DataFrame or path
         Columns ``lane``, ``x``, ``y``, ``w``, ``h`` (pixels, origin top-left) and
-        optionally ``target``, ``sample``.
+        optionally ``target``, ``sample``; a CSV file, or a TOML file with one ``[[box]]``
+        table per band.
     image : BlotImage
         The image the boxes are drawn on.
 
@@ -92,10 +112,7 @@ def read_boxes(boxes: pd.DataFrame | str | os.PathLike, image: BlotImage) -> pd.
     where = None
     if not isinstance(boxes, pd.DataFrame):
         where = str(boxes)
-        try:
-            boxes = pd.read_csv(boxes)
-        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise AnalysisError("cannot read the boxes file", file=where, found=str(exc)[:120]) from None
+        boxes = _table_file(boxes, ("box", "boxes", "band"), "boxes")
     df = boxes.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
     missing = [c for c in _BOX_COLUMNS if c not in df.columns]
     if missing:
@@ -300,6 +317,8 @@ def _lanes_arg(lanes: Any, img: BlotImage, corrected: np.ndarray, s: QuantifySet
     """Lanes given as a table, as a count, or detected."""
     from assaykit.blot.lanes import find_lanes
 
+    if isinstance(lanes, str | os.PathLike):
+        lanes = _table_file(lanes, ("lane", "lanes"), "lanes")
     if isinstance(lanes, pd.DataFrame):
         missing = [c for c in ("lane", "x_left", "x_right") if c not in lanes.columns]
         if missing:
@@ -431,7 +450,7 @@ def _detect_boxes(sig: np.ndarray, corrected: np.ndarray, lanes: pd.DataFrame, s
 def quantify(
     image: BlotImage | np.ndarray | str | os.PathLike,
     boxes: pd.DataFrame | str | os.PathLike | None = None,
-    lanes: pd.DataFrame | int | None = None,
+    lanes: pd.DataFrame | str | os.PathLike | int | None = None,
     layout: Any = None,
     background: str = "rolling_ball",
     radius: float = 50.0,
@@ -445,12 +464,14 @@ def quantify(
     ----------
     image : BlotImage, 2-D array or path
         The blot (:func:`assaykit.blot.read_image`).
-    boxes : DataFrame or CSV path, optional
+    boxes : DataFrame or path, optional
         Band boxes: ``lane``, ``target``, ``x``, ``y``, ``w``, ``h`` (pixels, origin
-        top-left; ``sample`` optional). Without boxes, lanes and bands are detected.
-    lanes : DataFrame or int, optional
+        top-left; ``sample`` optional), as a DataFrame, a CSV file or a TOML file with one
+        ``[[box]]`` table per band. Without boxes, lanes and bands are detected.
+    lanes : DataFrame, path or int, optional
         Without boxes: the lanes (``lane, x_left, x_right``, e.g. from
-        :func:`assaykit.blot.find_lanes`) or their number; detected when omitted.
+        :func:`assaykit.blot.find_lanes`; or a CSV file, or a TOML file with ``[[lane]]``
+        tables) or their number; detected when omitted.
     layout : BlotLayout or path, optional
         Lane → sample and row → target (:func:`assaykit.blot.layout.read_layout`);
         applied with :func:`assaykit.blot.layout.apply_layout` (targets of detected bands
