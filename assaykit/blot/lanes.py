@@ -12,8 +12,8 @@ of the highest row's take part (rows with bands).
   autocorrelation.
 * **Centres** are peaks of the smoothed projection at least 0.6 pitch apart and with a
   prominence of at least 10 % of the projection's range (the ``n`` most prominent when a
-  lane count is given; if fewer are found, the span of the found lanes is split into
-  ``n`` equal lanes).
+  lane count is given; if fewer are found, the columns where the projection rises above
+  20 % of its range — the extent of the bands — are split into ``n`` equal lanes).
 * **Edges**: from each centre outwards to where the projection falls to half-way between
   the lane's plateau and the valley towards its neighbour; touching lanes (no valley
   below that level) meet half-way between their centres.
@@ -137,9 +137,9 @@ def find_lanes(image: BlotImage | np.ndarray, n: int | None = None, *, radius: f
         if peaks.size >= n:
             best = np.sort(np.argsort(props["prominences"])[::-1][:n])
             peaks = peaks[best]
-        else:
-            lo, hi = (peaks.min() - pitch / 2, peaks.max() + pitch / 2) if peaks.size else (0, smooth.size)
-            lo, hi = max(0.0, lo), min(float(smooth.size), hi)
+        else:  # too little contrast between lanes: split the extent of the bands evenly
+            above = np.flatnonzero(smooth > smooth.min() + 0.2 * rng) if rng > 0 else np.array([], int)
+            lo, hi = (float(above[0]), float(above[-1] + 1)) if above.size else (0.0, float(smooth.size))
             edges = np.linspace(lo, hi, n + 1)
             return _table(edges[:-1], edges[1:])
     if peaks.size == 0:
