@@ -104,4 +104,4 @@ def test_real_panel_with_continuous_bands_needs_a_lane_count():
     assert len(blot.find_lanes(rep2)) == 2
     got = blot.find_lanes(rep2, n=7)
     width = (got["x_right"] - got["x_left"]).to_numpy()
-    assert len(got) == 7 and np.allclose(width, width[0])
+    assert len(got) == 7 and np.allclose(width, width[0], atol=0.2)  # edges rounded to 0.1 px
