@@ -169,8 +169,8 @@ def test_bundled_protocol_and_demo_part(tmp_path):
     } <= names
     cmp = pd.read_csv(tmp_path / "truth_comparison.csv")
     assert len(cmp) == 18 and (cmp["status"] == "ok").all()
-    # 8-bit film scans with automatic lanes and bands: folds within 10 % of the truth
-    assert cmp["error_pct"].abs().max() < 10
+    # 8-bit film scans, automatic lanes and bands, lane-profile background: folds within 3 % of the truth
+    assert cmp["error_pct"].abs().max() < 3
     stats = pd.read_csv(tmp_path / "stats.csv").set_index("group")
     assert stats.loc["TNF_15", "p_adjusted"] < 0.01 and stats.loc["TNF_15", "n"] == 3
 
@@ -211,3 +211,56 @@ def test_bundled_dataset_names():
         "blot_demo_rep1_imagelab.csv",
     ):
         assert path(name).is_file()
+
+
+@pytest.mark.parametrize("background", ["lane-profile", "rolling-ball"])
+@pytest.mark.parametrize("name", ["synth_blot_A_IkBa_timecourse", "synth_blot_B_p65_fractions"])
+def test_cli_on_the_corpus_blots_with_the_true_boxes(corpus, tmp_path, name, background):
+    # the whole command on the shared synthetic blots: folds vs the truth's in-box folds
+    # (A: IkBa / GAPDH; B: cytoplasmic p65 / GAPDH, nuclear p65 / lamin B1, as in the issue)
+    from assaykit.simulate.blot import boxes_table, expected_ratios
+
+    truth = pd.read_csv(corpus("blot", f"{name}_ground_truth.csv"))
+    truth["lane"] = truth["lane_index"] + 1
+    fractions = name.endswith("fractions")
+    lines = []
+    for r in truth.drop_duplicates("lane").sort_values("lane").itertuples():
+        lines += [f"[lane.{r.lane}]", f'sample = "{r.lane_label}"']
+        if r.lane_label == "ladder":
+            lines.append('role = "ladder"')
+        if fractions:
+            frac = {"C": "cytoplasmic", "N": "nuclear"}[r.lane_label[0]]
+            lines += [f'condition = "{r.lane_label[2:]}"', f'fraction = "{frac}"']
+    lay = tmp_path / "layout.toml"
+    lay.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    boxes = tmp_path / "boxes.csv"
+    boxes_table(truth).to_csv(boxes, index=False)
+    out = tmp_path / "out"
+    extra = ["--nuclear-loading", "laminB1"] if fractions else []
+    res = _invoke(corpus("blot", f"{name}.tif"), "--layout", lay, "--boxes", boxes, "--loading", "GAPDH",
+                  *extra, "--control", "veh", "--background", background, "-o", out)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    n = pd.read_csv(out / "normalized.csv", keep_default_na=False, na_values=[""])
+    if fractions:
+        t = truth.assign(
+            fraction=truth["lane_label"].str[0].map({"C": "cytoplasmic", "N": "nuclear"})
+        )
+        both = expected_ratios(
+            t, [("p65", "GAPDH"), ("p65", "laminB1")], {"cytoplasmic": "C_veh", "nuclear": "N_veh"}
+        )
+        want = both.loc[(both["fraction"] == "cytoplasmic") == (both["loading"] == "GAPDH")]
+    else:
+        want = expected_ratios(truth, [("IkBa", "GAPDH")], "veh")
+    m = want.merge(n, left_on=["lane_label", "target", "loading"], right_on=["sample", "target", "loading"],
+                   validate="one_to_one")  # fmt: skip
+    assert len(m) == len(want) == (8 if fractions else 10)
+    err = (m["fold"] / m["fold_in_box"] - 1).abs() * 100
+    if background == "lane-profile" or not fractions:
+        # the issue's targets for folds: 1 % median, 3 % max (ImageJ best: 1.0 / 4.1 and 3.9 / 7.2)
+        assert err.median() < 1.0 and err.max() < 3.0
+    else:  # the rolling ball on B's faint nuclear bands: better than ImageJ's 7.2 %, not within 3 %
+        assert err.median() < 1.0 and err.max() < 7.2
+    sat = truth.set_index(["lane_label", "target"])["saturated"]
+    for _, r in m.iterrows():
+        assert ("loading_saturated" in r["status"]) == bool(sat[(r["sample"], r["loading"])])
+        assert ("target_saturated" in r["status"]) == bool(sat[(r["sample"], r["target"])])

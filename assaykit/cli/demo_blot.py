@@ -2,7 +2,7 @@
 
 The blots (``blot_demo_rep1.tif`` … ``rep3.tif``, simulated 16-bit TIFF) hold IκBα and
 GAPDH in 6 lanes: vehicle, TNF 5, 15, 30, 60 min and drug + TNF 15 min. They are analysed
-with ``protocols/blot_nfkb.toml`` (rolling-ball background, IκBα / GAPDH, folds versus
+with ``protocols/blot_nfkb.toml`` (lane-profile background, IκBα / GAPDH, folds versus
 vehicle on each blot, Welch tests of log2 fold): lanes come from the layout's lane count
 and bands are detected on the lane profiles. Writes everything ``assaykit blot`` writes
 (``bands.csv``, ``normalized.csv``, ``replicates.csv``, ``stats.csv``, ``results.xlsx``,
