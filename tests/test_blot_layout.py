@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from assaykit.blot.layout import apply_layout, read_layout
 from assaykit.errors import LayoutError
@@ -15,6 +17,7 @@ from assaykit.simulate.blot import (
     simulate_blot,
     write_blot,
 )
+from tests.fuzzing import FUZZ_SETTINGS
 
 FULL = """
 name = "rep1"
@@ -208,3 +211,14 @@ def test_spurious_detected_bands_stay_unnamed(tmp_path):
                           "volume": [1.0, 2.0, 3.0, 4.0], "band": [1, 2, 3, 4], "image": ""})  # fmt: skip
     out = apply_layout(bands, lay)
     assert out["target"].tolist() == ["", "", "IkBa", "GAPDH"]
+
+
+@FUZZ_SETTINGS
+@given(text=st.text(max_size=200))
+def test_any_text_is_a_layout_or_a_layout_error(tmp_path_factory, text):
+    p = tmp_path_factory.mktemp("fuzz") / "l.toml"
+    p.write_text('[lane.1]\nsample = "a"\n' + text, encoding="utf-8", errors="surrogatepass")
+    try:
+        read_layout(p)
+    except LayoutError:
+        pass

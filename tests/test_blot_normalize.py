@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
 
 from assaykit.blot.normalize import NormalizeSettings, linear_range, normalize
 from assaykit.errors import AnalysisError, SettingsError
@@ -175,7 +177,7 @@ def test_replicate_blots_combined_with_statistics():
     assert r["sem_fold"] == pytest.approx(0.1 / math.sqrt(3))
     s = res.stats.set_index("group").loc["tnf"]
     # Welch against a zero-variance control = one-sample t test of log2 folds against 0
-    want = st.ttest_1samp(np.log2([0.5, 0.4, 0.6]), 0.0)
+    want = sps.ttest_1samp(np.log2([0.5, 0.4, 0.6]), 0.0)
     assert s["p_value"] == pytest.approx(want.pvalue, rel=1e-9)
     assert s["estimate"] == pytest.approx(np.log2([0.5, 0.4, 0.6]).mean(), rel=1e-12)
 
@@ -237,3 +239,22 @@ def test_test_names_agree_with_assaykit_stats():
     from assaykit import stats
 
     assert importlib.import_module("assaykit.blot.normalize").TESTS == stats.TESTS
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    vols=st.lists(st.floats(1.0, 1e7), min_size=6, max_size=6),
+    exposure=st.floats(0.01, 100.0),
+    load=st.floats(0.2, 5.0),
+)
+def test_folds_do_not_depend_on_exposure_or_lane_loading(vols, exposure, load):
+    # a longer exposure scales every band of a blot; loading more protein in a lane scales
+    # its target and its loading control alike: neither may change a fold
+    rows = [("x", i + 1, s, t, vols[2 * i + k], False)
+            for i, s in enumerate(("veh", "a", "b")) for k, t in enumerate(("T", "L"))]  # fmt: skip
+    base = normalize(_bands(rows), loading="L", control="veh").normalized["fold"].to_numpy()
+    b2 = _bands(rows)
+    b2["volume"] *= exposure
+    b2.loc[b2["lane"] == 2, "volume"] *= load
+    moved = normalize(b2, loading="L", control="veh").normalized["fold"].to_numpy()
+    assert np.allclose(base, moved, rtol=1e-9)
