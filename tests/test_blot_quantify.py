@@ -386,3 +386,29 @@ def test_boxes_from_toml_and_lanes_from_csv(tmp_path):
     (tmp_path / "empty.toml").write_text('title = "x"\n')
     with pytest.raises(AnalysisError, match=r"empty.toml: no boxes in the TOML file"):
         blot.quantify(img, boxes=tmp_path / "empty.toml")
+
+
+def test_random_boxes_never_give_silent_nan():
+    """Property: any box inside the image gives a finite volume and a valid status."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from assaykit.schema import BLOT_BAND_STATUS
+    from assaykit.simulate.blot import demo_spec, simulate_blot
+
+    img = blot.BlotImage.from_array(simulate_blot(demo_spec(), seed=4).image, polarity="dark")
+    h, w = img.shape
+
+    @settings(max_examples=25, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, w - 2), st.integers(0, h - 2), st.integers(1, 80), st.integers(1, 80),
+                              st.integers(1, 3)), min_size=1, max_size=5),
+           st.sampled_from(["rolling_ball", "lane_profile", "median_border", "none"]))
+    def check(raw, method):
+        boxes = pd.DataFrame([{"lane": lane, "target": f"t{i}", "x": x, "y": y, "w": min(bw, w - x), "h": min(bh, h - y)}
+                              for i, (x, y, bw, bh, lane) in enumerate(raw)])
+        b = blot.quantify(img, boxes=boxes, background=method).bands
+        assert len(b) == len(boxes)
+        assert np.isfinite(b["volume"]).all() and np.isfinite(b["background"]).all()
+        assert b["status"].isin(list(BLOT_BAND_STATUS)).all()
+
+    check()

@@ -21,6 +21,17 @@ Methods (``background=``; docs/blot.md gives the formulas and limits):
     Box sum.
 
 Volumes are in signal units × pixels, bands positive whatever the polarity.
+
+Known limits (measured in ``tests/test_blot_quantify.py`` on the synthetic blots of
+``../shared/corpus/blot``): boxes are rectangles — a band that curves across its lane
+(smile, tilt) is measured in a box tall enough for its curvature (automatic boxes span the
+centre's movement across the lane ± ``box_sigmas`` sigmas); ``lane_profile`` assumes band
+profiles close to a pseudo-Voigt (or Gaussian) on a baseline that is quadratic over about
+three box heights, and splits bands closer than about one band width only as well as those
+shapes fit; ``rolling_ball`` inherits ImageJ's biases (+11 % on faint bands of noisy blots,
+−2 % under strong bands with wide tails); a saturated band's volume is a lower bound
+(status ``saturated``); ``volume_total`` extrapolates the fitted shape's tails and is about
+2 % low on the synthetic blots (consistently, so it cancels in folds).
 """
 
 from __future__ import annotations
