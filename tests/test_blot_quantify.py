@@ -181,6 +181,17 @@ def test_rolling_ball_reproduces_imagej_volumes(tag, tol_pct, reference):
 
 
 @pytest.mark.shared
+@pytest.mark.parametrize("tag", ["A", "B"])
+def test_median_border_reproduces_imagej_medtb3(tag, reference):
+    """ImageJ macro MEDTB3: box sum − median of 3-px strips above and below × area."""
+    ij = pd.read_csv(reference("blot", f"imagej_{tag}.csv"))
+    ij = ij[ij["method"] == "MEDTB3"][["lane_label", "target", "volume"]].rename(columns={"volume": "imagej"})
+    m = _measured(tag, "median_border").merge(ij, on=["lane_label", "target"])
+    assert len(m) == len(_truth(tag))
+    assert np.allclose(m["volume"], m["imagej"], rtol=0, atol=0.06)  # ImageJ printed 0.1 ADU·px
+
+
+@pytest.mark.shared
 def test_rolling_ball_splits_the_doublet_better_than_imagej():
     g = _groups("A", _measured("A", "rolling_ball"))
     assert (g["doublet_faint"]["status"] == "fitted").all()
