@@ -208,3 +208,13 @@ def test_bad_specs_raise_clear_errors():
         BlotSpec(lanes=("a",), polarity="grey")
     with pytest.raises(AnalysisError, match="loading needs one value per lane"):
         BlotSpec(lanes=("a",), loading=(1.0, 2.0))
+
+
+def test_eight_bit_film_scan_preset():
+    from assaykit.simulate.blot import demo_film_spec
+
+    blot = simulate_blot(demo_film_spec(), seed=1)
+    assert blot.image.dtype == np.uint8 and blot.spec.polarity == "light" and blot.saturation == 0
+    assert blot.image.shape == (220, 312) and int(np.median(blot.image)) > 200
+    bands = blot.background - blot.noise_free  # light: bands darken the image
+    assert bands.sum() == pytest.approx(blot.truth["noise_free_clipped_volume"].sum(), rel=1e-9)
