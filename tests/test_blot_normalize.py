@@ -258,3 +258,14 @@ def test_folds_do_not_depend_on_exposure_or_lane_loading(vols, exposure, load):
     b2.loc[b2["lane"] == 2, "volume"] *= load
     moved = normalize(b2, loading="L", control="veh").normalized["fold"].to_numpy()
     assert np.allclose(base, moved, rtol=1e-9)
+
+
+def test_lanes_without_a_condition_are_grouped_by_sample():
+    b = _bands([("x", 1, "veh", "T", 5.0, False), ("x", 1, "veh", "L", 10.0, False),
+                ("x", 2, "tnf_a", "T", 2.0, False), ("x", 2, "tnf_a", "L", 10.0, False),
+                ("x", 3, "tnf_b", "T", 3.0, False), ("x", 3, "tnf_b", "L", 10.0, False)])  # fmt: skip
+    b["condition"] = b["lane"].map({1: None, 2: "tnf", 3: "tnf"})
+    n = normalize(b, loading="L", control="veh").normalized
+    assert n["group"].tolist() == ["veh", "tnf", "tnf"] and n["fold"].tolist() == pytest.approx(
+        [1.0, 0.4, 0.6]
+    )

@@ -116,7 +116,8 @@ class NormalizeSettings(Settings):
         None, help="control group: folds are relative to its lanes in each image"
     )
     group_col: str | None = option(
-        None, help="column naming each lane's group (default: condition, else sample)"
+        None,
+        help="column naming each lane's group (default: condition, else sample; lanes without a condition: their sample)",
     )
     nuclear_marker: str = option(
         "laminB1", help="marker of the nuclear fraction (purity of cytoplasmic lanes)"
@@ -254,6 +255,8 @@ def _prepare(bands: pd.DataFrame, s: NormalizeSettings) -> pd.DataFrame:
         raise AnalysisError("group column missing from bands", column=gcol,
                             expected=f"a column '{gcol}' (set group_col)", found=", ".join(map(str, b.columns)))  # fmt: skip
     b["group"] = b[gcol].astype(object).where(b[gcol].notna(), "").astype(str)
+    if s.group_col is None and gcol == "condition":  # lanes without a condition: their sample
+        b["group"] = b["group"].where(b["group"] != "", b["sample"])
     b["target"] = b["target"].astype(str)
     dup = b.duplicated(["image", "lane", "target"], keep=False)
     if dup.any():
