@@ -10,8 +10,4 @@ Both kinds are declared in :mod:`assaykit.io` (one ``register_kind`` line each);
 this package registers their readers.
 """
 
-from assaykit.io.blot import image  # noqa: F401  (registers the image readers)
-from assaykit.kinds import kinds as _kinds
-
-if "blot_bands" in {k.name for k in _kinds()}:
-    from assaykit.io.blot import tables  # noqa: F401  (registers the band-table importers)
+from assaykit.io.blot import image, tables  # noqa: F401  (register the readers of both kinds)
