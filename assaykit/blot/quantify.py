@@ -237,7 +237,7 @@ def _measure_group(sig: np.ndarray, bg: np.ndarray | None, g: pd.DataFrame, s: Q
             m.background[i] = bgp[tops[i] : bottoms[i]].sum()
             m.volume[i] = corr[tops[i] : bottoms[i]].sum()
         if s.peak_shape != "none":  # overlapping or touching boxes: split by fitted peaks
-            for idx in _clusters(tops, bottoms, float(g["h"].max()) / 2.0):
+            for idx in _clusters(tops, bottoms, 1.0):  # boxes that overlap or touch
                 if len(idx) > 1:
                     extra = _Measure(m.volume.copy(), np.zeros(n), m.fitted, m.total)
                     _fit_group(corr, tops, bottoms, idx, int(g["h"].max()), s.peak_shape, extra, [])
