@@ -640,3 +640,144 @@ def validate_qpcr_table(df: pd.DataFrame, *, where: str | None = None) -> pd.Dat
             found=f"{dup[1]} rows sharing a key",
         )
     return df
+
+
+# ----------------------------------------------------------------------------- western blots
+#: Columns of the blot ``bands`` table, in order (``docs/schemas.md``, "Blot bands"): one row
+#: per image × lane × band. ``x, y, w, h`` are the band box in pixels (origin top-left);
+#: ``volume`` is the background-subtracted signal summed over the box (ADU·px, bands
+#: positive whatever the polarity); ``background`` is the background summed over the same
+#: box (so ``volume + background`` is the raw signal in the box); ``volume_total`` the band's
+#: whole volume including the tails outside its box, extrapolated from the fitted peak
+#: shape (NaN when no peak was fitted); ``method`` the background method and ``params`` its
+#: parameters (``'radius=50;smooth=True'``).
+BLOT_BANDS_COLUMNS: tuple[str, ...] = (
+    "image",
+    "lane",
+    "sample",
+    "target",
+    "band",
+    "x",
+    "y",
+    "w",
+    "h",
+    "volume",
+    "volume_total",
+    "background",
+    "n_saturated",
+    "saturated",
+    "status",
+    "method",
+    "params",
+)
+
+#: Values of the ``status`` column of the bands table.
+BLOT_BAND_STATUS: dict[str, str] = {
+    "ok": "measured",
+    "fitted": "overlapping bands: the volume was split between them by fitting peak shapes on the lane profile",
+    "saturated": "the box holds saturated pixels (detector maximum, or 0 on light images): the volume is a lower bound",
+    "not_positive": "the background-subtracted volume is zero or negative",
+    "not_found": "the layout expects this target in this lane but no band was detected (volume NaN)",
+    "imported": "read from another program's band table (not measured by assaykit)",
+}
+
+_BLOT_INT = ("lane", "band", "n_saturated")
+_BLOT_FLOAT = ("x", "y", "w", "h", "volume", "volume_total", "background")
+_BLOT_TEXT = ("image", "sample", "target", "status", "method", "params")
+
+
+def blot_bands_table(data: pd.DataFrame | dict[str, Any]) -> pd.DataFrame:
+    """Build a canonical blot ``bands`` table from columns (missing optional ones filled).
+
+    Parameters
+    ----------
+    data : DataFrame or dict of columns
+        At least ``lane``, ``x``, ``y``, ``w``, ``h``, ``volume``. Missing text columns
+        become ``''`` (``status``: ``'ok'``), ``band`` counts bands within each lane from
+        1, ``background`` is NaN, ``n_saturated`` is 0, ``saturated`` follows
+        ``n_saturated > 0``, ``volume_total`` is NaN. Extra columns are kept after the canonical ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`BLOT_BANDS_COLUMNS` (then any extra ones), validated.
+    """
+    df = pd.DataFrame(data).reset_index(drop=True)
+    for name in ("lane", "x", "y", "w", "h", "volume"):
+        if name not in df.columns:
+            raise SchemaError("not a blot bands table", expected=f"column '{name}'", found=f"columns {list(df.columns)}")
+    n = len(df)
+    if "band" not in df.columns:
+        df["band"] = df.groupby("lane", sort=False).cumcount().to_numpy() + 1 if n else np.zeros(0, dtype=np.int64)
+    if "n_saturated" not in df.columns:
+        df["n_saturated"] = np.zeros(n, dtype=np.int64)
+    if "saturated" not in df.columns:
+        df["saturated"] = df["n_saturated"].to_numpy() > 0
+    for name in ("background", "volume_total"):
+        if name not in df.columns:
+            df[name] = np.full(n, np.nan)
+    for name in _BLOT_TEXT:
+        if name not in df.columns:
+            df[name] = "ok" if name == "status" else ""
+    out = {}
+    for name in BLOT_BANDS_COLUMNS:
+        col = df[name]
+        if name in _BLOT_INT:
+            out[name] = col.astype(np.int64)
+        elif name in _BLOT_FLOAT:
+            out[name] = col.astype(np.float64)
+        elif name == "saturated":
+            out[name] = col.astype(bool)
+        else:
+            out[name] = col.astype(object).where(col.notna(), "").astype(str).astype(object)
+    extra = {c: df[c] for c in df.columns if c not in BLOT_BANDS_COLUMNS}
+    return validate_blot_bands(pd.DataFrame({**out, **extra}))
+
+
+def validate_blot_bands(df: pd.DataFrame, *, where: str | None = None) -> pd.DataFrame:
+    """Check that ``df`` is a canonical blot ``bands`` table; return it unchanged.
+
+    Raises
+    ------
+    SchemaError
+        Naming a missing or wrongly typed column, an unknown status, a NaN volume
+        without a ``not_found`` status, or a repeated image × lane × band.
+    """
+    missing = [c for c in BLOT_BANDS_COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            "not a blot bands table", file=where, expected=f"columns {list(BLOT_BANDS_COLUMNS)}",
+            found=f"columns {list(df.columns)} (missing {missing})",
+        )
+    for name in _BLOT_FLOAT:
+        if not pd.api.types.is_float_dtype(df[name]):
+            raise SchemaError(f"column '{name}' must be float", file=where, found=str(df[name].dtype))
+    for name in _BLOT_INT:
+        if not pd.api.types.is_integer_dtype(df[name]):
+            raise SchemaError(f"column '{name}' must be integer", file=where, found=str(df[name].dtype))
+    if not pd.api.types.is_bool_dtype(df["saturated"]):
+        raise SchemaError("column 'saturated' must be boolean", file=where, found=str(df["saturated"].dtype))
+    bad = ~df["status"].isin(list(BLOT_BAND_STATUS))
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise SchemaError(
+            "unknown band status", file=where, lane=int(df["lane"].iloc[i]),
+            expected="one of: " + ", ".join(BLOT_BAND_STATUS), found=repr(df["status"].iloc[i]),
+        )
+    silent = df["volume"].isna() & (df["status"] != "not_found")
+    if silent.any():
+        i = int(np.flatnonzero(silent.to_numpy())[0])
+        raise SchemaError(
+            "NaN volume without status 'not_found'", file=where, lane=int(df["lane"].iloc[i]),
+            band=int(df["band"].iloc[i]), found=f"status {df['status'].iloc[i]!r}",
+        )
+    dup = _first_duplicate(df, ["image", "lane", "band"])
+    if dup is not None:
+        first = df.iloc[dup[0]]
+        raise SchemaError(
+            "duplicate image × lane × band in bands table", file=where, lane=int(first["lane"]),
+            band=int(first["band"]), expected="one row per image × lane × band", found=f"{dup[1]} rows sharing a key",
+        )
+    return df
+
+__all__ += ["BLOT_BANDS_COLUMNS", "BLOT_BAND_STATUS", "blot_bands_table", "validate_blot_bands"]

@@ -13,6 +13,12 @@ Run from the project root::
   (targets) and GAPDH and ACTB (references) in PBMC of 3 donors, LPS + vehicle or
   LPS + iguratimod 10 uM, from known fold changes; written as a QuantStudio text export
   with its layout (``condition``, ``donor`` per well) and the per-well truth.
+* Western blots: :func:`assaykit.simulate.blot.simulate_blot` renders three replicate
+  IκBα blots (6 lanes, GAPDH loading control) as 8-bit film scans (312 × 220 px,
+  deflate-compressed TIFF, < 50 kB each; a 16-bit image of the same size does not compress
+  below 60 kB) from :func:`~assaykit.simulate.blot.demo_film_spec`, each with its own
+  biological variation of the amounts; written with one layout, the truth of every band,
+  and replicate 1's bands as an Image Lab report (the band-table import).
 
 The output is deterministic: running it twice gives identical files.
 """
@@ -292,9 +298,60 @@ def main_th_panel(outdir: Path = DATA) -> list[Path]:
     return [qs, layout, truth]
 
 
+#: Seeds of the three replicate demo blots, and the SD of log amounts between replicates.
+BLOT_SEEDS, BLOT_BIO_SD = (11, 12, 13), 0.08
+
+
+def main_blot(outdir: Path = DATA) -> list[Path]:
+    """Write the three replicate demo blots, their layout and truth into ``outdir``."""
+    import dataclasses
+    import tempfile
+
+    from assaykit.simulate.blot import (
+        demo_film_spec,
+        layout_toml,
+        simulate_blot,
+        write_blot,
+        write_imagelab_csv,
+    )
+
+    outdir = Path(outdir)
+    rng = np.random.default_rng(SEED)
+    truths, paths = [], []
+    base = demo_film_spec()
+    for k, seed in enumerate(BLOT_SEEDS, start=1):
+        rows = tuple(
+            dataclasses.replace(r, amounts=tuple(a if r.name == "GAPDH" or i == 0 else
+                                                 round(a * float(np.exp(rng.normal(0, BLOT_BIO_SD))), 4)
+                                                 for i, a in enumerate(r.amounts)))  # fmt: skip
+            for r in base.rows
+        )
+        spec = dataclasses.replace(base, name=f"blot_demo_rep{k}", rows=rows)
+        blot = simulate_blot(spec, seed=seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            written = write_blot(blot, tmp)
+            image = outdir / f"blot_demo_rep{k}.tif"
+            image.write_bytes(written["image"].read_bytes())
+        paths.append(image)
+        truths.append(blot.truth.assign(image=image.name, replicate=k))
+        if k == 1:
+            paths.append(write_imagelab_csv(blot.truth, outdir / "blot_demo_rep1_imagelab.csv"))
+            layout = outdir / "blot_demo_layout.toml"
+            text = layout_toml(spec, blot.truth, blot="IkBa time course").replace(
+                "# Blot layout written by assaykit.simulate.blot",
+                "# Layout of the demo blots: lane -> sample, row -> target (rows by their y in pixels)",
+            )
+            layout.write_text(text, encoding="utf-8", newline="\n")
+            paths.append(layout)
+    truth = outdir / "blot_demo_truth.csv"
+    pd.concat(truths, ignore_index=True).round(6).to_csv(truth, index=False, lineterminator="\n")
+    paths.append(truth)
+    return paths
+
+
 def main(outdir: Path = DATA) -> list[Path]:
     """Write every bundled file into ``outdir`` (default: assaykit/datasets); return their paths."""
-    return main_il6_and_pbmc(outdir) + main_th_panel(outdir)
+    return main_il6_and_pbmc(outdir) + main_th_panel(outdir) + main_blot(outdir)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,18 @@ DATASETS: dict[str, str] = {
         "truth of the Th-panel run, one row per well: sample, condition, donor, dose, target, task, efficiency, "
         "true fold change, standard quantity, true and exported Cq"
     ),
+    "blot_demo_rep1.tif": (
+        "western blot, replicate 1 of 3 (simulated 8-bit film scan, dark bands on light, deflate TIFF, 312 x 220 px): "
+        "IkBa and GAPDH in 6 lanes, vehicle, TNF 5/15/30/60 min, drug + TNF 15 min; smile, tilt, uneven background, noise"
+    ),
+    "blot_demo_rep2.tif": "western blot, replicate 2 of 3 (same design, its own biological variation and noise)",
+    "blot_demo_rep3.tif": "western blot, replicate 3 of 3 (same design, its own biological variation and noise)",
+    "blot_demo_layout.toml": "blot layout of the demo blots: lane -> sample, row -> target with its y position",
+    "blot_demo_rep1_imagelab.csv": "replicate 1's true in-box band volumes written as a Bio-Rad Image Lab 'Lane and Bands' report",
+    "blot_demo_truth.csv": (
+        "truth of the demo blots, one row per image x band: lane, sample, target, amounts, loading factor, "
+        "band box, true volume, true volume in the box, saturation"
+    ),
 }
 
 

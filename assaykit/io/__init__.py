@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError
+from assaykit.images import validate_blot_image
 from assaykit.io._source import Source
 from assaykit.kinds import (
     KindSpec,
@@ -29,7 +30,7 @@ from assaykit.kinds import (
     register,
     register_kind,
 )
-from assaykit.schema import validate_plate_table, validate_qpcr_table
+from assaykit.schema import validate_blot_bands, validate_plate_table, validate_qpcr_table
 
 __all__ = [
     "KindSpec",
@@ -50,6 +51,10 @@ register_kind("plate", package="assaykit.io.plate", validate=validate_plate_tabl
               description="plate readers and bead assays: one row per plate × well × read × metric")
 register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table,
               description="qPCR runs: one row per plate × well × target")
+register_kind("blot_image", package="assaykit.io.blot", validate=validate_blot_image, tabular=False,
+              description="blot and gel images (TIFF, PNG): one greyscale BlotImage per file")
+register_kind("blot_bands", package="assaykit.io.blot", validate=validate_blot_bands, tabular=False,
+              description="band tables of ImageJ, Image Lab, Image Studio: one row per image × lane × band")
 
 
 def _read(kind: str, path, format: str | None) -> pd.DataFrame:

@@ -4,7 +4,9 @@
 :func:`write_plate` writes it as an instrument would ('generic' grid CSV, BioTek Gen5
 text, SoftMax Pro text), so that reading the file back must give the truth again.
 :func:`simulate_qpcr_run`, :func:`write_cfx_csv` and :func:`write_quantstudio_txt`
-(module :mod:`assaykit.simulate.qpcr`) do the same for qPCR runs.
+(module :mod:`assaykit.simulate.qpcr`) do the same for qPCR runs. :func:`simulate_blot` and
+:func:`write_blot` (module :mod:`assaykit.simulate.blot`) render western blots with an exact
+truth and write them as 16-bit TIFF images.
 
 Examples
 --------
@@ -16,13 +18,18 @@ Examples
 'plate.txt'
 """
 
+from assaykit.simulate.blot import BandRow, BlotSpec, simulate_blot, write_blot
 from assaykit.simulate.plate import PLATE_FORMATS, random_plate_truth, write_plate
 from assaykit.simulate.qpcr import simulate_qpcr_run, write_cfx_csv, write_quantstudio_txt
 
 __all__ = [
+    "BandRow",
+    "BlotSpec",
     "PLATE_FORMATS",
     "random_plate_truth",
+    "simulate_blot",
     "simulate_qpcr_run",
+    "write_blot",
     "write_cfx_csv",
     "write_plate",
     "write_quantstudio_txt",
