@@ -192,6 +192,8 @@ def detect(source: Source, kind: str) -> ReaderSpec:
     if source.kind == "text":
         first = next((ln for ln in source.head().splitlines() if ln.strip()), "")
         found = f"first line {first[:80]!r}"
+    elif source.kind == "binary":
+        found = source.describe()
     else:
         found = f"a {source.kind} workbook with sheets {source.sheet_names[:5]}"
     known = ", ".join(r.name for r in readers(kind))

@@ -332,7 +332,7 @@ def _sniff_qs_xlsx(source: Source) -> bool:
 def _read_results_sheet(source: Source, **kw) -> pd.DataFrame:
     if source.kind not in ("xlsx", "xls"):
         raise source.error(
-            "expected a workbook", expected="an .xlsx/.xls export", found="a text file"
+            "expected a workbook", expected="an .xlsx/.xls export", found=source.describe()
         )
     if "Results" not in source.sheet_names:
         raise source.error(

@@ -195,14 +195,14 @@ def _is_zip(data: bytes) -> bool:
 
 
 def _sniff(source: Source) -> bool:
-    if _is_zip(source.data):
+    if _is_zip(source.head_bytes(4)):
         return _is_rdml_zip(source.data)
     if source.kind != "text":
         return False
-    head = source.data[:4096]
+    head = source.head_bytes(4096)
     if b"\x00" in head:  # UTF-16 XML
         try:
-            head = source.data[:8192].decode("utf-16").encode("utf-8")
+            head = source.head_bytes(8192).decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             return False
     return b"<rdml" in head and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
