@@ -22,11 +22,11 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
 
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import plate_dims, plate_table, row_index
@@ -76,24 +76,18 @@ def parse_gen5_value(text: str) -> tuple[float, str]:
     t = text.strip()
     if not t:
         return _NAN, "empty"
-    try:
-        v = float(t)
-    except ValueError:
-        flag = GEN5_TOKENS.get(t.upper())
-        if flag:
-            return _NAN, flag
-        if t[0] in "<>":
-            # the instrument's curve-range bound, kept in value as for every reader
-            # (docs/schemas.md); the flag says it is a bound, not a measurement
-            try:
-                bound = float(t[1:].strip())
-            except ValueError:
-                bound = _NAN
-            flag = "out_of_range_high" if t[0] == ">" else "out_of_range_low"
-            return (bound if math.isfinite(bound) else _NAN), flag
-        return _NAN, "not_numeric"
-    if math.isfinite(v):
+    v = parse_number(t)
+    if v is not None:
         return v, ""
+    flag = GEN5_TOKENS.get(t.upper())
+    if flag:
+        return _NAN, flag
+    if t[0] in "<>":
+        # the instrument's curve-range bound, kept in value as for every reader
+        # (docs/schemas.md); the flag says it is a bound, not a measurement
+        bound = parse_number(t[1:].strip())
+        flag = "out_of_range_high" if t[0] == ">" else "out_of_range_low"
+        return (_NAN if bound is None else bound), flag
     return _NAN, "not_numeric"  # 'nan', 'inf' spelled out are not Gen5 numbers
 
 
@@ -682,13 +676,11 @@ def _parse_results(
                 )
             seen[k] = ln
             t = text.strip()
-            try:
-                v = float(t)
-                f = "" if math.isfinite(v) else None
-            except ValueError:
-                f = None
-            if f is None:
+            v = parse_number(t)
+            if v is None:
                 v, f = parse_gen5_value(t)
+            else:
+                f = ""
             plate_col.append(name)
             wells.append(well)
             reads.append(read)

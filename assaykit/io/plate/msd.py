@@ -21,15 +21,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from assaykit.io._cells import csv_rows, detect_delimiter, metric_name, parse_cells, parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
-from assaykit.io.plate.luminex import (
-    _csv_rows,
-    _detect_delimiter,
-    _number,
-    metric_name,
-    parse_cells,
-)
 from assaykit.schema import join_flags, plate_table
 
 __all__ = ["MSD_EXTRA", "MSD_METRICS", "read_msd"]
@@ -142,8 +136,8 @@ def read_msd(source: Source) -> pd.DataFrame:
         If no header row (Sample, Assay, Well ...) is found, a well is unreadable, a
         row is longer than its header, or a well × assay appears twice on a plate.
     """
-    delim = _detect_delimiter(source.lines)
-    rows = _csv_rows(source, delim)
+    delim = detect_delimiter(source.lines)
+    rows = csv_rows(source, delim)
     dc = delim == ";"
     out: dict[str, list] = {
         k: []
@@ -234,7 +228,7 @@ def read_msd(source: Source) -> pd.DataFrame:
         seen.add((plate, well, assay))
         det = rec.get("detection range", "")
         excluded = rec.get("excluded", "").lower() in ("yes", "true", "1", "y")
-        dil = _number(rec.get("dilution", ""), dc)
+        dil = parse_number(rec.get("dilution", ""), decimal_comma=dc)
         unit = rec.get("concentration units") or rec.get("units") or rec.get("assay units") or ""
         for col, text in zip(low, cells, strict=True):
             if col in _KEY_COLUMNS or col in _TEXT_COLUMNS or not col:

@@ -33,6 +33,7 @@ import re
 
 import pandas as pd
 
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, plate_dims, plate_table, row_letter
@@ -72,16 +73,13 @@ def parse_softmax_value(text: str, *, reduced: bool = False) -> tuple[float, str
     t = text.strip()
     if not t:
         return _NAN, "empty"
-    try:
-        v = float(t)
-    except ValueError:
-        low = t.lower()
-        if low == "range?":
-            return _NAN, "invalid" if reduced else "overflow"
-        return _NAN, "not_numeric"
-    if math.isfinite(v):
+    v = parse_number(t)
+    if v is not None:
         return v, ""
-    if t.lower() == "nan":
+    low = t.lower()
+    if low == "range?":
+        return _NAN, "invalid" if reduced else "overflow"
+    if low == "nan":
         return _NAN, "missed"
     return _NAN, "not_numeric"
 
@@ -378,13 +376,11 @@ def _emit(ctx, well: str, read: str, metric: str, text: str, reduced: bool, line
         )
     out.seen.add(key)
     t = text.strip()
-    try:
-        v = float(t)
-        f = "" if math.isfinite(v) else None
-    except ValueError:
-        f = None
-    if f is None:
+    v = parse_number(t)
+    if v is None:
         v, f = parse_softmax_value(t, reduced=reduced)
+    else:
+        f = ""
     out.plate.append(name)
     out.well.append(well)
     out.read.append(read)

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError, SchemaError
+from assaykit.io._cells import ExportMetadata, cell_text
+from assaykit.io._cells import parse_number as _parse_number
 from assaykit.io._source import Source
 from assaykit.schema import join_flags, parse_well, plate_dims, qpcr_table, row_letter
 
@@ -194,7 +196,6 @@ _TASKS: dict[str, str] = {
 }
 
 _UNDETERMINED = frozenset({"undetermined", "no ct", "no cq", "n/a", "na", "nan", "none"})
-_NUM_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?$")
 
 
 def normalize_header(name: Any) -> str:
@@ -214,7 +215,7 @@ def normalize_header(name: Any) -> str:
         norm = _NORMALIZED.get(name)
         if norm is not None:
             return norm
-    text = cell_text(name).replace("\u0442", "t").replace("\u0422", "T")
+    text = cell_text(name, strip=True).replace("\u0442", "t").replace("\u0422", "T")
     text = text.replace("\u0394", "delta ").replace("\u2206", "delta ")
     norm = " ".join(text.lower().split())
     if type(name) is str:
@@ -227,35 +228,12 @@ def normalize_header(name: Any) -> str:
 _NORMALIZED: dict[str, str] = {}  # header text -> normalize_header(text) (headers repeat)
 
 
-def cell_text(value: Any) -> str:
-    """The text of a cell as exported (integer-valued worksheet numbers without '.0').
-
-    Worksheet cells arrive as ``str``, ``float``, ``int``, ``bool`` or dates; text cells
-    are returned stripped of surrounding white space.
-    """
-    if type(value) is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))  # a worksheet number typed as 7 arrives as 7.0
-        return repr(value)
-    return str(value).strip()
-
-
 def parse_number(value: Any) -> float | None:
     """Parse a number as exported by Thermo software, or return None.
 
-    Accepts worksheet numbers, decimal text with thousands separators
-    ('5,720.562' → 5720.562) and scientific notation. Booleans, empty cells and any
-    other text return None.
+    :func:`assaykit.io._cells.parse_number` with thousands separators: accepts
+    worksheet numbers, decimal text with thousands separators ('5,720.562' → 5720.562)
+    and scientific notation. Booleans, empty cells and any other text return None.
 
     Examples
     --------
@@ -264,24 +242,7 @@ def parse_number(value: Any) -> float | None:
     >>> parse_number("Undetermined") is None
     True
     """
-    if type(value) is str:
-        if not value:
-            return None
-    elif isinstance(value, bool) or value is None:
-        return None
-    elif isinstance(value, int | float | np.floating | np.integer):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    text = str(value).strip()
-    if not text or "_" in text:
-        return None
-    try:
-        v = float(text)
-    except ValueError:
-        if "," not in text or not _NUM_RE.match(text):
-            return None
-        v = float(text.replace(",", ""))
-    return v if math.isfinite(v) else None
+    return _parse_number(value, thousands=True)
 
 
 _STR_ONLY = {str}
@@ -292,7 +253,7 @@ def texts(values: Sequence[Any]) -> list[str]:
     """:func:`cell_text` of every cell (fast for columns of text)."""
     if set(map(type, values)) == _STR_ONLY:
         return list(map(str.strip, values))
-    return [cell_text(v) for v in values]
+    return [cell_text(v, strip=True) for v in values]
 
 
 def _stripped(values: Sequence[str]) -> list[str]:
@@ -395,7 +356,7 @@ def parse_numbers(values: Sequence[Any], *, text: bool = False) -> np.ndarray:
 def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    return cell_text(value).lower() in _TRUE_TEXT
+    return cell_text(value, strip=True).lower() in _TRUE_TEXT
 
 
 def map_task(text: str) -> str:
@@ -409,17 +370,6 @@ def map_task(text: str) -> str:
     if key in _TASKS:
         return _TASKS[key]
     return key.replace(" ", "_")
-
-
-class ExportMetadata(dict):
-    """Key–value metadata of an export, stored in ``df.attrs['metadata']``.
-
-    Treat it as read-only: pandas deep-copies ``attrs`` for every derived object, so this
-    dict returns itself from :func:`copy.deepcopy` to keep that cheap.
-    """
-
-    def __deepcopy__(self, memo: dict) -> ExportMetadata:
-        return self
 
 
 @dataclass
@@ -555,13 +505,13 @@ def build_table(
         if inst is not None and inst not in instrument:
             instrument[inst] = i
             continue
-        raw = cell_text(name)
+        raw = cell_text(name, strip=True)
         if _FLAG_HEADER_RE.match(raw) and raw not in _NOT_FLAGS:
             flag_cols.append((raw.lower(), i))
     where_header = _where(src, table, table.header_location)
 
     def header_text() -> str:  # for the error messages only
-        return repr([cell_text(h) for h in table.header if cell_text(h)][:12])
+        return repr([cell_text(h, strip=True) for h in table.header if cell_text(h, strip=True)][:12])
 
     if "cq" not in roles:
         raise src.error(
@@ -590,7 +540,7 @@ def build_table(
     # Pad short rows; a long row must only carry empty cells beyond the header.
     long_rows = rows and max(map(len, rows)) > n_cells
     for r, loc in zip(rows, table.locations, strict=True) if long_rows else ():
-        if len(r) > n_cells and any(cell_text(c) for c in r[n_cells:]):
+        if len(r) > n_cells and any(cell_text(c, strip=True) for c in r[n_cells:]):
             raise src.error(
                 "row has more cells than the header",
                 **_where(src, table, loc),
@@ -715,18 +665,18 @@ def build_table(
                 extra.setdefault(k, []).extend(flag if isinstance(flag, list) else [flag])
 
     def amp_flag(v):
-        text = cell_text(v).lower()
+        text = cell_text(v, strip=True).lower()
         return text.replace(" ", "_") if text and text != "amp" else None
 
     def issue_flags(v):
-        parts = ("_".join(p.strip().lower().split()) for p in re.split(r"[,;|]", cell_text(v)))
+        parts = ("_".join(p.strip().lower().split()) for p in re.split(r"[,;|]", cell_text(v, strip=True)))
         return [p for p in parts if p]
 
     add_flags(roles.get("omit"), lambda v: "omitted" if _truthy(v) else None)
     add_flags(roles.get("amp_status"), amp_flag)
     add_flags(
         roles.get("sds_flag"),
-        lambda v: "flagged" if cell_text(v).lower() == "flagged" else None,
+        lambda v: "flagged" if cell_text(v, strip=True).lower() == "flagged" else None,
     )
     add_flags(roles.get("outlier"), lambda v: "outlier" if _truthy(v) else None)
     add_flags(roles.get("quality_issues"), issue_flags)
@@ -874,10 +824,10 @@ def _setup_rows(
         return r[i] if i is not None and i < len(r) else ""
 
     for r, loc in zip(setup.rows, setup.locations, strict=True):
-        target = cell_text(r[i_target]) if i_target < len(r) else ""
+        target = cell_text(r[i_target], strip=True) if i_target < len(r) else ""
         if not target:
             continue
-        well = cell_text(r[i_well]) if i_well < len(r) else ""
+        well = cell_text(r[i_well], strip=True) if i_well < len(r) else ""
         if (well, target) in known:
             continue
         try:
@@ -894,10 +844,10 @@ def _setup_rows(
             (
                 loc,
                 well,
-                cell_text(cell(r, "sample")),
+                cell_text(cell(r, "sample"), strip=True),
                 target,
-                cell_text(cell(r, "task")),
-                cell_text(cell(r, "reporter")),
+                cell_text(cell(r, "task"), strip=True),
+                cell_text(cell(r, "reporter"), strip=True),
                 np.nan if qty is None else qty,
             )
         )
@@ -939,10 +889,10 @@ def sheet_table(src: Source, sheet: str, *, require_cq: bool = True) -> RawTable
         ):
             header_at = i
             break
-        if r and cell_text(r[0]):
-            metadata[cell_text(r[0])] = cell_text(r[1]) if len(r) > 1 else ""
+        if r and cell_text(r[0], strip=True):
+            metadata[cell_text(r[0], strip=True)] = cell_text(r[1], strip=True) if len(r) > 1 else ""
     if header_at is None:
-        first = next((cell_text(r[0]) for r in rows if r and cell_text(r[0])), "")
+        first = next((cell_text(r[0], strip=True) for r in rows if r and cell_text(r[0], strip=True)), "")
         raise src.error(
             "no results header row",
             sheet=sheet,
@@ -950,18 +900,18 @@ def sheet_table(src: Source, sheet: str, *, require_cq: bool = True) -> RawTable
             found=f"{len(rows)} rows, first cell {first[:60]!r}" if rows else "an empty sheet",
         )
     header = list(rows[header_at])
-    while header and not cell_text(header[-1]):
+    while header and not cell_text(header[-1], strip=True):
         header.pop()
     data: list[list[Any]] = []
     locs: list[int] = []
     i = header_at + 1
-    while i < len(rows) and any(cell_text(c) for c in rows[i]):
+    while i < len(rows) and any(cell_text(c, strip=True) for c in rows[i]):
         data.append(list(rows[i]))
         locs.append(i + 1)
         i += 1
     for r in rows[i:]:
-        if r and cell_text(r[0]):
-            metadata[cell_text(r[0])] = cell_text(r[1]) if len(r) > 1 else ""
+        if r and cell_text(r[0], strip=True):
+            metadata[cell_text(r[0], strip=True)] = cell_text(r[1], strip=True) if len(r) > 1 else ""
     if not data:
         raise src.error(
             "results table has no rows",

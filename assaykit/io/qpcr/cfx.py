@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import SchemaError
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, qpcr_table
@@ -105,18 +106,10 @@ def _sniff(source: Source) -> bool:
 
 def _number(text: str, *, decimal_comma: bool) -> float | None:
     """Parse a numeric cell; NaN for the CFX missing-value words; None if not a number."""
-    try:
-        v = float(text)  # fast path; accepts surrounding blanks and 'NaN'
-    except ValueError:
-        t = text.strip()
-        if t == "" or t.lower() in _MISSING:
-            return math.nan
-        if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
-            return float(t.replace(",", "."))
-        return None
-    if math.isinf(v) or "_" in text:
-        return None
-    return v
+    t = text.strip()
+    if t == "" or t.lower() in _MISSING:
+        return math.nan
+    return parse_number(text, decimal_comma=decimal_comma)
 
 
 @register(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import SchemaError
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, qpcr_table
@@ -50,13 +51,10 @@ def _sniff(source: Source) -> bool:
 
 
 def _number(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        return math.nan if text.strip() == "" else None
-    if math.isinf(v) or math.isnan(v) or "_" in text:
-        return None
-    return v
+    """A number cell: NaN when blank, None when not a number."""
+    if text.strip() == "":
+        return math.nan
+    return parse_number(text)
 
 
 @register(

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import SchemaError
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, qpcr_table, row_letter
@@ -235,13 +236,10 @@ def _xml_bytes(source: Source) -> tuple[bytes, str]:
 
 
 def _float(text: str) -> float | None:
-    if text == "":
+    """A number element: NaN when empty or 'NaN', None when not a number."""
+    if text == "" or text.strip().lower() == "nan":
         return math.nan
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    return None if math.isinf(v) else v
+    return parse_number(text)
 
 
 @register(

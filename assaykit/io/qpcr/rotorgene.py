@@ -21,6 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import qpcr_table, row_letter
@@ -94,18 +95,10 @@ def _split(line: str, sep: str) -> list[str]:
 
 
 def _number(text: str, decimal_comma: bool) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        t = text.strip()
-        if t == "":
-            return math.nan
-        if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
-            return float(t.replace(",", "."))
-        return None
-    if math.isinf(v) or math.isnan(v) or "_" in text:
-        return None
-    return v
+    """A number cell: NaN when blank, None when not a number."""
+    if not text.strip():
+        return math.nan
+    return parse_number(text, decimal_comma=decimal_comma)
 
 
 @register(
