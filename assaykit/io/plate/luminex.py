@@ -205,6 +205,37 @@ class _XponentBuilder:
     # ----------------------------------------------------------------- batch
     def batch(self, batch: _Batch, index: int) -> None:
         src = self.source
+        wells, well_blocks, text_flags = self._location_blocks(batch)
+        if not well_blocks:
+            raise src.error(
+                "no well data found",
+                line=batch.first_line,
+                expected="'DataType:' blocks with a 'Location' column (e.g. Median, Net MFI, Count)",
+                found=f"blocks {[b.name for b in batch.blocks][:8]}",
+            )
+
+        units, per_bead = self._analyte_info(batch)
+        self.units.append(units)
+        min_events = self._min_events(batch)
+        by_label, widx = self._add_wells(batch, index, wells)
+
+        def emit_cells(wi, metric, analytes, cells, comments=None):
+            self._emit_cells(wi, metric, analytes, cells, comments, per_bead, min_events)
+
+        # Per-well measurement blocks.
+        for blk, analytes, seen in well_blocks:
+            metric = metric_name(blk.name)
+            for key, cells in seen.items():
+                comments = text_flags.get(key) if metric == "result" else None
+                emit_cells(widx[key], metric, analytes, cells, comments)
+        self._group_blocks(batch, by_label, widx, emit_cells)
+        self._reagent_blocks(batch, by_label, widx, emit_cells)
+
+    def _location_blocks(self, batch: _Batch) -> tuple[dict, list, dict]:
+        """The wells of a batch (Location order) with their label, dilution, events and
+        warning; the per-well measurement blocks ``(block, analytes, cells by well)``; and
+        the Range/Comments texts by well and analyte."""
+        src = self.source
         # Wells, in Location order, with their sample label, from every Location-keyed block.
         wells: dict[tuple[str, str], dict] = {}
         well_blocks: list[tuple[_Block, list[tuple[int, str]], dict]] = []
@@ -273,17 +304,11 @@ class _XponentBuilder:
                             d[analyte] = f"{d[analyte]}; {cells[i]}" if analyte in d else cells[i]
             elif lname not in _WELL_SPECIAL_BLOCKS:
                 well_blocks.append((blk, analytes, seen))
-        if not well_blocks:
-            raise src.error(
-                "no well data found",
-                line=batch.first_line,
-                expected="'DataType:' blocks with a 'Location' column (e.g. Median, Net MFI, Count)",
-                found=f"blocks {[b.name for b in batch.blocks][:8]}",
-            )
+        return wells, well_blocks, text_flags
 
-        units, per_bead = self._analyte_info(batch)
-        self.units.append(units)
-        min_events = self._min_events(batch)
+    def _add_wells(self, batch: _Batch, index: int, wells: dict) -> tuple[dict, dict]:
+        """Append the wells of a batch to :attr:`wells`; returns the wells by sample label
+        and the index of every well."""
         plate_nos = sorted({k[0] for k in wells}, key=int)
         plate_name = self._plate_names(batch, index, plate_nos)
         by_label: dict[str, list[tuple[str, str]]] = {}
@@ -300,38 +325,34 @@ class _XponentBuilder:
             W["warning"].append(info["warning"])
             W["batch"].append(len(self.units) - 1)
 
+        return by_label, widx
+
+    def _emit_cells(self, wi, metric, analytes, cells, comments, per_bead, min_events) -> None:
+        """Append one row per analyte of a block row to :attr:`rows`."""
         R = self.rows
         r_wi, r_read, r_metric, r_raw = R["wi"], R["read"], R["metric"], R["raw"]
-        comments_at = self.comments_at
+        names = [a for _, a in analytes]
+        n = len(names)
+        start = len(r_raw)
+        if n and len(cells) > analytes[-1][0]:
+            r_raw.extend(cells[i] for i, _ in analytes)
+        else:
+            ncell = len(cells)
+            r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
+        r_read.extend(names)
+        r_metric.extend([metric] * n)
+        r_wi.extend([wi] * n)
+        if metric == "count":
+            self.count_rows.append((start, n, per_bead, min_events))
+        if comments:
+            for j, name in enumerate(names):
+                c = comments.get(name)
+                if c:
+                    self.comments_at[start + j] = c
 
-        def emit_cells(wi, metric, analytes, cells, comments=None):
-            names = [a for _, a in analytes]
-            n = len(names)
-            start = len(r_raw)
-            if n and len(cells) > analytes[-1][0]:
-                r_raw.extend(cells[i] for i, _ in analytes)
-            else:
-                ncell = len(cells)
-                r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
-            r_read.extend(names)
-            r_metric.extend([metric] * n)
-            r_wi.extend([wi] * n)
-            if metric == "count":
-                self.count_rows.append((start, n, per_bead, min_events))
-            if comments:
-                for j, name in enumerate(names):
-                    c = comments.get(name)
-                    if c:
-                        comments_at[start + j] = c
-
-        # Per-well measurement blocks.
-        for blk, analytes, seen in well_blocks:
-            metric = metric_name(blk.name)
-            for key, cells in seen.items():
-                comments = text_flags.get(key) if metric == "result" else None
-                emit_cells(widx[key], metric, analytes, cells, comments)
-
-        # Per-sample (replicate group) blocks: repeated on each well of the group.
+    def _group_blocks(self, batch: _Batch, by_label: dict, widx: dict, emit_cells) -> None:
+        """Per-sample (replicate group) blocks: repeated on each well of the group."""
+        src = self.source
         avg_text: dict[tuple[str, str], dict[str, str]] = {}
         group_blocks = [
             b for b in batch.blocks if b.header and b.header[0].lower() == "sample" and b.rows
@@ -360,7 +381,10 @@ class _XponentBuilder:
                     comments = avg_text.get(key) if metric == "avg_result" else None
                     emit_cells(widx[key], metric, analytes, cells, comments)
 
-        # Per-reagent blocks (expected concentrations, control ranges) → wells with that label.
+
+    def _reagent_blocks(self, batch: _Batch, by_label: dict, widx: dict, emit_cells) -> None:
+        """Per-reagent blocks (expected concentrations, control ranges) → wells with that label."""
+        src = self.source
         for blk in batch.blocks:
             if not blk.header or blk.header[0].lower() != "reagent":
                 continue
