@@ -71,6 +71,8 @@ class KindSpec:
         file (``read_many`` returns a list).
     description : str
         One line for ``assaykit formats``.
+    sheet : str
+        Sheet name of the table in a workbook written by ``assaykit read -o out.xlsx``.
     """
 
     name: str
@@ -78,6 +80,7 @@ class KindSpec:
     validate: Callable[[Any, str], None] | None = None
     tabular: bool = True
     description: str = ""
+    sheet: str = "table"
 
 
 _KINDS: dict[str, KindSpec] = {}
@@ -90,12 +93,13 @@ def register_kind(
     validate: Callable[[Any, str], None] | None = None,
     tabular: bool = True,
     description: str = "",
+    sheet: str = "table",
 ) -> KindSpec:
     """Declare a kind of data (see :class:`KindSpec`); returns its spec.
 
     Registering the same name again replaces the declaration (its readers stay).
     """
-    spec = KindSpec(name, package, validate, tabular, description)
+    spec = KindSpec(name, package, validate, tabular, description, sheet)
     _KINDS[name] = spec
     _REGISTRY.setdefault(name, {})
     return spec
@@ -192,6 +196,8 @@ def detect(source: Source, kind: str) -> ReaderSpec:
     if source.kind == "text":
         first = next((ln for ln in source.head().splitlines() if ln.strip()), "")
         found = f"first line {first[:80]!r}"
+    elif source.kind == "binary":
+        found = source.describe()
     else:
         found = f"a {source.kind} workbook with sheets {source.sheet_names[:5]}"
     known = ", ".join(r.name for r in readers(kind))

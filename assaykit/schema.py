@@ -419,10 +419,15 @@ def _str_array(values: list[str]) -> np.ndarray:
     return arr
 
 
-def _maybe_str_array(values: list) -> np.ndarray | list:
-    """:func:`_str_array` when every value is a ``str``; else the list (pandas infers its dtype)."""
-    if set(map(type, values)) <= _STR_ONLY:
+def _maybe_str_array(values: list) -> np.ndarray | pd.Series | list:
+    """:func:`_str_array` when every value is a ``str``; an ``object`` Series when texts are
+    mixed with None or numbers (kept as they are, under pandas 2 and 3 alike); else the
+    list (pandas infers its dtype, e.g. float for numbers)."""
+    types = set(map(type, values))
+    if types <= _STR_ONLY:
         return _str_array(values)
+    if str in types:
+        return pd.Series(_str_array(values), dtype=object, copy=False)
     return values
 
 
@@ -440,81 +445,45 @@ def _as_text(values: list) -> list[str]:
     return ["" if v is None else str(v) for v in values]
 
 
-def _blocks_builder():
-    """A function ``(blocks, index, columns) -> DataFrame`` taking ``(2-D values, positions)``
-    pairs, or None when this pandas offers none (then frames are built column by column)."""
-    try:  # pandas >= 3: the public low-level constructor
-        from pandas.api.internals import create_dataframe_from_blocks
-
-        return create_dataframe_from_blocks
-    except ImportError:
-        pass
-    try:  # pandas 2.x: the same through the internals API that pyarrow and dask use
-        from pandas.core.internals import api as internals_api
-        from pandas.core.internals.managers import BlockManager
-
-        def from_blocks(blocks, index, columns):
-            made = tuple(internals_api.make_block(v, placement=p) for v, p in blocks)
-            mgr = BlockManager(made, [columns, index])
-            return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
-
-        return from_blocks
-    except (ImportError, AttributeError):  # pragma: no cover - other pandas layouts
-        return None
-
-
-_FROM_BLOCKS = _blocks_builder()
 _FAST_DTYPES = (np.dtype(np.float64), np.dtype(np.int64))
 
 
-_INDEXES: dict[tuple[str, ...], pd.Index] = {}  # column names -> their (immutable) Index
-
-
 def _fast_frame(columns: dict[str, Sequence], n: int, *, texts_checked: bool = False) -> pd.DataFrame | None:
-    """A DataFrame of ``columns`` built with one block per dtype, or None when not possible.
+    """``pd.DataFrame(columns)`` for columns of known types, or None when not possible.
 
-    Numeric columns must be float64 / int64 arrays; every other column must hold only
-    ``str`` (lists, tuples or object arrays of ``n`` items). The result equals
-    ``pd.DataFrame`` of the same columns (``str`` columns stay ``object``), built in a
-    fraction of the time: no per-column type inference and no consolidation copy.
+    Numeric columns must be float64 / int64 arrays (copied: the frame owns its values);
+    every other column must hold only ``str`` (lists, tuples or object arrays of ``n``
+    items), given to pandas as object arrays, so that no column's type is inferred
+    value by value (``str`` columns are ``object`` under pandas 2 and ``str`` under
+    pandas 3, as ``pd.DataFrame`` makes them). Public pandas API only; the columns are
+    not consolidated into blocks (no copy of the texts).
     Returns None (the caller builds the frame column by column) when a column is of
-    another type, a length differs, or this pandas offers no block constructor.
+    another type or a length differs.
     ``texts_checked=True``: the caller guarantees that the text columns hold only ``str``.
     """
-    if _FROM_BLOCKS is None or n == 0:
+    if n == 0:
         return None
-    numeric: dict[np.dtype, list[int]] = {}
     text: list[int] = []
     values = list(columns.values())
+    out: list[np.ndarray] = [None] * len(values)  # type: ignore[list-item]
     for i, v in enumerate(values):
         if isinstance(v, np.ndarray) and v.dtype != object:
             if v.dtype not in _FAST_DTYPES or v.shape != (n,):
                 return None
-            numeric.setdefault(v.dtype, []).append(i)
+            out[i] = v.copy()
         else:
             if len(v) != n:
                 return None
             text.append(i)
-    blocks = []
     if text:
         block = np.empty((len(text), n), dtype=object)
         for j, i in enumerate(text):
             block[j] = values[i]
         if not texts_checked and pd.api.types.infer_dtype(block.ravel(), skipna=False) != "string":
             return None  # None / numbers / NaN among the texts: pandas decides their dtype
-        blocks.append((block, np.asarray(text, dtype=np.intp)))
-    for dtype, where in numeric.items():
-        block = np.empty((len(where), n), dtype=dtype)
-        for j, i in enumerate(where):
-            block[j] = values[i]
-        blocks.append((block, np.asarray(where, dtype=np.intp)))
-    names = tuple(columns)
-    index = _INDEXES.get(names)
-    if index is None:
-        if len(_INDEXES) > 1000:
-            _INDEXES.clear()
-        index = _INDEXES[names] = pd.Index(list(names), dtype=object)
-    return _FROM_BLOCKS(blocks, pd.RangeIndex(n), index)
+        for j, i in enumerate(text):
+            out[i] = block[j]
+    return pd.DataFrame(dict(zip(columns, out, strict=True)), index=pd.RangeIndex(n), copy=False)
 
 
 def qpcr_table(rows: dict[str, Sequence], *, source_file: str = "", checked: bool = False) -> pd.DataFrame:

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 import pandas as pd
 
-from assaykit.errors import ReportError
+from assaykit.errors import ReaderError, ReportError
 
-__all__ = ["TABLE_SUFFIXES", "formats", "read", "read_exports", "write_table"]
+__all__ = ["TABLE_SUFFIXES", "KindChoice", "formats", "read", "write_table"]
 
 #: Output types of :func:`write_table`, by suffix.
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".xlsx")
@@ -70,10 +69,37 @@ def write_table(
     return path
 
 
+class KindChoice(click.Choice):
+    """``--kind``: one of the kinds registered when the command runs (:func:`assaykit.kinds.kinds`)."""
+
+    name = "kind"
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        from assaykit.io import kinds  # importing assaykit.io registers the built-in kinds
+
+        return tuple(k.name for k in kinds())
+
+    @choices.setter
+    def choices(self, value) -> None:  # set by click.Choice.__init__; the kinds are looked up when used
+        pass
+
+
+def _reader(kind: str):
+    """The function reading one export of ``kind``: ``assaykit.read_<kind>`` when the package
+    offers one (what Python users call), else :func:`assaykit.kinds.read`."""
+    import assaykit
+
+    return getattr(assaykit, f"read_{kind}", None)
+
+
 @click.command("read")
 @click.argument("exports", metavar="EXPORT...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "format_", metavar="FORMAT", help="Force a format (see `assaykit formats`); default: detected from the content.")
-@click.option("--kind", type=click.Choice(["plate", "qpcr"]), default="plate", show_default=True, help="Plate-reader/bead-assay export or qPCR run.")
+@click.option("--kind", type=KindChoice(), default="plate", show_default=True, help="Kind of data (see `assaykit formats`): plate-reader/bead-assay export, qPCR run...")
 @click.option("--layout", type=click.Path(dir_okay=False, path_type=Path), help="wellmap TOML layout to join on plate and well.")
 @click.option(
     "--how",
@@ -99,9 +125,20 @@ def read(
     is joined to a wellmap plate layout; every well of the exports is kept.
     """
     import assaykit
+    from assaykit.kinds import get_kind
 
-    df, formats_used = read_exports(exports, kind=kind, format=format_)
-    fmt = ", ".join(formats_used)
+    spec = get_kind(kind)
+    if not spec.tabular:
+        raise ReaderError(
+            "this kind of data is read into objects, not one table",
+            key="kind",
+            expected="a kind read into tables: " + ", ".join(k.name for k in assaykit.io.kinds() if k.tabular),
+            found=kind,
+        )
+    df = assaykit.read_many(
+        exports, kind=kind, format=format_, progress=len(exports) > 1, rename="files", reader=_reader(kind)
+    )
+    fmt = ", ".join(df.attrs["formats"])
     extra: dict[str, pd.DataFrame] = {}
     inputs: list[Path] = list(exports)
     if layout is not None:
@@ -117,96 +154,32 @@ def read(
         click.echo(summary, err=True)
         return
     info = {"command": "assaykit read", "kind": kind, "format": fmt, "layout_join": how if layout else None}
-    write_table(
-        df,
-        output,
-        sheet="reads" if kind == "plate" else "wells",
-        extra_sheets=extra,
-        info=info,
-        inputs=inputs,
-    )
+    write_table(df, output, sheet=spec.sheet, extra_sheets=extra, info=info, inputs=inputs)
     click.echo(f"{summary}; wrote {output}", err=True)
 
 
-def read_exports(
-    paths: Sequence[str | os.PathLike], *, kind: str = "plate", format: str | None = None, progress: bool | None = None
-) -> tuple[pd.DataFrame, list[str]]:
-    """Read one or several exports into one canonical table.
+def read_exports(paths, *, kind: str = "plate", format: str | None = None, progress: bool | None = None):
+    """Deprecated: ``assaykit.read_many(paths, kind=kind, format=format, rename="files")``.
 
-    Parameters
-    ----------
-    paths : sequence of path
-        The exports.
-    kind : {'plate', 'qpcr'}
-        Reader family.
-    format : str, optional
-        Force one format for every file.
-    progress : bool, optional
-        Show a progress bar on stderr (default: when there are several files).
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        One export: its table unchanged. Several: the tables concatenated in order, each
-        plate renamed ``<file stem>`` (or ``<file stem>/<plate>`` when the file holds
-        several plates).
-    formats : list of str
-        The formats detected, without repeats, in file order.
-
-    Raises
-    ------
-    ReaderError
-        From the readers.
-    ReportError
-        If two exports give the same plate name after renaming (e.g. same file name in
-        two folders).
+    Kept only for callers of the former CLI helper (one existing test); returns the
+    table and its ``attrs['formats']``. Use :func:`assaykit.read_many`.
     """
     import assaykit
-    from assaykit.schema import validate_plate_table, validate_qpcr_table
 
-    reader = assaykit.read_plate if kind == "plate" else assaykit.read_qpcr
     paths = list(paths)
-    if len(paths) == 1:
-        df = reader(paths[0], format=format)
-        return df, [df.attrs.get("format", format or "")]
-    from tqdm.auto import tqdm
-
     show = len(paths) > 1 if progress is None else progress
-    frames: list[pd.DataFrame] = []
-    formats_used: list[str] = []
-    owner: dict[str, str] = {}
-    for p in tqdm(paths, desc=f"reading {kind} exports", disable=not show, file=sys.stderr):
-        df = reader(p, format=format)
-        fmt = df.attrs.get("format", format or "")
-        if fmt not in formats_used:
-            formats_used.append(fmt)
-        stem = Path(p).stem
-        plates = list(dict.fromkeys(df["plate"].astype(str)))
-        df = df.assign(plate=stem if len(plates) == 1 else [f"{stem}/{x}" for x in df["plate"].astype(str)])
-        for name in dict.fromkeys(df["plate"]):
-            if name in owner:
-                raise ReportError(
-                    "two exports give the same plate name (files with the same name?)",
-                    file=str(p),
-                    plate=name,
-                    expected="distinct file names",
-                    found=f"also from {owner[name]}",
-                )
-            owner[name] = str(p)
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    (validate_plate_table if kind == "plate" else validate_qpcr_table)(out)
-    return out, formats_used
+    df = assaykit.read_many(paths, kind=kind, format=format, progress=show, rename="files")
+    return df, df.attrs["formats"]
 
 
 @click.command("formats")
-@click.option("--kind", type=click.Choice(["plate", "qpcr"]), help="Only this kind of export (default: both).")
+@click.option("--kind", type=KindChoice(), help="Only this kind of data (default: every kind).")
 def formats(kind: str | None) -> None:
-    """List the export formats assaykit reads (names usable with --format)."""
-    from assaykit.io import formats as _formats
+    """List the export formats assaykit reads (names usable with --format), by kind of data."""
+    import assaykit.io
 
-    for k in (kind,) if kind else ("plate", "qpcr"):
-        table = _formats(k)
+    for k in (kind,) if kind else [spec.name for spec in assaykit.io.kinds()]:
+        table = assaykit.io.formats(k)
         click.echo(f"{k} formats:")
         if table.empty:
             click.echo("  (none available)")

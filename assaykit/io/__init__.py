@@ -11,9 +11,10 @@ The format is detected from the content; pass ``format=`` to force one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from assaykit.kinds import (
     KindSpec,
     ReaderSpec,
     formats_table,
+    get_kind,
     kinds,
     read,
     register,
@@ -47,9 +49,9 @@ __all__ = [
 ]
 
 # The kinds of data assaykit reads: one registration each (docs/architecture.md).
-register_kind("plate", package="assaykit.io.plate", validate=validate_plate_table,
+register_kind("plate", package="assaykit.io.plate", validate=validate_plate_table, sheet="reads",
               description="plate readers and bead assays: one row per plate × well × read × metric")
-register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table,
+register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table, sheet="wells",
               description="qPCR runs: one row per plate × well × target")
 register_kind("blot_image", package="assaykit.io.blot", validate=validate_blot_image, tabular=False,
               description="blot and gel images (TIFF, PNG): one greyscale BlotImage per file")
@@ -110,78 +112,124 @@ def read_qpcr(path: str | os.PathLike | Source, format: str | None = None) -> pd
     return _read("qpcr", path, format)
 
 
+RENAME_MODES: tuple[str, ...] = ("auto", "files", "none")
+
+
 def read_many(
-    paths: Iterable[str | os.PathLike],
+    paths: Iterable[str | os.PathLike | Source],
     *,
     kind: str = "plate",
     format: str | None = None,
     executor: Executor | None = None,
     progress: bool = True,
-) -> pd.DataFrame:
+    rename: str = "auto",
+    reader: Callable[..., Any] | None = None,
+) -> pd.DataFrame | list[Any]:
     """Read many exports into one table, with a progress bar.
 
     Parameters
     ----------
-    paths : iterable of path
+    paths : iterable of path or Source
         The exports.
-    kind : {'plate', 'qpcr'}
-        Which reader family to use.
+    kind : str
+        The kind of data (:func:`kinds`): ``'plate'``, ``'qpcr'``...
     format : str, optional
         Force one format for all files.
     executor : concurrent.futures.Executor, optional
         Run the reads on this executor (a ``ProcessPoolExecutor``, or a
         ``dask.distributed.Client.get_executor()``); default: in this process.
     progress : bool
-        Show a tqdm progress bar.
+        Show a tqdm progress bar (on stderr).
+    rename : {'auto', 'files', 'none'}
+        How plates are named in the combined table (tabular kinds):
+
+        * ``'auto'`` — plate names stay as read unless two files give the same plate
+          name (e.g. ``'1'`` in two QuantStudio exports); then every plate is renamed
+          after its file, as with ``'files'``;
+        * ``'files'`` — with several files, every plate is renamed after its file:
+          ``<file stem>``, or ``<file stem>/<plate>`` for a file holding several plates
+          (what ``assaykit read`` does); one file keeps its plate names;
+        * ``'none'`` — plate names stay as read; two files giving the same plate name
+          is an error.
+    reader : callable, optional
+        Reads one file as ``reader(path, format=format)``; default: :func:`read` of
+        ``kind``.
 
     Returns
     -------
-    pandas.DataFrame
-        The tables concatenated in the order of ``paths``. Plate names stay as read
-        unless two files give the same plate name (e.g. ``'1'`` in two QuantStudio
-        exports): then every plate is renamed after its file, as ``assaykit read`` and
-        ``assaykit qpcr`` do with several exports: ``<file stem>``, or
-        ``<file stem>/<plate>`` for a file holding several plates.
+    pandas.DataFrame or list
+        For a tabular kind, the tables concatenated in the order of ``paths``, with
+        ``attrs['formats']`` the formats detected (file order, no repeats). For a kind
+        whose readers return objects, the list of objects in the order of ``paths``.
 
     Raises
     ------
     ReaderError
-        From the readers, or if plates still share a name after renaming (two files
-        with the same name in different folders).
+        From the readers; if plates share a name after renaming (two files with the
+        same name in different folders, or any shared name with ``rename='none'``);
+        on an unknown ``rename``.
     """
     from tqdm.auto import tqdm
 
+    if rename not in RENAME_MODES:
+        raise ReaderError("unknown rename mode", key="rename", expected=" or ".join(RENAME_MODES), found=repr(rename))
+    spec = get_kind(kind)
     paths = list(paths)
-    fn = partial(_read, kind, format=format)
+    fn = partial(reader or partial(read, kind=kind), format=format)
     it = executor.map(fn, paths) if executor is not None else map(fn, paths)
     frames = list(tqdm(it, total=len(paths), disable=not progress, desc=f"reading {kind} exports"))
+    if not spec.tabular:
+        return frames
     if not frames:
         return pd.DataFrame(columns=[])
     out = pd.concat(frames, ignore_index=True)
-    names = [f["plate"].unique() for f in frames]
-    if sum(len(n) for n in names) != len(set().union(*names)):
-        owner: dict[str, str] = {}
-        parts = []
-        for path, f, plates in zip(paths, frames, names, strict=True):
-            where = path.name if isinstance(path, Source) else os.fspath(path)
-            stem = os.path.splitext(os.path.basename(where))[0]
-            new = [stem] if len(plates) == 1 else [f"{stem}/{p}" for p in plates]
-            for name in new:
-                if name in owner:
-                    raise ReaderError(
-                        "two exports give the same plate name after renaming plates after their files",
-                        file=where,
-                        plate=name,
-                        expected="exports with distinct file names",
-                        found=f"also from {owner[name]}",
-                    )
-                owner[name] = where
-            if len(plates) == 1:
-                parts.append(np.full(len(f), stem, dtype=object))
-            else:
-                parts.append(f["plate"].map(dict(zip(plates, new, strict=True))).to_numpy(dtype=object))
-        out["plate"] = np.concatenate(parts)
+    plates = _renamed_plates(paths, frames, rename)
+    if plates is not None:
+        out["plate"] = plates
+    out.attrs["formats"] = list(dict.fromkeys(f.attrs.get("format", format or "") for f in frames))
     return out
+
+
+_COLLISION = {
+    "auto": "two exports give the same plate name after renaming plates after their files",
+    "files": "two exports give the same plate name (files with the same name?)",
+    "none": "two exports give the same plate name (rename='none' keeps the names as read)",
+}
+
+
+def _renamed_plates(paths: list, frames: list[pd.DataFrame], rename: str) -> np.ndarray | None:
+    """The ``plate`` column of the concatenated frames after ``rename``, or None when unchanged."""
+    where = [p.name if isinstance(p, Source) else os.fspath(p) for p in paths]
+    names = [f["plate"].unique() for f in frames]
+    clash = sum(len(n) for n in names) != len(set().union(*names))
+    if rename == "none" or (rename == "auto" and not clash) or (rename == "files" and len(frames) == 1):
+        if clash:
+            _check_distinct([list(n) for n in names], where, rename)
+        return None
+    parts, new_names = [], []
+    for w, f, plates in zip(where, frames, names, strict=True):
+        stem = os.path.splitext(os.path.basename(w))[0]
+        new = [stem] if len(plates) == 1 else [f"{stem}/{p}" for p in plates]
+        new_names.append(new)
+        if len(plates) == 1:
+            parts.append(np.full(len(f), stem, dtype=object))
+        else:
+            parts.append(f["plate"].map(dict(zip(plates, new, strict=True))).to_numpy(dtype=object))
+    _check_distinct(new_names, where, rename)
+    return np.concatenate(parts)
+
+
+def _check_distinct(names: list[list[str]], where: list[str], rename: str) -> None:
+    """Raise ReaderError at the first plate name given by two files."""
+    owner: dict[str, str] = {}
+    expected = "distinct plate names" if rename == "none" else "exports with distinct file names"
+    for w, plates in zip(where, names, strict=True):
+        for name in plates:
+            if name in owner:
+                raise ReaderError(
+                    _COLLISION[rename], file=w, plate=name, expected=expected, found=f"also from {owner[name]}"
+                )
+            owner[name] = w
 
 
 def formats(kind: str = "plate") -> pd.DataFrame:

@@ -27,18 +27,10 @@ from typing import Any
 import pandas as pd
 
 from assaykit.errors import ReaderError
+from assaykit.io._cells import cell_text, is_blank, parse_value, slug, text_rows
 from assaykit.io._registry import register
 from assaykit.io._source import Source
-from assaykit.io.plate.generic import (
-    _header_numbers,
-    _is_blank,
-    cell_text,
-    grid_values,
-    parse_value,
-    read_grid,
-    slug,
-    text_rows,
-)
+from assaykit.io.plate._grid import grid_values, header_numbers, read_grid
 from assaykit.schema import parse_well, plate_table
 
 __all__ = ["read_bmg_csv", "read_bmg_smart"]
@@ -155,11 +147,11 @@ def read_bmg_csv(source: Source) -> pd.DataFrame:
     k = 0
     while k < len(rows):
         cells = rows[k]
-        if not cells or _is_blank(cells):
+        if not cells or is_blank(cells):
             k += 1
             continue
         first = cells[0].strip()
-        if _header_numbers(cells) is not None:
+        if header_numbers(cells) is not None:
             if title is None:
                 raise source.error(
                     "grid without a block title", line=k + 1,
@@ -385,7 +377,7 @@ def read_bmg_smart(source: Source) -> pd.DataFrame:
     while k < len(rows):
         cells = rows[k]
         title = next((c for c in cells[:3] if isinstance(c, str) and _SMART_BLOCK_RE.match(c)), None)
-        if title is None or k + 1 >= len(rows) or _header_numbers(rows[k + 1]) is None:
+        if title is None or k + 1 >= len(rows) or header_numbers(rows[k + 1]) is None:
             k += 1
             continue
         text = _SMART_BLOCK_RE.match(title).group(2)

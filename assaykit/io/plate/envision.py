@@ -22,15 +22,10 @@ import re
 
 import pandas as pd
 
+from assaykit.io._cells import slug, split_line
 from assaykit.io._registry import register
 from assaykit.io._source import Source
-from assaykit.io.plate.generic import (
-    _header_numbers,
-    grid_values,
-    read_grid,
-    slug,
-    split_line,
-)
+from assaykit.io.plate._grid import grid_values, header_numbers, read_grid
 from assaykit.schema import plate_table
 
 __all__ = ["label_read", "read_envision"]
@@ -130,7 +125,7 @@ def read_envision(source: Source) -> pd.DataFrame:
             continue
         res = _RESULTS_RE.match(first) if first.startswith("Results for") else None
         calc = _CALC_RE.match(line.rstrip(",")) if line.startswith("Calculated results") else None
-        if (res or calc) and k + 1 < len(rows) and _header_numbers(rows[k + 1]) is not None:
+        if (res or calc) and k + 1 < len(rows) and header_numbers(rows[k + 1]) is not None:
             grid = read_grid(rows, k + 1, source=source)
             if res:
                 label = res.group("label").strip()

@@ -22,11 +22,11 @@ Examples
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
 
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import plate_dims, plate_table, row_index
@@ -76,24 +76,18 @@ def parse_gen5_value(text: str) -> tuple[float, str]:
     t = text.strip()
     if not t:
         return _NAN, "empty"
-    try:
-        v = float(t)
-    except ValueError:
-        flag = GEN5_TOKENS.get(t.upper())
-        if flag:
-            return _NAN, flag
-        if t[0] in "<>":
-            # the instrument's curve-range bound, kept in value as for every reader
-            # (docs/schemas.md); the flag says it is a bound, not a measurement
-            try:
-                bound = float(t[1:].strip())
-            except ValueError:
-                bound = _NAN
-            flag = "out_of_range_high" if t[0] == ">" else "out_of_range_low"
-            return (bound if math.isfinite(bound) else _NAN), flag
-        return _NAN, "not_numeric"
-    if math.isfinite(v):
+    v = parse_number(t)
+    if v is not None:
         return v, ""
+    flag = GEN5_TOKENS.get(t.upper())
+    if flag:
+        return _NAN, flag
+    if t[0] in "<>":
+        # the instrument's curve-range bound, kept in value as for every reader
+        # (docs/schemas.md); the flag says it is a bound, not a measurement
+        bound = parse_number(t[1:].strip())
+        flag = "out_of_range_high" if t[0] == ">" else "out_of_range_low"
+        return (_NAN if bound is None else bound), flag
     return _NAN, "not_numeric"  # 'nan', 'inf' spelled out are not Gen5 numbers
 
 
@@ -541,7 +535,57 @@ def _parse_results(
     cols = _header_columns(source, lines[i].split("\t"), i + 1, "Results")
     ncol = len(cols)
     steps = plate.steps
-    # first pass: the grid lines of this block
+    grid, i = _results_grid(source, lines, i, plate, ncol)
+
+    labels_in_order = list(dict.fromkeys(lab for _, _, _, lab in grid))
+    kinds, raw_reads = _data_set_kinds(source, grid, labels_in_order, steps, plate.name)
+
+    _check_results_shape(source, grid, labels_in_order, plate, cols)
+
+    prev_read = raw_reads[0] if raw_reads else "value"
+    single_raw = raw_reads[0] if len(set(raw_reads)) == 1 else None
+    name = plate.name
+    for ln, r, cells, lab in grid:
+        read, metric = kinds[lab]
+        if metric == "instrument_conc":
+            read = single_raw or prev_read
+        else:
+            prev_read = read
+        for c, text in zip(cols, cells, strict=True):
+            well = f"{r}{c}"
+            k = (name, well, read, metric)
+            if k in seen:
+                raise source.error(
+                    "value repeated in the Results grid",
+                    line=ln,
+                    plate=name,
+                    well=well,
+                    expected="one value per well and data set",
+                    found=f"a second '{lab}' value",
+                )
+            seen[k] = ln
+            t = text.strip()
+            v = parse_number(t)
+            if v is None:
+                v, f = parse_gen5_value(t)
+            else:
+                f = ""
+            plate_col.append(name)
+            wells.append(well)
+            reads.append(read)
+            metrics.append(metric)
+            values.append(v)
+            raws.append(t)
+            flags.append(f)
+    return i
+
+
+
+def _results_grid(
+    source: Source, lines: list[str], i: int, plate: _Plate, ncol: int
+) -> tuple[list[tuple[int, str, list[str], str]], int]:
+    """The grid lines of a Results block: ``(line_no, row, values, data-set label)``, and
+    the index of the line after the block."""
     grid: list[tuple[int, str, list[str], str]] = []  # (line_no, row, values, label)
     rows, i = _block_rows(source, lines, i + 1, "Results")
     for j, row, _key, cells in rows:
@@ -572,11 +616,13 @@ def _parse_results(
             expected="rows 'A', 'B', ...",
             found="none",
         )
+    return grid, i
 
-    labels_in_order: list[str] = []
-    for _, _, _, lab in grid:
-        if lab not in labels_in_order:
-            labels_in_order.append(lab)
+
+def _data_set_kinds(
+    source: Source, grid: list, labels_in_order: list[str], steps: dict, plate_name: str
+) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """``(read, metric)`` of every data-set label, and the raw reads in order."""
     # classify the data sets: raw first, then the rest (which may refer to raw ones)
     raw_labels = {
         lab for lab in labels_in_order if lab and classify_data_set(lab, steps)[1] == "raw"
@@ -592,7 +638,7 @@ def _parse_results(
                 raise source.error(
                     "data-set name missing after the last column",
                     line=next(ln for ln, _, _, lb in grid if lb == lab),
-                    plate=plate.name,
+                    plate=plate_name,
                     expected="a name such as '450nmRead:450'",
                     found="an empty cell",
                 )
@@ -614,6 +660,12 @@ def _parse_results(
         if kinds[lab][1] == "raw":
             raw_reads.append(kinds[lab][0])
 
+    return kinds, raw_reads
+
+
+def _check_results_shape(source: Source, grid: list, labels_in_order: list[str], plate: _Plate, cols: list[int]) -> None:
+    """Raise when a plate row lacks a data set or the grid does not fit the plate."""
+    ncol = len(cols)
     # each plate row must carry the same data sets
     per_row: dict[str, list[str]] = {}
     row_line: dict[str, int] = {}
@@ -658,46 +710,6 @@ def _parse_results(
                 expected=f"columns 1..{n_cols}",
                 found=str(cols[-1]),
             )
-
-    prev_read = raw_reads[0] if raw_reads else "value"
-    single_raw = raw_reads[0] if len(set(raw_reads)) == 1 else None
-    name = plate.name
-    for ln, r, cells, lab in grid:
-        read, metric = kinds[lab]
-        if metric == "instrument_conc":
-            read = single_raw or prev_read
-        else:
-            prev_read = read
-        for c, text in zip(cols, cells, strict=True):
-            well = f"{r}{c}"
-            k = (name, well, read, metric)
-            if k in seen:
-                raise source.error(
-                    "value repeated in the Results grid",
-                    line=ln,
-                    plate=name,
-                    well=well,
-                    expected="one value per well and data set",
-                    found=f"a second '{lab}' value",
-                )
-            seen[k] = ln
-            t = text.strip()
-            try:
-                v = float(t)
-                f = "" if math.isfinite(v) else None
-            except ValueError:
-                f = None
-            if f is None:
-                v, f = parse_gen5_value(t)
-            plate_col.append(name)
-            wells.append(well)
-            reads.append(read)
-            metrics.append(metric)
-            values.append(v)
-            raws.append(t)
-            flags.append(f)
-    return i
-
 
 register(
     "gen5",

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import re
@@ -32,6 +31,14 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import AssaykitWarning, SchemaError
+from assaykit.io._cells import (
+    ExportMetadata,
+    csv_rows,
+    detect_delimiter,
+    metric_name,
+    parse_cells,
+    parse_number,
+)
 from assaykit.io._registry import register
 from assaykit.io._source import Source, load_source
 from assaykit.schema import (
@@ -56,48 +63,6 @@ INTELLIFLEX_EXTRA = ("sample_label", "reporter", "dilution")
 
 # --------------------------------------------------------------------------- cells
 
-_INF = float("inf")
-_BOUND_RE = re.compile(r"^([<>])\s*(.+)$")
-_OOR_RE = re.compile(r"^OOR\s*([<>])$", re.IGNORECASE)
-
-
-def _number(text: str, decimal_comma: bool = False) -> float | None:
-    """``float(text)`` for plain decimal numbers only (no 'nan', 'inf', '1_0'); else None."""
-    if not text or "_" in text:
-        return None
-    if decimal_comma and "," in text and "." not in text:
-        text = text.replace(",", ".")
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    if v != v or v in (_INF, -_INF):
-        return None
-    return v
-
-
-def _cell_value(text: str, decimal_comma: bool = False) -> tuple[float, str]:
-    """Return ``(value, flag)`` of one exported cell (see docs/formats/luminex.md)."""
-    if not text:
-        return math.nan, "empty"
-    v = _number(text, decimal_comma)
-    if v is not None:
-        return v, ""
-    m = _BOUND_RE.match(text)
-    if m:
-        v = _number(m.group(2).strip(), decimal_comma)
-        if v is not None:
-            return v, "out_of_range_low" if m.group(1) == "<" else "out_of_range_high"
-    m = _OOR_RE.match(text)
-    if m:
-        return math.nan, "out_of_range_low" if m.group(1) == "<" else "out_of_range_high"
-    if text.startswith("*"):
-        v = _number(text[1:].strip(), decimal_comma)
-        if v is not None:
-            return v, "extrapolated"
-    return math.nan, "not_numeric"
-
-
 def _text_flags(text: str) -> str:
     """Flags named by an instrument comment ('Extrapolated', 'Control Failed.', 'OOR <')."""
     low = text.lower()
@@ -110,51 +75,6 @@ def _text_flags(text: str) -> str:
     if m:
         flags.append("out_of_range_low" if m.group(1) == "<" else "out_of_range_high")
     return ";".join(flags)
-
-
-def metric_name(label: str) -> str:
-    """snake_case metric name of an exported statistic label.
-
-    A ``%`` becomes a ``_pct`` suffix; 'Expected Concentration' blocks become
-    ``expected_conc``.
-
-    Examples
-    --------
-    >>> metric_name("Net MFI"), metric_name("%CV Replicates"), metric_name("% Recovery")
-    ('net_mfi', 'cv_replicates_pct', 'recovery_pct')
-    >>> metric_name("Standard Expected Concentration")
-    'expected_conc'
-    """
-    if "expected concentration" in label.lower():
-        return "expected_conc"
-    pct = "%" in label
-    s = re.sub(r"[^0-9a-zA-Z]+", "_", label.replace("%", " ")).strip("_").lower()
-    if not s:
-        s = "value"
-    return f"{s}_pct" if pct else s
-
-
-def _detect_delimiter(lines: list[str]) -> str:
-    first = next((ln for ln in lines[:50] if any(d in ln for d in ",;\t")), "")
-    counts = {d: first.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 0 else ","
-
-
-def _csv_rows(source: Source, delimiter: str) -> list[tuple[int, list[str]]]:
-    """Parse the text into ``(line_number, stripped cells)``; blank rows are kept as ``[]``."""
-    reader = csv.reader(source.lines, delimiter=delimiter)
-    out: list[tuple[int, list[str]]] = []
-    # Strip every cell and drop the trailing empty ones in C: join the stripped cells with
-    # NUL (never in Source.text), strip the trailing NULs, split again.
-    strip, join = str.strip, "\x00".join
-    try:
-        for row in reader:
-            line = join(map(strip, row)).rstrip("\x00")
-            out.append((reader.line_num, line.split("\x00") if line else []))
-    except csv.Error as exc:
-        raise source.error(f"malformed CSV ({exc})", line=reader.line_num) from None
-    return out
 
 
 # --------------------------------------------------------------------------- xPONENT
@@ -285,6 +205,37 @@ class _XponentBuilder:
     # ----------------------------------------------------------------- batch
     def batch(self, batch: _Batch, index: int) -> None:
         src = self.source
+        wells, well_blocks, text_flags = self._location_blocks(batch)
+        if not well_blocks:
+            raise src.error(
+                "no well data found",
+                line=batch.first_line,
+                expected="'DataType:' blocks with a 'Location' column (e.g. Median, Net MFI, Count)",
+                found=f"blocks {[b.name for b in batch.blocks][:8]}",
+            )
+
+        units, per_bead = self._analyte_info(batch)
+        self.units.append(units)
+        min_events = self._min_events(batch)
+        by_label, widx = self._add_wells(batch, index, wells)
+
+        def emit_cells(wi, metric, analytes, cells, comments=None):
+            self._emit_cells(wi, metric, analytes, cells, comments, per_bead, min_events)
+
+        # Per-well measurement blocks.
+        for blk, analytes, seen in well_blocks:
+            metric = metric_name(blk.name)
+            for key, cells in seen.items():
+                comments = text_flags.get(key) if metric == "result" else None
+                emit_cells(widx[key], metric, analytes, cells, comments)
+        self._group_blocks(batch, by_label, widx, emit_cells)
+        self._reagent_blocks(batch, by_label, widx, emit_cells)
+
+    def _location_blocks(self, batch: _Batch) -> tuple[dict, list, dict]:
+        """The wells of a batch (Location order) with their label, dilution, events and
+        warning; the per-well measurement blocks ``(block, analytes, cells by well)``; and
+        the Range/Comments texts by well and analyte."""
+        src = self.source
         # Wells, in Location order, with their sample label, from every Location-keyed block.
         wells: dict[tuple[str, str], dict] = {}
         well_blocks: list[tuple[_Block, list[tuple[int, str]], dict]] = []
@@ -339,11 +290,11 @@ class _XponentBuilder:
                 if not info["label"] and len(cells) > 1:
                     info["label"] = cells[1]
                 if j_events is not None and math.isnan(info["events"]):
-                    v = _number(cells[j_events], self.dc)
+                    v = parse_number(cells[j_events], decimal_comma=self.dc)
                     if v is not None:
                         info["events"] = v
                 if lname == "dilution factor":
-                    v = _number(cells[j_dil], self.dc) if j_dil < len(cells) else None
+                    v = parse_number(cells[j_dil], decimal_comma=self.dc) if j_dil < len(cells) else None
                     info["dilution"] = math.nan if v is None else v
             if lname in _WELL_TEXT_BLOCKS:
                 for key, cells in seen.items():
@@ -353,17 +304,11 @@ class _XponentBuilder:
                             d[analyte] = f"{d[analyte]}; {cells[i]}" if analyte in d else cells[i]
             elif lname not in _WELL_SPECIAL_BLOCKS:
                 well_blocks.append((blk, analytes, seen))
-        if not well_blocks:
-            raise src.error(
-                "no well data found",
-                line=batch.first_line,
-                expected="'DataType:' blocks with a 'Location' column (e.g. Median, Net MFI, Count)",
-                found=f"blocks {[b.name for b in batch.blocks][:8]}",
-            )
+        return wells, well_blocks, text_flags
 
-        units, per_bead = self._analyte_info(batch)
-        self.units.append(units)
-        min_events = self._min_events(batch)
+    def _add_wells(self, batch: _Batch, index: int, wells: dict) -> tuple[dict, dict]:
+        """Append the wells of a batch to :attr:`wells`; returns the wells by sample label
+        and the index of every well."""
         plate_nos = sorted({k[0] for k in wells}, key=int)
         plate_name = self._plate_names(batch, index, plate_nos)
         by_label: dict[str, list[tuple[str, str]]] = {}
@@ -380,38 +325,34 @@ class _XponentBuilder:
             W["warning"].append(info["warning"])
             W["batch"].append(len(self.units) - 1)
 
+        return by_label, widx
+
+    def _emit_cells(self, wi, metric, analytes, cells, comments, per_bead, min_events) -> None:
+        """Append one row per analyte of a block row to :attr:`rows`."""
         R = self.rows
         r_wi, r_read, r_metric, r_raw = R["wi"], R["read"], R["metric"], R["raw"]
-        comments_at = self.comments_at
+        names = [a for _, a in analytes]
+        n = len(names)
+        start = len(r_raw)
+        if n and len(cells) > analytes[-1][0]:
+            r_raw.extend(cells[i] for i, _ in analytes)
+        else:
+            ncell = len(cells)
+            r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
+        r_read.extend(names)
+        r_metric.extend([metric] * n)
+        r_wi.extend([wi] * n)
+        if metric == "count":
+            self.count_rows.append((start, n, per_bead, min_events))
+        if comments:
+            for j, name in enumerate(names):
+                c = comments.get(name)
+                if c:
+                    self.comments_at[start + j] = c
 
-        def emit_cells(wi, metric, analytes, cells, comments=None):
-            names = [a for _, a in analytes]
-            n = len(names)
-            start = len(r_raw)
-            if n and len(cells) > analytes[-1][0]:
-                r_raw.extend(cells[i] for i, _ in analytes)
-            else:
-                ncell = len(cells)
-                r_raw.extend([cells[i] if i < ncell else "" for i, _ in analytes])
-            r_read.extend(names)
-            r_metric.extend([metric] * n)
-            r_wi.extend([wi] * n)
-            if metric == "count":
-                self.count_rows.append((start, n, per_bead, min_events))
-            if comments:
-                for j, name in enumerate(names):
-                    c = comments.get(name)
-                    if c:
-                        comments_at[start + j] = c
-
-        # Per-well measurement blocks.
-        for blk, analytes, seen in well_blocks:
-            metric = metric_name(blk.name)
-            for key, cells in seen.items():
-                comments = text_flags.get(key) if metric == "result" else None
-                emit_cells(widx[key], metric, analytes, cells, comments)
-
-        # Per-sample (replicate group) blocks: repeated on each well of the group.
+    def _group_blocks(self, batch: _Batch, by_label: dict, widx: dict, emit_cells) -> None:
+        """Per-sample (replicate group) blocks: repeated on each well of the group."""
+        src = self.source
         avg_text: dict[tuple[str, str], dict[str, str]] = {}
         group_blocks = [
             b for b in batch.blocks if b.header and b.header[0].lower() == "sample" and b.rows
@@ -440,7 +381,10 @@ class _XponentBuilder:
                     comments = avg_text.get(key) if metric == "avg_result" else None
                     emit_cells(widx[key], metric, analytes, cells, comments)
 
-        # Per-reagent blocks (expected concentrations, control ranges) → wells with that label.
+
+    def _reagent_blocks(self, batch: _Batch, by_label: dict, widx: dict, emit_cells) -> None:
+        """Per-reagent blocks (expected concentrations, control ranges) → wells with that label."""
+        src = self.source
         for blk in batch.blocks:
             if not blk.header or blk.header[0].lower() != "reagent":
                 continue
@@ -532,7 +476,7 @@ class _XponentBuilder:
                             units[a] = cells[i]
                 elif key == "per bead:":
                     for i, a in analytes:
-                        v = _number(cells[i], self.dc) if i < len(cells) else None
+                        v = parse_number(cells[i], decimal_comma=self.dc) if i < len(cells) else None
                         if v is not None:
                             per_bead[a] = v
         return units, per_bead
@@ -541,7 +485,7 @@ class _XponentBuilder:
         vals = batch.header.get("Samples", [])
         for i, v in enumerate(vals[:-1]):
             if v.lower() == "min events":
-                return _number(vals[i + 1], self.dc)
+                return parse_number(vals[i + 1], decimal_comma=self.dc)
         return None
 
     def _plate_names(self, batch: _Batch, index: int, plate_nos: list[str]) -> dict[str, str]:
@@ -598,50 +542,6 @@ class _XponentBuilder:
                 "warning": take("warning"),
             },
         )
-
-
-def parse_cells(raw: np.ndarray, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Convert exported cell texts to values and flags (bead-assay rules).
-
-    Plain numbers are converted in one vectorised pass; only the other cells go
-    through the per-cell rules: ``''`` → NaN/``empty``; ``'< x'``/``'> x'`` → x with
-    ``out_of_range_low``/``out_of_range_high``; ``'OOR <'``/``'OOR >'`` → NaN with the
-    same flags; ``'*x'`` → x/``extrapolated``; anything else (``'NaN'``, ``'N/A'``,
-    ``'inf'``, text) → NaN/``not_numeric``.
-
-    Parameters
-    ----------
-    raw : numpy.ndarray
-        Object array of stripped cell texts.
-    decimal_comma : bool
-        Read ``'1,5'`` as 1.5 (exports using ``;`` as delimiter).
-
-    Returns
-    -------
-    value : numpy.ndarray
-        Float array, NaN where no number.
-    flag : numpy.ndarray
-        Object array of flags (``''`` for none).
-    """
-    n = len(raw)
-    if n == 0:
-        return np.zeros(0, dtype=float), np.full(0, "", dtype=object)
-    # Exports repeat many texts (empty cells, '< 0.105', counts): convert each distinct text once.
-    codes, uniq = pd.factorize(np.asarray(raw, dtype=object))
-    if len(uniq) < n:
-        value, flag = _parse_unique(np.asarray(uniq, dtype=object), decimal_comma)
-        return value[codes], flag[codes]
-    return _parse_unique(np.asarray(raw, dtype=object), decimal_comma)
-
-
-def _parse_unique(raw: np.ndarray, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
-    flag = np.full(len(raw), "", dtype=object)
-    value = pd.to_numeric(pd.Series(raw, dtype=object), errors="coerce").to_numpy(dtype=float)
-    # Cells to look at one by one: not converted ('', '< 0.1', 'NaN', '1,5', text) or infinite.
-    redo = ~np.isfinite(value)
-    for j in np.flatnonzero(redo):
-        value[j], flag[j] = _cell_value(raw[j], decimal_comma)
-    return value, flag
 
 
 def _first_cells(source: Source) -> list[str]:
@@ -701,17 +601,6 @@ def read_xponent(source: Source) -> pd.DataFrame:
     return df
 
 
-class ExportMetadata(dict):
-    """Key–value header of an export, stored in ``df.attrs['metadata']`` (read-only).
-
-    pandas deep-copies ``attrs`` for every derived frame; this dict returns itself
-    from :func:`copy.deepcopy` to keep that cheap.
-    """
-
-    def __deepcopy__(self, memo: dict) -> ExportMetadata:
-        return self
-
-
 def _header_metadata(batches: list[_Batch]) -> ExportMetadata:
     """Header key/values (``Program``, ``Build``, ``SN``, ``Batch`` ...) of all batches.
 
@@ -730,8 +619,8 @@ def _header_metadata(batches: list[_Batch]) -> ExportMetadata:
 
 def _xponent_parse(source: Source) -> tuple[_XponentBuilder, list[_Batch]]:
     source.text  # noqa: B018 - raises ReaderError for binary/empty input
-    delim = _detect_delimiter(source.lines)
-    rows = _csv_rows(source, delim)
+    delim = detect_delimiter(source.lines)
+    rows = csv_rows(source, delim)
     batches = _split_batches(rows)
     if not batches:
         raise source.error(
@@ -805,7 +694,7 @@ def xponent_fits(path: str | os.PathLike | Source) -> pd.DataFrame:
                 out["parameter"].append(param)
                 out["raw"].append(text)
     value = (
-        np.asarray([_number(t, builder.dc) for t in out["raw"]], dtype=float) if out["raw"] else []
+        np.asarray([parse_number(t, decimal_comma=builder.dc) for t in out["raw"]], dtype=float) if out["raw"] else []
     )
     return pd.DataFrame(
         {
@@ -867,8 +756,8 @@ def read_intelliflex(source: Source) -> pd.DataFrame:
         If the header lacks WELL LOCATION or value columns, a well is unreadable or
         listed twice, or a row is longer than the header.
     """
-    delim = _detect_delimiter(source.lines)
-    rows = _csv_rows(source, delim)
+    delim = detect_delimiter(source.lines)
+    rows = csv_rows(source, delim)
     dc = delim == ";"
     cols: dict[str, list] = {
         k: [] for k in ("plate", "well", "read", "metric", "raw", *INTELLIFLEX_EXTRA)
@@ -949,7 +838,7 @@ def read_intelliflex(source: Source) -> pd.DataFrame:
         dil = math.nan
         for name in ("DILUTION", "DILUTION FACTOR"):
             if name in idx:
-                v = _number(cells[idx[name]], dc)
+                v = parse_number(cells[idx[name]], decimal_comma=dc)
                 dil = math.nan if v is None else v
         for i, read, rep, metric in spec:
             cols["plate"].append(plate)
@@ -1080,7 +969,7 @@ def read_bioplex(source: Source) -> pd.DataFrame:
             if name == "Label":
                 label = (child.text or "").strip()
             elif name == "Dilution":
-                v = _number((child.text or "").strip())
+                v = parse_number((child.text or "").strip())
                 dil = math.nan if v is None else v
         for mw in group.iter():
             if _local(mw.tag) != "MemberWell":
@@ -1111,7 +1000,7 @@ def read_bioplex(source: Source) -> pd.DataFrame:
                     text = (el.text or "").strip()
                     metric = _BIOPLEX_METRICS.get(tag.lower())
                     if metric is None:
-                        if _number(text) is None:
+                        if parse_number(text) is None:
                             continue  # descriptive text, not a value
                         metric = metric_name(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", tag))
                     bad = el.get("Valid", "true").lower() == "false" or (

@@ -21,15 +21,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from assaykit.io._cells import csv_rows, detect_delimiter, metric_name, parse_cells, parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
-from assaykit.io.plate.luminex import (
-    _csv_rows,
-    _detect_delimiter,
-    _number,
-    metric_name,
-    parse_cells,
-)
 from assaykit.schema import join_flags, plate_table
 
 __all__ = ["MSD_EXTRA", "MSD_METRICS", "read_msd"]
@@ -142,8 +136,8 @@ def read_msd(source: Source) -> pd.DataFrame:
         If no header row (Sample, Assay, Well ...) is found, a well is unreadable, a
         row is longer than its header, or a well × assay appears twice on a plate.
     """
-    delim = _detect_delimiter(source.lines)
-    rows = _csv_rows(source, delim)
+    delim = detect_delimiter(source.lines)
+    rows = csv_rows(source, delim)
     dc = delim == ";"
     out: dict[str, list] = {
         k: []
@@ -177,83 +171,11 @@ def read_msd(source: Source) -> pd.DataFrame:
             header = cells
             low = [c.lower() for c in cells]
             n_tables += 1
-            metrics = [
-                MSD_METRICS.get(c) or metric_name(c)
-                for c in low
-                if c and c not in _KEY_COLUMNS and c not in _TEXT_COLUMNS
-            ]
-            if not metrics:
-                raise source.error(
-                    "no value columns in the MSD header",
-                    line=line,
-                    expected="columns such as Signal, Adjusted Signal, Calc. Concentration",
-                    found=f"{cells[:8]}",
-                )
-            dup = sorted({m for m in metrics if metrics.count(m) > 1})
-            if dup:
-                raise source.error(
-                    "two columns give the same metric",
-                    line=line,
-                    expected="one column per statistic",
-                    found=f"several columns read as {dup}",
-                )
+            _check_metrics(source, line, cells, low)
             continue
         if header is None:
             continue  # title lines ('Experiment Data Table', 'Plate_...')
-        if len(cells) > len(header):
-            raise source.error(
-                "row has more values than the header has columns",
-                line=line,
-                expected=f"{len(header)} columns",
-                found=f"{len(cells)} values",
-            )
-        cells = cells + [""] * (len(header) - len(cells))
-        rec = dict(zip(low, cells, strict=True))
-        wtext = rec.get("well", "")
-        m = _WELL_RE.match(wtext)
-        if not m or int(m.group(2)) < 1:
-            raise source.error(
-                "cannot read the well",
-                line=line,
-                expected="a well like 'A01'",
-                found=repr(wtext[:40]),
-            )
-        well = f"{m.group(1).upper()}{int(m.group(2))}"
-        plate = rec.get("plate name") or rec.get("plate") or plate_from_line or str(n_tables)
-        assay = rec.get("assay", "")
-        if (plate, well, assay) in seen:
-            raise source.error(
-                "well × assay listed twice",
-                line=line,
-                plate=plate,
-                well=well,
-                read=assay,
-                expected="one row per well and assay (spot) on a plate",
-                found="a second row",
-            )
-        seen.add((plate, well, assay))
-        det = rec.get("detection range", "")
-        excluded = rec.get("excluded", "").lower() in ("yes", "true", "1", "y")
-        dil = _number(rec.get("dilution", ""), dc)
-        unit = rec.get("concentration units") or rec.get("units") or rec.get("assay units") or ""
-        for col, text in zip(low, cells, strict=True):
-            if col in _KEY_COLUMNS or col in _TEXT_COLUMNS or not col:
-                continue
-            metric = MSD_METRICS.get(col) or metric_name(col)
-            in_conc = metric in _CONC_METRICS
-            out["plate"].append(plate)
-            out["well"].append(well)
-            out["read"].append(assay)
-            out["metric"].append(metric)
-            out["raw"].append(text)
-            out["extra_flag"].append(
-                join_flags(_detection_flags(det) if in_conc else "", "excluded" if excluded else "")
-            )
-            out["comment"].append(det if in_conc else "")
-            out["sample_label"].append(rec.get("sample", ""))
-            out["spot"].append(rec.get("spot", ""))
-            out["dilution"].append(math.nan if dil is None else dil)
-            out["analyte_unit"].append(unit)
+        _read_row(source, line, cells, header, low, plate_from_line or str(n_tables), seen, dc, out)
     if n_tables == 0:
         raise source.error(
             "no MSD data table found",
@@ -288,3 +210,88 @@ def read_msd(source: Source) -> pd.DataFrame:
             "comment": np.asarray(out["comment"], dtype=object),
         },
     )
+
+
+def _check_metrics(source: Source, line: int, cells: list[str], low: list[str]) -> None:
+    """Raise when a header row has no value column, or two columns give one metric."""
+    metrics = [
+        MSD_METRICS.get(c) or metric_name(c)
+        for c in low
+        if c and c not in _KEY_COLUMNS and c not in _TEXT_COLUMNS
+    ]
+    if not metrics:
+        raise source.error(
+            "no value columns in the MSD header",
+            line=line,
+            expected="columns such as Signal, Adjusted Signal, Calc. Concentration",
+            found=f"{cells[:8]}",
+        )
+    dup = sorted({m for m in metrics if metrics.count(m) > 1})
+    if dup:
+        raise source.error(
+            "two columns give the same metric",
+            line=line,
+            expected="one column per statistic",
+            found=f"several columns read as {dup}",
+        )
+
+
+def _read_row(
+    source: Source, line: int, cells: list[str], header: list[str], low: list[str], default_plate: str,
+    seen: set[tuple[str, str, str]], dc: bool, out: dict[str, list],
+) -> None:
+    """Append the values of one table row (one per value column) to ``out``."""
+    if len(cells) > len(header):
+        raise source.error(
+            "row has more values than the header has columns",
+            line=line,
+            expected=f"{len(header)} columns",
+            found=f"{len(cells)} values",
+        )
+    cells = cells + [""] * (len(header) - len(cells))
+    rec = dict(zip(low, cells, strict=True))
+    wtext = rec.get("well", "")
+    m = _WELL_RE.match(wtext)
+    if not m or int(m.group(2)) < 1:
+        raise source.error(
+            "cannot read the well",
+            line=line,
+            expected="a well like 'A01'",
+            found=repr(wtext[:40]),
+        )
+    well = f"{m.group(1).upper()}{int(m.group(2))}"
+    plate = rec.get("plate name") or rec.get("plate") or default_plate
+    assay = rec.get("assay", "")
+    if (plate, well, assay) in seen:
+        raise source.error(
+            "well × assay listed twice",
+            line=line,
+            plate=plate,
+            well=well,
+            read=assay,
+            expected="one row per well and assay (spot) on a plate",
+            found="a second row",
+        )
+    seen.add((plate, well, assay))
+    det = rec.get("detection range", "")
+    excluded = rec.get("excluded", "").lower() in ("yes", "true", "1", "y")
+    dil = parse_number(rec.get("dilution", ""), decimal_comma=dc)
+    unit = rec.get("concentration units") or rec.get("units") or rec.get("assay units") or ""
+    for col, text in zip(low, cells, strict=True):
+        if col in _KEY_COLUMNS or col in _TEXT_COLUMNS or not col:
+            continue
+        metric = MSD_METRICS.get(col) or metric_name(col)
+        in_conc = metric in _CONC_METRICS
+        out["plate"].append(plate)
+        out["well"].append(well)
+        out["read"].append(assay)
+        out["metric"].append(metric)
+        out["raw"].append(text)
+        out["extra_flag"].append(
+            join_flags(_detection_flags(det) if in_conc else "", "excluded" if excluded else "")
+        )
+        out["comment"].append(det if in_conc else "")
+        out["sample_label"].append(rec.get("sample", ""))
+        out["spot"].append(rec.get("spot", ""))
+        out["dilution"].append(math.nan if dil is None else dil)
+        out["analyte_unit"].append(unit)

@@ -33,6 +33,7 @@ import re
 
 import pandas as pd
 
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, plate_dims, plate_table, row_letter
@@ -72,16 +73,13 @@ def parse_softmax_value(text: str, *, reduced: bool = False) -> tuple[float, str
     t = text.strip()
     if not t:
         return _NAN, "empty"
-    try:
-        v = float(t)
-    except ValueError:
-        low = t.lower()
-        if low == "range?":
-            return _NAN, "invalid" if reduced else "overflow"
-        return _NAN, "not_numeric"
-    if math.isfinite(v):
+    v = parse_number(t)
+    if v is not None:
         return v, ""
-    if t.lower() == "nan":
+    low = t.lower()
+    if low == "range?":
+        return _NAN, "invalid" if reduced else "overflow"
+    if low == "nan":
         return _NAN, "missed"
     return _NAN, "not_numeric"
 
@@ -268,35 +266,7 @@ def _parse_plate_block(
             expected="96 or 384 wells",
             found=str(n_wells),
         )
-    if mode == "Absorbance":
-        reads = [f"abs_{w}" for w in wl_text]
-        reduced_read = (
-            reads[0] if n_wl == 1 else ("abs_" + "-".join(wl_text) if n_wl == 2 else "abs_reduced")
-        )
-    elif fluo:
-        ex = _field(hdr, 20).split()
-        if len(ex) != n_wl:
-            raise source.error(
-                "excitation wavelengths do not match the emission wavelengths",
-                line=ln,
-                plate=name,
-                expected=f"{n_wl} excitation wavelengths",
-                found=repr(" ".join(ex)),
-            )
-        reads = [f"fluo_{e}_{w}" for e, w in zip(ex, wl_text, strict=True)]
-        reduced_read = reads[0] if n_wl == 1 else "fluo_reduced"
-    elif mode == "Luminescence":
-        reads = ["lum"] if n_wl <= 1 else [f"lum_{w}" for w in wl_text]
-        n_wl = len(reads)
-        reduced_read = reads[0] if n_wl == 1 else "lum_reduced"
-    else:
-        raise source.error(
-            "unsupported read mode",
-            line=ln,
-            plate=name,
-            expected="Absorbance, Fluorescence or Luminescence",
-            found=repr(mode),
-        )
+    reads, reduced_read, n_wl = _block_reads(source, hdr, mode, wl_text, n_wl, ln, name)
     if data_type not in ("Raw", "Reduced", "Both"):
         raise source.error(
             "unknown data type in the Plate: header",
@@ -305,17 +275,7 @@ def _parse_plate_block(
             expected="Raw, Reduced or Both",
             found=repr(data_type),
         )
-    # sections of non-blank lines
-    sections: list[list[int]] = []
-    cur: list[int] = []
-    for j in range(start + 1, end):
-        if lines[j].strip():
-            cur.append(j)
-        elif cur:
-            sections.append(cur)
-            cur = []
-    if cur:
-        sections.append(cur)
+    sections = _sections(lines, start + 1, end)  # runs of non-blank lines
     if not sections:
         raise source.error(
             "Plate block has no grid",
@@ -359,6 +319,59 @@ def _parse_plate_block(
     return name
 
 
+def _block_reads(
+    source: Source, hdr: list[str], mode: str, wl_text: list[str], n_wl: int, ln: int, name: str
+) -> tuple[list[str], str, int]:
+    """The read names of a Plate: block's wavelengths, the name of its reduced read, and
+    the number of wavelengths (from the read mode and the wavelength fields)."""
+    fluo = mode == "Fluorescence"
+    if mode == "Absorbance":
+        reads = [f"abs_{w}" for w in wl_text]
+        reduced_read = (
+            reads[0] if n_wl == 1 else ("abs_" + "-".join(wl_text) if n_wl == 2 else "abs_reduced")
+        )
+    elif fluo:
+        ex = _field(hdr, 20).split()
+        if len(ex) != n_wl:
+            raise source.error(
+                "excitation wavelengths do not match the emission wavelengths",
+                line=ln,
+                plate=name,
+                expected=f"{n_wl} excitation wavelengths",
+                found=repr(" ".join(ex)),
+            )
+        reads = [f"fluo_{e}_{w}" for e, w in zip(ex, wl_text, strict=True)]
+        reduced_read = reads[0] if n_wl == 1 else "fluo_reduced"
+    elif mode == "Luminescence":
+        reads = ["lum"] if n_wl <= 1 else [f"lum_{w}" for w in wl_text]
+        n_wl = len(reads)
+        reduced_read = reads[0] if n_wl == 1 else "lum_reduced"
+    else:
+        raise source.error(
+            "unsupported read mode",
+            line=ln,
+            plate=name,
+            expected="Absorbance, Fluorescence or Luminescence",
+            found=repr(mode),
+        )
+    return reads, reduced_read, n_wl
+
+
+def _sections(lines: list[str], start: int, end: int) -> list[list[int]]:
+    """Indices of the runs of non-blank lines in ``lines[start:end]``."""
+    sections: list[list[int]] = []
+    cur: list[int] = []
+    for j in range(start, end):
+        if lines[j].strip():
+            cur.append(j)
+        elif cur:
+            sections.append(cur)
+            cur = []
+    if cur:
+        sections.append(cur)
+    return sections
+
+
 def _fill_temp(out: _Out, name: str, temp: float) -> None:
     k = len(out.temp)
     out.temp.extend([temp] * (len(out.plate) - k))
@@ -378,13 +391,11 @@ def _emit(ctx, well: str, read: str, metric: str, text: str, reduced: bool, line
         )
     out.seen.add(key)
     t = text.strip()
-    try:
-        v = float(t)
-        f = "" if math.isfinite(v) else None
-    except ValueError:
-        f = None
-    if f is None:
+    v = parse_number(t)
+    if v is None:
         v, f = parse_softmax_value(t, reduced=reduced)
+    else:
+        f = ""
     out.plate.append(name)
     out.well.append(well)
     out.read.append(read)

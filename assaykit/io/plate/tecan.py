@@ -37,15 +37,10 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError
+from assaykit.io._cells import cell_text, parse_value, slug, strip_trailing
 from assaykit.io._registry import register
 from assaykit.io._source import Source
-from assaykit.io.plate.generic import (
-    _strip_trailing,
-    cell_text,
-    parse_value,
-    read_grid,
-    slug,
-)
+from assaykit.io.plate._grid import read_grid
 from assaykit.schema import parse_well, plate_table
 
 __all__ = ["read_tecan_icontrol", "read_tecan_magellan"]
@@ -55,7 +50,7 @@ _EXTRA = ("label", "cycle", "time_s", "temperature_c")
 _NUM_RE = re.compile(r"[-+]?\d+(?:[.,]\d+)?", re.ASCII)
 
 
-def _number(cell: Any) -> float:
+def _first_number(cell: Any) -> float:
     """First number in a cell (``'24.8 °C'`` → 24.8; ``'0s'`` → 0.0), NaN when none."""
     if isinstance(cell, (int, float)) and not isinstance(cell, bool):
         return float(cell)
@@ -205,13 +200,13 @@ def _magellan_measurements(rows: Sequence[Sequence[Any]], start: int) -> list[di
         if key == "measurement mode":
             cur["mode"] = val.strip()
         elif key == "measurement wavelength":
-            cur["wl"] = _number(val)
+            cur["wl"] = _first_number(val)
         elif key == "reference wavelength":
-            cur["ref"] = _number(val)
+            cur["ref"] = _first_number(val)
         elif key == "excitation wavelength":
-            cur["ex"] = _number(val)
+            cur["ex"] = _first_number(val)
         elif key == "emission wavelength":
-            cur["em"] = _number(val)
+            cur["em"] = _first_number(val)
     return out
 
 
@@ -250,7 +245,7 @@ def read_tecan_magellan(source: Source) -> pd.DataFrame:
             found=f"sheets {source.sheet_names[:5]}",
         )
     rows = source.sheet(name)
-    header = _strip_trailing(rows[0])
+    header = strip_trailing(rows[0])
     labels = [cell_text(c).strip() for c in header[1:]]
     if not labels or not all(labels):
         raise source.error(
@@ -266,22 +261,22 @@ def read_tecan_magellan(source: Source) -> pd.DataFrame:
         cells = list(rows[k]) + [""] * ncol
         texts = [cell_text(c) for c in cells[1 : ncol + 1]]
         if any("°" in t or t.strip().endswith("C") for t in texts if t.strip()):
-            temps = [_number(c) for c in cells[1 : ncol + 1]]
+            temps = [_first_number(c) for c in cells[1 : ncol + 1]]
         elif any(t.strip() for t in texts):
-            times = [_number(c) for c in cells[1 : ncol + 1]]
+            times = [_first_number(c) for c in cells[1 : ncol + 1]]
         k += 1
     wells: list[tuple[int, str, list]] = []
     seen: dict[str, int] = {}
     while k < len(rows):
         cells = list(rows[k])
         first = cell_text(cells[0] if cells else "").strip()
-        if not first and not _strip_trailing(cells):
+        if not first and not strip_trailing(cells):
             k += 1
             if wells:
                 break
             continue
         if not _is_well(first):
-            if wells and not _strip_trailing(cells[1:]):
+            if wells and not strip_trailing(cells[1:]):
                 break  # the footer: one text cell per row
             raise source.error(
                 "expected a well row", sheet=name, line=k + 1,
@@ -359,11 +354,11 @@ def _setting(cells: Sequence[Any]) -> Any:
 
 def _kinetic_rows(rows, k, out: _Reads, *, source, sheet, plate, read, label) -> int:
     """Kinetic block with cycles across (``Cycle Nr.`` row, then one row per well)."""
-    cycles_row = _strip_trailing(rows[k])
+    cycles_row = strip_trailing(rows[k])
     ncyc = len(cycles_row) - 1
     cycles = []
     for j, c in enumerate(cycles_row[1:], start=2):
-        v = _number(c)
+        v = _first_number(c)
         if math.isnan(v):
             raise source.error(
                 "cycle number is not a number", sheet=sheet, line=k + 1,
@@ -378,9 +373,9 @@ def _kinetic_rows(rows, k, out: _Reads, *, source, sheet, plate, read, label) ->
         cells = list(rows[k]) + [""] * (ncyc + 1)
         first = cell_text(cells[0]).strip()
         if first.startswith("Time"):
-            times = [_number(c) for c in cells[1 : ncyc + 1]]
+            times = [_first_number(c) for c in cells[1 : ncyc + 1]]
         elif first.startswith("Temp"):
-            temps = [_number(c) for c in cells[1 : ncyc + 1]]
+            temps = [_first_number(c) for c in cells[1 : ncyc + 1]]
         elif _is_well(first):
             well_rows.append((parse_well(first), cells[1 : ncyc + 1], k + 1))
         else:
@@ -422,7 +417,7 @@ def _emit_kinetic(out, source, sheet, plate, read, label, cycles, times, temps, 
 
 def _kinetic_columns(rows, k, out: _Reads, *, source, sheet, plate, read, label) -> int:
     """Transposed kinetic block: header ``Cycle Nr., Time [s], Temp. [°C], A1, A2, ...``."""
-    header = _strip_trailing(rows[k])
+    header = strip_trailing(rows[k])
     wells = []
     for j, c in enumerate(header):
         if _is_well(c):
@@ -439,12 +434,12 @@ def _kinetic_columns(rows, k, out: _Reads, *, source, sheet, plate, read, label)
     k += 1
     while k < len(rows):
         cells = list(rows[k]) + [""] * len(header)
-        cyc = _number(cells[0]) if cell_text(cells[0]).strip() else math.nan
+        cyc = _first_number(cells[0]) if cell_text(cells[0]).strip() else math.nan
         if math.isnan(cyc) or not _NUMBER_ONLY_RE.match(cell_text(cells[0]).strip()):
             break
         cycles.append(int(cyc))
-        times.append(_number(cells[t_col]) if t_col is not None else math.nan)
-        temps.append(_number(cells[temp_col]) if temp_col is not None else math.nan)
+        times.append(_first_number(cells[t_col]) if t_col is not None else math.nan)
+        temps.append(_first_number(cells[temp_col]) if temp_col is not None else math.nan)
         for j, w in wells:
             cols[w].append(cells[j])
         k += 1
@@ -509,10 +504,10 @@ def read_tecan_icontrol(source: Source) -> pd.DataFrame:
             elif label is not None and first in ("Measurement Wavelength", "Excitation Wavelength",
                                                  "Emission Wavelength", "Reference Wavelength"):
                 key = {"M": "wl", "E": "ex" if first.startswith("Ex") else "em", "R": "ref"}[first[0]]
-                settings[key] = _number(_setting(cells))
+                settings[key] = _first_number(_setting(cells))
             elif any(isinstance(c, str) and c.strip().startswith("Temperature:") for c in cells[:3]):
                 t = next(c for c in cells[:3] if isinstance(c, str) and c.strip().startswith("Temperature:"))
-                temperature = _number(t)
+                temperature = _first_number(t)
             elif first in ("<>", "Cycle Nr.", "Cycle Nr"):
                 if label is None:
                     raise source.error(

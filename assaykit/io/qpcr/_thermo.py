@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import ReaderError, SchemaError
+from assaykit.io._cells import ExportMetadata, cell_text
+from assaykit.io._cells import parse_number as _parse_number
 from assaykit.io._source import Source
 from assaykit.schema import join_flags, parse_well, plate_dims, qpcr_table, row_letter
 
@@ -194,7 +196,6 @@ _TASKS: dict[str, str] = {
 }
 
 _UNDETERMINED = frozenset({"undetermined", "no ct", "no cq", "n/a", "na", "nan", "none"})
-_NUM_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d*)?([eE][+-]?\d+)?$")
 
 
 def normalize_header(name: Any) -> str:
@@ -214,7 +215,7 @@ def normalize_header(name: Any) -> str:
         norm = _NORMALIZED.get(name)
         if norm is not None:
             return norm
-    text = cell_text(name).replace("\u0442", "t").replace("\u0422", "T")
+    text = cell_text(name, strip=True).replace("\u0442", "t").replace("\u0422", "T")
     text = text.replace("\u0394", "delta ").replace("\u2206", "delta ")
     norm = " ".join(text.lower().split())
     if type(name) is str:
@@ -227,35 +228,12 @@ def normalize_header(name: Any) -> str:
 _NORMALIZED: dict[str, str] = {}  # header text -> normalize_header(text) (headers repeat)
 
 
-def cell_text(value: Any) -> str:
-    """The text of a cell as exported (integer-valued worksheet numbers without '.0').
-
-    Worksheet cells arrive as ``str``, ``float``, ``int``, ``bool`` or dates; text cells
-    are returned stripped of surrounding white space.
-    """
-    if type(value) is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))  # a worksheet number typed as 7 arrives as 7.0
-        return repr(value)
-    return str(value).strip()
-
-
 def parse_number(value: Any) -> float | None:
     """Parse a number as exported by Thermo software, or return None.
 
-    Accepts worksheet numbers, decimal text with thousands separators
-    ('5,720.562' → 5720.562) and scientific notation. Booleans, empty cells and any
-    other text return None.
+    :func:`assaykit.io._cells.parse_number` with thousands separators: accepts
+    worksheet numbers, decimal text with thousands separators ('5,720.562' → 5720.562)
+    and scientific notation. Booleans, empty cells and any other text return None.
 
     Examples
     --------
@@ -264,24 +242,7 @@ def parse_number(value: Any) -> float | None:
     >>> parse_number("Undetermined") is None
     True
     """
-    if type(value) is str:
-        if not value:
-            return None
-    elif isinstance(value, bool) or value is None:
-        return None
-    elif isinstance(value, int | float | np.floating | np.integer):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    text = str(value).strip()
-    if not text or "_" in text:
-        return None
-    try:
-        v = float(text)
-    except ValueError:
-        if "," not in text or not _NUM_RE.match(text):
-            return None
-        v = float(text.replace(",", ""))
-    return v if math.isfinite(v) else None
+    return _parse_number(value, thousands=True)
 
 
 _STR_ONLY = {str}
@@ -292,7 +253,7 @@ def texts(values: Sequence[Any]) -> list[str]:
     """:func:`cell_text` of every cell (fast for columns of text)."""
     if set(map(type, values)) == _STR_ONLY:
         return list(map(str.strip, values))
-    return [cell_text(v) for v in values]
+    return [cell_text(v, strip=True) for v in values]
 
 
 def _stripped(values: Sequence[str]) -> list[str]:
@@ -395,7 +356,7 @@ def parse_numbers(values: Sequence[Any], *, text: bool = False) -> np.ndarray:
 def _truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    return cell_text(value).lower() in _TRUE_TEXT
+    return cell_text(value, strip=True).lower() in _TRUE_TEXT
 
 
 def map_task(text: str) -> str:
@@ -409,17 +370,6 @@ def map_task(text: str) -> str:
     if key in _TASKS:
         return _TASKS[key]
     return key.replace(" ", "_")
-
-
-class ExportMetadata(dict):
-    """Key–value metadata of an export, stored in ``df.attrs['metadata']``.
-
-    Treat it as read-only: pandas deep-copies ``attrs`` for every derived object, so this
-    dict returns itself from :func:`copy.deepcopy` to keep that cheap.
-    """
-
-    def __deepcopy__(self, memo: dict) -> ExportMetadata:
-        return self
 
 
 @dataclass
@@ -540,6 +490,109 @@ def build_table(
     ReaderError
         Missing well/target/Cq column, a bad well name, or a well × target twice.
     """
+    roles, instrument, flag_cols = _column_roles(table)
+    _check_columns(src, table, roles)
+    rows = table.rows
+    # Cells column by column (rows may be shorter than the header: missing cells are '').
+    columns = list(zip_longest(*rows, fillvalue="")) if rows else []
+    all_text = table.text  # every cell a str
+    cells_text = _stripped if all_text else texts
+    blank = ("",) * len(rows)
+
+    def col(role_index: int | None) -> Sequence[Any]:
+        if role_index is None or role_index >= len(columns):
+            return blank
+        return columns[role_index]
+
+    wells, canon = _table_wells(src, table, roles, col, cells_text)
+    # ---- plates
+    if "plate" in roles or "embedded_file" in roles:
+        plate_vals = cells_text(col(roles.get("plate")))
+        if all(plate_vals):  # every row names its plate
+            plates = plate_vals
+        else:
+            file_vals = cells_text(col(roles.get("embedded_file")))
+            plates = [p or f or default_plate for p, f in zip(plate_vals, file_vals, strict=True)]
+    else:
+        plates = [default_plate] * len(rows)
+
+    targets = cells_text(col(roles["target"]))
+    samples = cells_text(col(roles.get("sample")))
+    task_raw = cells_text(col(roles.get("task")))
+    task_map = {t: map_task(t) for t in set(task_raw)}
+    tasks = list(map(task_map.__getitem__, task_raw))
+    reporters = cells_text(col(roles.get("reporter")))
+
+    # ---- Cq and its flags; every number column (Cq, quantity, Tm, instrument_*) parsed in one pass
+    extra = _flags_from_columns(col, all_text, roles, flag_cols)
+    inst_names = [name for name in INSTRUMENT_COLUMNS if name in instrument]
+    numbers = [
+        parse_numbers(col(i), text=all_text)
+        for i in [roles["cq"], roles.get("quantity"), roles.get("tm")] + [instrument[name] for name in inst_names]
+    ]
+    inst_numbers = dict(zip(inst_names, numbers[3:], strict=True))
+    cq_arr = numbers[0]
+    cq = cq_arr.tolist()
+    cq_raw = cells_text(col(roles["cq"]))
+    cq_flag = _cq_flags(cq_arr, cq_raw, extra)
+
+    # ---- quantity (given for standards; the instrument's estimate otherwise)
+    qty = numbers[1]
+    if "standard" in task_map.values():
+        is_std = np.fromiter((t == "standard" for t in tasks), dtype=bool, count=len(tasks))
+    else:
+        is_std = np.zeros(len(tasks), dtype=bool)
+    if standards_quantity_in_sample:
+        for k in np.flatnonzero(is_std & np.isnan(qty)):
+            q = parse_number(samples[k])
+            qty[k] = np.nan if q is None else q
+    quantity = np.where(is_std, qty, np.nan).tolist()
+    inst_quantity = np.where(is_std, np.nan, qty).tolist()
+    tm = numbers[2]
+
+    seen_keys = _check_unique_keys(src, table, list(zip(plates, canon, targets, strict=True)))
+    data: dict[str, Sequence[Any]] = {
+        "plate": plates,
+        "well": wells,
+        "sample": samples,
+        "target": targets,
+        "task": tasks,
+        "reporter": reporters,
+        "quantity": quantity,
+        "cq": cq,
+        "cq_raw": cq_raw,
+        "cq_flag": cq_flag,
+        "tm": tm,
+    }
+    n_extra = 0
+    if setup is not None:  # wells set up but without a result row
+        plate = plates[0] if plates else default_plate
+        n_extra = _add_setup_rows(src, setup, data, task_raw, inst_quantity, seen_keys, plate)
+        if n_extra:
+            data["tm"] = np.concatenate([tm, np.full(n_extra, np.nan)])
+
+    def padded(values: np.ndarray) -> np.ndarray:
+        return np.concatenate([values, np.full(n_extra, np.nan)]) if n_extra else values
+
+    inst: dict[str, Any] = {}
+    for name in INSTRUMENT_COLUMNS:  # only the columns the export carries, in a fixed order
+        if name == "instrument_quantity":
+            if "quantity" in roles:
+                inst[name] = np.asarray(inst_quantity, dtype=float)
+        elif name in instrument:
+            inst[name] = padded(inst_numbers[name])
+    if keep_instrument_task:
+        inst["instrument_task"] = task_raw
+    # qpcr_table appends the instrument_* columns in this order: one DataFrame built once
+    data.update(inst)
+    df = qpcr_table(data, source_file=src.name, checked=True)  # str cells, keys checked above
+    df.attrs["metadata"] = ExportMetadata(table.metadata)
+    return df
+
+
+def _column_roles(table: RawTable) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
+    """Columns of a results table: by role (well, target, cq ...), the instrument's numbers
+    (``instrument_*``) and the flag columns (short upper-case headers such as ``NOAMP``)."""
     roles: dict[str, int] = {}
     instrument: dict[str, int] = {}
     flag_cols: list[tuple[str, int]] = []
@@ -555,13 +608,18 @@ def build_table(
         if inst is not None and inst not in instrument:
             instrument[inst] = i
             continue
-        raw = cell_text(name)
+        raw = cell_text(name, strip=True)
         if _FLAG_HEADER_RE.match(raw) and raw not in _NOT_FLAGS:
             flag_cols.append((raw.lower(), i))
+    return roles, instrument, flag_cols
+
+
+def _check_columns(src: Source, table: RawTable, roles: dict[str, int]) -> None:
+    """Raise when the Cq, target or well column is missing, or a row is longer than the header."""
     where_header = _where(src, table, table.header_location)
 
     def header_text() -> str:  # for the error messages only
-        return repr([cell_text(h) for h in table.header if cell_text(h)][:12])
+        return repr([cell_text(h, strip=True) for h in table.header if cell_text(h, strip=True)][:12])
 
     if "cq" not in roles:
         raise src.error(
@@ -584,13 +642,12 @@ def build_table(
             expected="a column named 'Well' or 'Well Position'",
             found=f"columns {header_text()}",
         )
-
     n_cells = len(table.header)
     rows = table.rows
     # Pad short rows; a long row must only carry empty cells beyond the header.
     long_rows = rows and max(map(len, rows)) > n_cells
     for r, loc in zip(rows, table.locations, strict=True) if long_rows else ():
-        if len(r) > n_cells and any(cell_text(c) for c in r[n_cells:]):
+        if len(r) > n_cells and any(cell_text(c, strip=True) for c in r[n_cells:]):
             raise src.error(
                 "row has more cells than the header",
                 **_where(src, table, loc),
@@ -598,18 +655,10 @@ def build_table(
                 found=f"{len(r)} cells",
             )
 
-    # Cells column by column (rows may be shorter than the header: missing cells are '').
-    columns = list(zip_longest(*rows, fillvalue="")) if rows else []
-    all_text = table.text  # every cell a str
-    cells_text = _stripped if all_text else texts
-    blank = ("",) * len(rows)
 
-    def col(role_index: int | None) -> Sequence[Any]:
-        if role_index is None or role_index >= len(columns):
-            return blank
-        return columns[role_index]
-
-    # ---- wells
+def _table_wells(src: Source, table: RawTable, roles: dict[str, int], col, cells_text) -> tuple[list[str], list[str]]:
+    """The wells as exported and their canonical names ('A1'), from a 'Well Position'
+    column or from well numbers ('Well' 1..384)."""
     wells: list[str] = []
     canon: list[str] = []  # canonical 'A1' of every row
     if "well_position" in roles:
@@ -633,57 +682,51 @@ def build_table(
                     found=repr(text),
                 ) from None
             wells.append(text)
-    else:
-        raw_wells = col(roles["well"])
-        indices: list[int | None] = []
-        for v in raw_wells:
-            num = parse_number(v)
-            indices.append(int(num) if num is not None and num.is_integer() and num >= 1 else None)
-        if all(i is not None for i in indices):
-            size = _block_size(table.metadata) or (_plate_size(max(indices)) if indices else 96)
-            for i, loc in zip(indices, table.locations, strict=True):
-                if i > size:
-                    raise src.error(
-                        "well number outside the plate",
-                        **_where(src, table, loc),
-                        expected=f"1..{size}",
-                        found=str(i),
-                    )
-                wells.append(_well_from_index(i, size))
-            canon = wells
-        else:
-            for text, loc in zip(texts(raw_wells), table.locations, strict=True):
-                try:
-                    canon.append(_canonical_well(text))
-                except SchemaError:
-                    raise src.error(
-                        "not a well",
-                        **_where(src, table, loc),
-                        expected="a well like 'A1' or a well number",
-                        found=repr(text),
-                    ) from None
-                wells.append(text)
+        return wells, canon
+    raw_wells = col(roles["well"])
+    indices: list[int | None] = []
+    for v in raw_wells:
+        num = parse_number(v)
+        indices.append(int(num) if num is not None and num.is_integer() and num >= 1 else None)
+    if all(i is not None for i in indices):
+        size = _block_size(table.metadata) or (_plate_size(max(indices)) if indices else 96)
+        for i, loc in zip(indices, table.locations, strict=True):
+            if i > size:
+                raise src.error(
+                    "well number outside the plate",
+                    **_where(src, table, loc),
+                    expected=f"1..{size}",
+                    found=str(i),
+                )
+            wells.append(_well_from_index(i, size))
+        return wells, wells
+    for text, loc in zip(texts(raw_wells), table.locations, strict=True):
+        try:
+            canon.append(_canonical_well(text))
+        except SchemaError:
+            raise src.error(
+                "not a well",
+                **_where(src, table, loc),
+                expected="a well like 'A1' or a well number",
+                found=repr(text),
+            ) from None
+        wells.append(text)
+    return wells, canon
 
-    # ---- plates
-    if "plate" in roles or "embedded_file" in roles:
-        plate_vals = cells_text(col(roles.get("plate")))
-        if all(plate_vals):  # every row names its plate
-            plates = plate_vals
-        else:
-            file_vals = cells_text(col(roles.get("embedded_file")))
-            plates = [p or f or default_plate for p, f in zip(plate_vals, file_vals, strict=True)]
-    else:
-        plates = [default_plate] * len(rows)
 
-    targets = cells_text(col(roles["target"]))
-    samples = cells_text(col(roles.get("sample")))
-    task_raw = cells_text(col(roles.get("task")))
-    task_map = {t: map_task(t) for t in set(task_raw)}
-    tasks = list(map(task_map.__getitem__, task_raw))
-    reporters = cells_text(col(roles.get("reporter")))
+def _amp_flag(v):
+    text = cell_text(v, strip=True).lower()
+    return text.replace(" ", "_") if text and text != "amp" else None
 
-    # ---- Cq and its flags
-    # Flags from other columns, collected column by column (most cells are empty).
+
+def _issue_flags(v):
+    parts = ("_".join(p.strip().lower().split()) for p in re.split(r"[,;|]", cell_text(v, strip=True)))
+    return [p for p in parts if p]
+
+
+def _flags_from_columns(col, all_text: bool, roles: dict[str, int], flag_cols) -> dict[int, list[str]]:
+    """Flags from the omit / amp status / outlier / quality / flag columns, by row index
+    (collected column by column: most cells are empty)."""
     extra: dict[int, list[str]] = {}
 
     def add_flags(index: int | None, test) -> None:
@@ -714,37 +757,22 @@ def build_table(
             if flag:
                 extra.setdefault(k, []).extend(flag if isinstance(flag, list) else [flag])
 
-    def amp_flag(v):
-        text = cell_text(v).lower()
-        return text.replace(" ", "_") if text and text != "amp" else None
-
-    def issue_flags(v):
-        parts = ("_".join(p.strip().lower().split()) for p in re.split(r"[,;|]", cell_text(v)))
-        return [p for p in parts if p]
-
     add_flags(roles.get("omit"), lambda v: "omitted" if _truthy(v) else None)
-    add_flags(roles.get("amp_status"), amp_flag)
+    add_flags(roles.get("amp_status"), _amp_flag)
     add_flags(
         roles.get("sds_flag"),
-        lambda v: "flagged" if cell_text(v).lower() == "flagged" else None,
+        lambda v: "flagged" if cell_text(v, strip=True).lower() == "flagged" else None,
     )
     add_flags(roles.get("outlier"), lambda v: "outlier" if _truthy(v) else None)
-    add_flags(roles.get("quality_issues"), issue_flags)
+    add_flags(roles.get("quality_issues"), _issue_flags)
     for name, i in flag_cols:
         add_flags(i, lambda v, name=name: name if _truthy(v) else None)
+    return extra
 
-    # every number column (Cq, quantity, Tm, instrument_*) parsed in one pass
-    inst_names = [name for name in INSTRUMENT_COLUMNS if name in instrument]
-    numbers = [
-        parse_numbers(col(i), text=all_text)
-        for i in [roles["cq"], roles.get("quantity"), roles.get("tm")] + [instrument[name] for name in inst_names]
-    ]
-    inst_numbers = dict(zip(inst_names, numbers[3:], strict=True))
-    cq_cells = col(roles["cq"])
-    cq_arr = numbers[0]
-    cq = cq_arr.tolist()
-    cq_raw = cells_text(cq_cells)
-    cq_flag = [""] * len(rows)
+
+def _cq_flags(cq_arr: np.ndarray, cq_raw: list[str], extra: dict[int, list[str]]) -> list[str]:
+    """``cq_flag`` of every row: why a Cq is NaN, joined with the flags of other columns."""
+    cq_flag = [""] * len(cq_raw)
     for k in np.flatnonzero(np.isnan(cq_arr)).tolist():  # NaN: say why
         text = cq_raw[k]
         if not text:
@@ -760,24 +788,11 @@ def build_table(
         if flag is None:
             flag = joined[key] = join_flags(*key)
         cq_flag[k] = flag
+    return cq_flag
 
-    # ---- quantity (given for standards; the instrument's estimate otherwise)
-    qty = numbers[1]
-    if "standard" in task_map.values():
-        is_std = np.fromiter((t == "standard" for t in tasks), dtype=bool, count=len(tasks))
-    else:
-        is_std = np.zeros(len(tasks), dtype=bool)
-    if standards_quantity_in_sample:
-        for k in np.flatnonzero(is_std & np.isnan(qty)):
-            q = parse_number(samples[k])
-            qty[k] = np.nan if q is None else q
-    quantity = np.where(is_std, qty, np.nan).tolist()
-    inst_quantity = np.where(is_std, np.nan, qty).tolist()
 
-    tm = numbers[2]
-
-    # ---- duplicates: one row per plate × well × target
-    keys = list(zip(plates, canon, targets, strict=True))
+def _check_unique_keys(src: Source, table: RawTable, keys: list[tuple[str, str, str]]) -> set:
+    """The set of plate × well × target keys; raises at the second row of a repeated key."""
     seen_keys = set(keys)
     # key -> location of its first row (zip in reverse so that the first row wins)
     seen = {} if len(seen_keys) == len(keys) else dict(zip(reversed(keys), reversed(table.locations), strict=True))
@@ -792,64 +807,31 @@ def build_table(
                 expected="one row per well and target",
                 found=f"a second row (first at {'row' if table.sheet else 'line'} {first})",
             )
+    return seen_keys
 
-    # ---- wells set up but without a result row
+
+def _add_setup_rows(
+    src: Source, setup: RawTable, data: dict, task_raw: list[str], inst_quantity: list[float], seen_keys: set,
+    plate: str,
+) -> int:
+    """Append to ``data`` the wells × targets set up but without a result row (``cq`` NaN,
+    ``cq_flag`` 'no_result'); returns how many."""
     n_extra = 0
-    if setup is not None:
-        plate = plates[0] if plates else default_plate
-        known = set(zip(wells, targets, strict=True))
-        for _loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup, known):
-            key = (plate, _canonical_well(w), tgt)
-            if key in seen_keys:
-                continue
-            seen_keys.add(key)
-            n_extra += 1
-            task = map_task(traw)
-            plates.append(plate)
-            wells.append(w)
-            samples.append(smp)
-            targets.append(tgt)
-            task_raw.append(traw)
-            tasks.append(task)
-            reporters.append(rep)
-            quantity.append(qty if task == "standard" else np.nan)
-            inst_quantity.append(np.nan)
-            cq.append(np.nan)
-            cq_raw.append("")
-            cq_flag.append("no_result")
-        if n_extra:
-            tm = np.concatenate([tm, np.full(n_extra, np.nan)])
-
-    def padded(values: np.ndarray) -> np.ndarray:
-        return np.concatenate([values, np.full(n_extra, np.nan)]) if n_extra else values
-
-    data: dict[str, Sequence[Any]] = {
-        "plate": plates,
-        "well": wells,
-        "sample": samples,
-        "target": targets,
-        "task": tasks,
-        "reporter": reporters,
-        "quantity": quantity,
-        "cq": cq,
-        "cq_raw": cq_raw,
-        "cq_flag": cq_flag,
-        "tm": tm,
-    }
-    inst: dict[str, Any] = {}
-    for name in INSTRUMENT_COLUMNS:  # only the columns the export carries, in a fixed order
-        if name == "instrument_quantity":
-            if "quantity" in roles:
-                inst[name] = np.asarray(inst_quantity, dtype=float)
-        elif name in instrument:
-            inst[name] = padded(inst_numbers[name])
-    if keep_instrument_task:
-        inst["instrument_task"] = task_raw
-    # qpcr_table appends the instrument_* columns in this order: one DataFrame built once
-    data.update(inst)
-    df = qpcr_table(data, source_file=src.name, checked=True)  # str cells, keys checked above
-    df.attrs["metadata"] = ExportMetadata(table.metadata)
-    return df
+    known = set(zip(data["well"], data["target"], strict=True))
+    for _loc, w, smp, tgt, traw, rep, qty in _setup_rows(src, setup, known):
+        key = (plate, _canonical_well(w), tgt)
+        if key in seen_keys:
+            continue
+        seen_keys.add(key)
+        n_extra += 1
+        task = map_task(traw)
+        for name, value in (("plate", plate), ("well", w), ("sample", smp), ("target", tgt), ("task", task),
+                            ("reporter", rep), ("quantity", qty if task == "standard" else np.nan),
+                            ("cq", np.nan), ("cq_raw", ""), ("cq_flag", "no_result")):  # fmt: skip
+            data[name].append(value)
+        task_raw.append(traw)
+        inst_quantity.append(np.nan)
+    return n_extra
 
 
 def _setup_rows(
@@ -874,10 +856,10 @@ def _setup_rows(
         return r[i] if i is not None and i < len(r) else ""
 
     for r, loc in zip(setup.rows, setup.locations, strict=True):
-        target = cell_text(r[i_target]) if i_target < len(r) else ""
+        target = cell_text(r[i_target], strip=True) if i_target < len(r) else ""
         if not target:
             continue
-        well = cell_text(r[i_well]) if i_well < len(r) else ""
+        well = cell_text(r[i_well], strip=True) if i_well < len(r) else ""
         if (well, target) in known:
             continue
         try:
@@ -894,10 +876,10 @@ def _setup_rows(
             (
                 loc,
                 well,
-                cell_text(cell(r, "sample")),
+                cell_text(cell(r, "sample"), strip=True),
                 target,
-                cell_text(cell(r, "task")),
-                cell_text(cell(r, "reporter")),
+                cell_text(cell(r, "task"), strip=True),
+                cell_text(cell(r, "reporter"), strip=True),
                 np.nan if qty is None else qty,
             )
         )
@@ -939,10 +921,10 @@ def sheet_table(src: Source, sheet: str, *, require_cq: bool = True) -> RawTable
         ):
             header_at = i
             break
-        if r and cell_text(r[0]):
-            metadata[cell_text(r[0])] = cell_text(r[1]) if len(r) > 1 else ""
+        if r and cell_text(r[0], strip=True):
+            metadata[cell_text(r[0], strip=True)] = cell_text(r[1], strip=True) if len(r) > 1 else ""
     if header_at is None:
-        first = next((cell_text(r[0]) for r in rows if r and cell_text(r[0])), "")
+        first = next((cell_text(r[0], strip=True) for r in rows if r and cell_text(r[0], strip=True)), "")
         raise src.error(
             "no results header row",
             sheet=sheet,
@@ -950,18 +932,18 @@ def sheet_table(src: Source, sheet: str, *, require_cq: bool = True) -> RawTable
             found=f"{len(rows)} rows, first cell {first[:60]!r}" if rows else "an empty sheet",
         )
     header = list(rows[header_at])
-    while header and not cell_text(header[-1]):
+    while header and not cell_text(header[-1], strip=True):
         header.pop()
     data: list[list[Any]] = []
     locs: list[int] = []
     i = header_at + 1
-    while i < len(rows) and any(cell_text(c) for c in rows[i]):
+    while i < len(rows) and any(cell_text(c, strip=True) for c in rows[i]):
         data.append(list(rows[i]))
         locs.append(i + 1)
         i += 1
     for r in rows[i:]:
-        if r and cell_text(r[0]):
-            metadata[cell_text(r[0])] = cell_text(r[1]) if len(r) > 1 else ""
+        if r and cell_text(r[0], strip=True):
+            metadata[cell_text(r[0], strip=True)] = cell_text(r[1], strip=True) if len(r) > 1 else ""
     if not data:
         raise src.error(
             "results table has no rows",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import SchemaError
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, qpcr_table
@@ -105,18 +106,10 @@ def _sniff(source: Source) -> bool:
 
 def _number(text: str, *, decimal_comma: bool) -> float | None:
     """Parse a numeric cell; NaN for the CFX missing-value words; None if not a number."""
-    try:
-        v = float(text)  # fast path; accepts surrounding blanks and 'NaN'
-    except ValueError:
-        t = text.strip()
-        if t == "" or t.lower() in _MISSING:
-            return math.nan
-        if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
-            return float(t.replace(",", "."))
-        return None
-    if math.isinf(v) or "_" in text:
-        return None
-    return v
+    t = text.strip()
+    if t == "" or t.lower() in _MISSING:
+        return math.nan
+    return parse_number(text, decimal_comma=decimal_comma)
 
 
 @register(
@@ -169,31 +162,7 @@ def read_cfx(source: Source) -> pd.DataFrame:
         )
     hi, sep, header = found
     col = {name: j for j, name in enumerate(header) if name}
-    n_fields = len(header)
-    decimal_comma = sep != ","
-
-    # ---- split every data line (one csv pass), checking the field count
-    body = [(i + 1, ln) for i, ln in enumerate(source.lines[hi + 1 :], start=hi + 1) if ln.strip(sep + " \t")]
-    linenos = [n for n, _ in body]
-    rows = list(csv.reader([ln for _, ln in body], delimiter=sep))
-    if len(rows) != len(body):  # an unbalanced quote joined lines: split each line alone
-        rows = [_split(ln, sep) for _, ln in body]
-    for k, fields in enumerate(rows) if set(map(len, rows)) - {n_fields} else ():
-        if len(fields) != n_fields:
-            # trailing empty fields beyond the header are harmless
-            while len(fields) > n_fields and not fields[-1].strip():
-                fields.pop()
-            if len(fields) != n_fields:
-                raise source.error(
-                    "line has the wrong number of fields (truncated or wrong separator?)",
-                    line=linenos[k],
-                    expected=f"{n_fields} fields separated by {sep!r}",
-                    found=f"{len(fields)} fields",
-                )
-    if not rows:
-        raise source.error(
-            "no wells after the header", line=hi + 1, expected="at least one result line", found="none"
-        )
+    rows, linenos = _data_rows(source, hi, sep, len(header))
     n = len(rows)
     columns = list(zip(*rows, strict=True))  # every row has n_fields fields (checked above)
 
@@ -203,72 +172,15 @@ def read_cfx(source: Source) -> pd.DataFrame:
             return [""] * n
         return list(map(str.strip, columns[j]))
 
-    wells_raw = text_col("Well")
-    cache = _WELL_NAMES
-    if len(cache) > 50_000:
-        cache.clear()
-    wells: list[str] = list(map(cache.get, wells_raw))  # spellings seen before
-    for k, w in enumerate(wells_raw) if None in wells else ():
-        name = cache.get(w)
-        if name is None:
-            try:
-                r, c = parse_well(w)
-            except SchemaError:
-                raise source.error(
-                    "invalid well name", line=linenos[k], expected="a well such as 'A01'", found=repr(w[:20])
-                ) from None
-            name = cache[w] = f"{r}{c}"
-        wells[k] = name
+    wells = _cfx_wells(source, text_col("Well"), linenos)
 
     def num_col(name: str, *, texts: list[str] | None = None, not_numeric: set | None = None) -> np.ndarray:
-        """The column as floats. A text that is not a number raises ReaderError naming its
-        line, or, when a set is given as ``not_numeric``, becomes NaN and is added to it."""
-        if texts is None:
-            texts = text_col(name)
-        # The usual case: every cell a number or a missing-value word. Each distinct text
-        # is parsed once (means and SDs repeat over replicates): the same floats as _number.
-        distinct = set(texts)
-        missing = distinct.intersection(_MISSING_AS_NAN)
-        distinct.difference_update(missing)
-        try:
-            memo = dict(zip(distinct, map(float, distinct), strict=True))
-        except ValueError:  # decimal commas, words ...: the slow path says which line
-            memo = None
-        if memo is not None and "_" not in "".join(distinct):
-            memo.update(dict.fromkeys(missing, math.nan))
-            arr = np.fromiter(map(memo.__getitem__, texts), dtype=float, count=n)
-            if not np.isinf(arr).any():
-                return arr
-        memo = {t: _number(t, decimal_comma=decimal_comma) for t in set(texts)}
-        if not_numeric is not None and None in memo.values():  # kept as NaN, flagged by the caller
-            not_numeric.update(t for t, v in memo.items() if v is None)
-            memo.update(dict.fromkeys(not_numeric, math.nan))
-        if None in memo.values():  # report the first line holding a non-number
-            k = next(k for k, t in enumerate(texts) if memo[t] is None)
-            raise source.error(
-                f"column '{name}' is not a number",
-                line=linenos[k],
-                well=wells[k],
-                expected="a number, NaN or N/A",
-                found=repr(texts[k][:40]),
-            )
-        return np.fromiter(map(memo.__getitem__, texts), dtype=float, count=n)
+        return _number_column(source, name, text_col(name) if texts is None else texts, linenos, wells,
+                              decimal_comma=sep != ",", not_numeric=not_numeric)  # fmt: skip
 
     fluor = text_col("Fluor")
     target = [t or f for t, f in zip(text_col("Target"), fluor, strict=True)]
-    seen: dict[tuple[str, str], int] = {}
-    keys = list(zip(wells, target, strict=True))
-    for k, key in enumerate(keys) if len(set(keys)) != n else ():
-        if key in seen:
-            raise source.error(
-                "duplicated well × target",
-                line=linenos[k],
-                well=key[0],
-                target=key[1],
-                expected="each well × target once",
-                found=f"a second row (first on line {seen[key]})",
-            )
-        seen[key] = linenos[k]
+    _check_keys(source, list(zip(wells, target, strict=True)), linenos)
     cq_raw = text_col("Cq")
     cq_text_not_numeric: set[str] = set()
     cq = num_col("Cq", texts=cq_raw, not_numeric=cq_text_not_numeric)
@@ -322,3 +234,103 @@ def read_cfx(source: Source) -> pd.DataFrame:
         if out[name].dtype != np.float64:  # (num_col gives float arrays: the frame keeps them)
             df[name] = df[name].astype(float)
     return df
+
+
+def _data_rows(source: Source, hi: int, sep: str, n_fields: int) -> tuple[list[list[str]], list[int]]:
+    """The fields of every data line after the header line ``hi`` (one csv pass), and the
+    line numbers; raises at a line with the wrong number of fields, or without lines."""
+    body = [(i + 1, ln) for i, ln in enumerate(source.lines[hi + 1 :], start=hi + 1) if ln.strip(sep + " \t")]
+    linenos = [n for n, _ in body]
+    rows = list(csv.reader([ln for _, ln in body], delimiter=sep))
+    if len(rows) != len(body):  # an unbalanced quote joined lines: split each line alone
+        rows = [_split(ln, sep) for _, ln in body]
+    for k, fields in enumerate(rows) if set(map(len, rows)) - {n_fields} else ():
+        if len(fields) != n_fields:
+            # trailing empty fields beyond the header are harmless
+            while len(fields) > n_fields and not fields[-1].strip():
+                fields.pop()
+            if len(fields) != n_fields:
+                raise source.error(
+                    "line has the wrong number of fields (truncated or wrong separator?)",
+                    line=linenos[k],
+                    expected=f"{n_fields} fields separated by {sep!r}",
+                    found=f"{len(fields)} fields",
+                )
+    if not rows:
+        raise source.error(
+            "no wells after the header", line=hi + 1, expected="at least one result line", found="none"
+        )
+    return rows, linenos
+
+
+def _cfx_wells(source: Source, wells_raw: list[str], linenos: list[int]) -> list[str]:
+    """Canonical well names ('A1') of the Well column ('A01')."""
+    cache = _WELL_NAMES
+    if len(cache) > 50_000:
+        cache.clear()
+    wells: list[str] = list(map(cache.get, wells_raw))  # spellings seen before
+    for k, w in enumerate(wells_raw) if None in wells else ():
+        name = cache.get(w)
+        if name is None:
+            try:
+                r, c = parse_well(w)
+            except SchemaError:
+                raise source.error(
+                    "invalid well name", line=linenos[k], expected="a well such as 'A01'", found=repr(w[:20])
+                ) from None
+            name = cache[w] = f"{r}{c}"
+        wells[k] = name
+    return wells
+
+
+def _number_column(
+    source: Source, name: str, texts: list[str], linenos: list[int], wells: list[str], *, decimal_comma: bool,
+    not_numeric: set | None = None,
+) -> np.ndarray:
+    """A column as floats. A text that is not a number raises ReaderError naming its
+    line, or, when a set is given as ``not_numeric``, becomes NaN and is added to it."""
+    n = len(texts)
+    # The usual case: every cell a number or a missing-value word. Each distinct text
+    # is parsed once (means and SDs repeat over replicates): the same floats as _number.
+    distinct = set(texts)
+    missing = distinct.intersection(_MISSING_AS_NAN)
+    distinct.difference_update(missing)
+    try:
+        memo = dict(zip(distinct, map(float, distinct), strict=True))
+    except ValueError:  # decimal commas, words ...: the slow path says which line
+        memo = None
+    if memo is not None and "_" not in "".join(distinct):
+        memo.update(dict.fromkeys(missing, math.nan))
+        arr = np.fromiter(map(memo.__getitem__, texts), dtype=float, count=n)
+        if not np.isinf(arr).any():
+            return arr
+    memo = {t: _number(t, decimal_comma=decimal_comma) for t in set(texts)}
+    if not_numeric is not None and None in memo.values():  # kept as NaN, flagged by the caller
+        not_numeric.update(t for t, v in memo.items() if v is None)
+        memo.update(dict.fromkeys(not_numeric, math.nan))
+    if None in memo.values():  # report the first line holding a non-number
+        k = next(k for k, t in enumerate(texts) if memo[t] is None)
+        raise source.error(
+            f"column '{name}' is not a number",
+            line=linenos[k],
+            well=wells[k],
+            expected="a number, NaN or N/A",
+            found=repr(texts[k][:40]),
+        )
+    return np.fromiter(map(memo.__getitem__, texts), dtype=float, count=n)
+
+
+def _check_keys(source: Source, keys: list[tuple[str, str]], linenos: list[int]) -> None:
+    """Raise at the second row of a repeated well × target."""
+    seen: dict[tuple[str, str], int] = {}
+    for k, key in enumerate(keys) if len(set(keys)) != len(keys) else ():
+        if key in seen:
+            raise source.error(
+                "duplicated well × target",
+                line=linenos[k],
+                well=key[0],
+                target=key[1],
+                expected="each well × target once",
+                found=f"a second row (first on line {seen[key]})",
+            )
+        seen[key] = linenos[k]

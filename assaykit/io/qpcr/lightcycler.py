@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from assaykit.errors import SchemaError
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, qpcr_table
@@ -50,13 +51,10 @@ def _sniff(source: Source) -> bool:
 
 
 def _number(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        return math.nan if text.strip() == "" else None
-    if math.isinf(v) or math.isnan(v) or "_" in text:
-        return None
-    return v
+    """A number cell: NaN when blank, None when not a number."""
+    if text.strip() == "":
+        return math.nan
+    return parse_number(text)
 
 
 @register(
@@ -114,15 +112,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     col = {name: j for j, name in enumerate(header) if name}
     needed = [n for n in ("Include", "Pos", "Name", "Cp", "Concentration", "Standard") if n in col]
     min_fields = max(col[n] for n in needed) + 1
-    reporter = ""
-    experiment = ""
-    for line in lines[:hi]:
-        m = _FILTER_RE.search(line)
-        if m:
-            reporter = m.group(1).strip().strip("\t").strip()
-        m = _EXPERIMENT_RE.match(line.strip())
-        if m:
-            experiment = m.group(1).strip()
+    reporter, experiment = _filter_and_experiment(lines[:hi])
 
     out: dict[str, list] = {
         k: []
@@ -139,7 +129,7 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     o_cq, o_tm, o_cq_raw, o_cq_flag = out["cq"], out["tm"], out["cq_raw"], out["cq_flag"]
     o_conc, o_status, o_color = out["instrument_concentration"], out["instrument_status"], out["instrument_color"]
     numbers: dict[str, float] = {}
-    wells = _WELL_NAMES
+    wells = _WELL_NAMES  # well spelling -> canonical name
     if len(wells) > 50_000:
         wells.clear()
     for i in range(hi + 1, len(lines)):
@@ -164,45 +154,8 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
                 found=f"{len(fields)} fields",
             )
         pos = fields[j_pos].strip() if j_pos is not None and j_pos < nf else ""
-        well = wells.get(pos)
-        if well is None:
-            try:
-                r, c = parse_well(pos)
-            except SchemaError:
-                raise source.error(
-                    "invalid well position", line=lineno, expected="a well such as 'A1'", found=repr(pos[:20])
-                ) from None
-            well = wells[pos] = f"{r}{c}"
-        if well in seen:
-            raise source.error(
-                "duplicated well",
-                line=lineno,
-                well=well,
-                expected="each well once",
-                found=f"a second row (first on line {seen[well]})",
-            )
-        seen[well] = lineno
-        values = []
-        cq_not_numeric = False
-        for name, j in j_numbers:
-            text = fields[j].strip() if j is not None and j < nf else ""
-            v = numbers.get(text)  # texts repeat ('', '0', standards): parse each once
-            if v is None:
-                v = _number(text)
-                if v is not None:
-                    numbers[text] = v
-            if v is None and name == "Cp":  # text in Cp: kept, flagged (cq_raw has it)
-                v, cq_not_numeric = math.nan, True
-            if v is None:
-                raise source.error(
-                    f"column '{name}' is not a number",
-                    line=lineno,
-                    well=well,
-                    expected="a number or an empty cell",
-                    found=repr(text[:40]),
-                )
-            values.append(v)
-        cp, concentration, std, tm1 = values
+        well = _line_well(source, pos, lineno, wells, seen)
+        (cp, concentration, std, tm1), cq_not_numeric = _line_numbers(source, fields, j_numbers, numbers, lineno, well)
         include = fields[j_include].strip().lower() if j_include is not None and j_include < nf else ""
         if include not in ("", "true", "false"):
             raise source.error(
@@ -249,3 +202,69 @@ def read_lightcycler(source: Source) -> pd.DataFrame:
     if out["instrument_concentration"].dtype != np.float64:  # (never: a float array above)
         df["instrument_concentration"] = df["instrument_concentration"].astype(float)
     return df
+
+
+def _filter_and_experiment(lines: list[str]) -> tuple[str, str]:
+    """The "Selected Filter" and the experiment name given above the header."""
+    reporter = ""
+    experiment = ""
+    for line in lines:
+        m = _FILTER_RE.search(line)
+        if m:
+            reporter = m.group(1).strip().strip("\t").strip()
+        m = _EXPERIMENT_RE.match(line.strip())
+        if m:
+            experiment = m.group(1).strip()
+    return reporter, experiment
+
+
+def _line_well(source: Source, pos: str, lineno: int, wells: dict[str, str], seen: dict[str, int]) -> str:
+    """The canonical well of a line's Pos cell; raises on an invalid or repeated well."""
+    well = wells.get(pos)
+    if well is None:
+        try:
+            r, c = parse_well(pos)
+        except SchemaError:
+            raise source.error(
+                "invalid well position", line=lineno, expected="a well such as 'A1'", found=repr(pos[:20])
+            ) from None
+        well = wells[pos] = f"{r}{c}"
+    if well in seen:
+        raise source.error(
+            "duplicated well",
+            line=lineno,
+            well=well,
+            expected="each well once",
+            found=f"a second row (first on line {seen[well]})",
+        )
+    seen[well] = lineno
+    return well
+
+
+def _line_numbers(
+    source: Source, fields: list[str], j_numbers: list, numbers: dict[str, float], lineno: int, well: str
+) -> tuple[list[float], bool]:
+    """Cp, Concentration, Standard and Tm1 of a line (NaN when empty), and whether the Cp
+    cell holds text (kept as NaN, flagged); raises on text in another number column."""
+    nf = len(fields)
+    values = []
+    cq_not_numeric = False
+    for name, j in j_numbers:
+        text = fields[j].strip() if j is not None and j < nf else ""
+        v = numbers.get(text)  # texts repeat ('', '0', standards): parse each once
+        if v is None:
+            v = _number(text)
+            if v is not None:
+                numbers[text] = v
+        if v is None and name == "Cp":  # text in Cp: kept, flagged (cq_raw has it)
+            v, cq_not_numeric = math.nan, True
+        if v is None:
+            raise source.error(
+                f"column '{name}' is not a number",
+                line=lineno,
+                well=well,
+                expected="a number or an empty cell",
+                found=repr(text[:40]),
+            )
+        values.append(v)
+    return values, cq_not_numeric

@@ -24,13 +24,13 @@ from functools import cached_property
 import pandas as pd
 
 from assaykit.errors import ReaderError
+from assaykit.io._cells import cell_text
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.io.qpcr._thermo import (
     CQ_HEADERS,
     RawTable,
     build_table,
-    cell_text,
     normalize_header,
     parse_number,
     sheet_header,
@@ -303,8 +303,8 @@ def _workbook_header(source: Source) -> list[str]:
 
 def _instrument_type(source: Source) -> str:
     for r in sheet_rows(source, "Results")[:60]:
-        if r and cell_text(r[0]) == "Instrument Type":
-            return cell_text(r[1]) if len(r) > 1 else ""
+        if r and cell_text(r[0], strip=True) == "Instrument Type":
+            return cell_text(r[1], strip=True) if len(r) > 1 else ""
     return ""
 
 
@@ -332,7 +332,7 @@ def _sniff_qs_xlsx(source: Source) -> bool:
 def _read_results_sheet(source: Source, **kw) -> pd.DataFrame:
     if source.kind not in ("xlsx", "xls"):
         raise source.error(
-            "expected a workbook", expected="an .xlsx/.xls export", found="a text file"
+            "expected a workbook", expected="an .xlsx/.xls export", found=source.describe()
         )
     if "Results" not in source.sheet_names:
         raise source.error(

@@ -19,12 +19,14 @@ import math
 import re
 import zipfile
 import zlib
+from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
 
 from assaykit.errors import SchemaError
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import parse_well, qpcr_table, row_letter
@@ -195,14 +197,14 @@ def _is_zip(data: bytes) -> bool:
 
 
 def _sniff(source: Source) -> bool:
-    if _is_zip(source.data):
+    if _is_zip(source.head_bytes(4)):
         return _is_rdml_zip(source.data)
     if source.kind != "text":
         return False
-    head = source.data[:4096]
+    head = source.head_bytes(4096)
     if b"\x00" in head:  # UTF-16 XML
         try:
-            head = source.data[:8192].decode("utf-16").encode("utf-8")
+            head = source.head_bytes(8192).decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             return False
     return b"<rdml" in head and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
@@ -235,13 +237,10 @@ def _xml_bytes(source: Source) -> tuple[bytes, str]:
 
 
 def _float(text: str) -> float | None:
-    if text == "":
+    """A number element: NaN when empty or 'NaN', None when not a number."""
+    if text == "" or text.strip().lower() == "nan":
         return math.nan
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    return None if math.isinf(v) else v
+    return parse_number(text)
 
 
 @register(
@@ -296,6 +295,41 @@ def read_rdml(source: Source) -> pd.DataFrame:
     * Some software writes an undetermined Cq as the last cycle (StepOne: 40.0); such
       values are kept as they are.
     """
+    root = _parse_root(source)
+    defs = _definitions(source, root)
+    has_cq = any(_local(e.tag) == "cq" for e in root.iter())
+    runs = []
+    for exp in _children(root, "experiment"):
+        for run in _children(exp, "run"):
+            runs.append((exp.get("id", ""), run))
+    run_ids = [run.get("id", "") for _, run in runs]
+    out: dict[str, list] = {k: [] for k in _COLUMNS}
+    for exp_id, run in runs:
+        run_id = run.get("id", "")
+        plate = run_id if run_ids.count(run_id) == 1 else f"{exp_id}/{run_id}"
+        rows, columns = _run_format(source, run, plate)
+        seen: set[tuple[str, str]] = set()
+        for react in _children(run, "react"):
+            _read_react(source, react, plate, rows, columns, exp_id, defs, has_cq, seen, out)
+    if not out["well"]:
+        raise source.error(
+            "RDML file holds no reaction data", expected="experiment/run/react/data elements", found="none"
+        )
+    for name in ("instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity"):
+        out[name] = np.asarray(out[name], dtype=float)
+    return qpcr_table(out, source_file=source.name)
+
+
+_COLUMNS = (
+    "plate", "well", "sample", "target", "task", "reporter", "quantity", "cq", "cq_raw", "cq_flag", "tm",
+    "instrument_experiment", "instrument_react_id", "instrument_sample_type", "instrument_target_type",
+    "instrument_excl", "instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity",
+    "instrument_note", "instrument_quantity_unit",
+)  # fmt: skip
+
+
+def _parse_root(source: Source) -> ET.Element:
+    """The ``<rdml>`` root element of the document (curves stripped)."""
     data, _member = _xml_bytes(source)
     data = _strip_curves(data)
     try:
@@ -309,8 +343,23 @@ def read_rdml(source: Source) -> pd.DataFrame:
         raise source.error("cannot decode RDML XML", expected="UTF-8 XML", found=str(exc)[:100]) from None
     if _local(root.tag) != "rdml":
         raise source.error("not an RDML document", expected="root element <rdml>", found=f"<{_local(root.tag)}>")
+    return root
 
-    # ------------------------------------------------------------ samples, targets
+
+@dataclass
+class _Definitions:
+    """What the document says of its samples (type, quantity and unit, by target id or
+    None for all targets) and of its targets (type, dye)."""
+
+    sample_type: dict[str, dict[str | None, str]]
+    sample_qty: dict[str, dict[str | None, float]]
+    sample_unit: dict[str, dict[str | None, str]]
+    target_type: dict[str, str]
+    target_dye: dict[str, str]
+
+
+def _definitions(source: Source, root: ET.Element) -> _Definitions:
+    """The samples and targets of the document."""
     sample_type: dict[str, dict[str | None, str]] = {}
     sample_qty: dict[str, dict[str | None, float]] = {}
     sample_unit: dict[str, dict[str | None, str]] = {}
@@ -342,153 +391,146 @@ def read_rdml(source: Source) -> pd.DataFrame:
         target_type[tid] = _text(_child(t, "type"))
         dye = _child(t, "dyeId")
         target_dye[tid] = (dye.get("id") or _text(dye)) if dye is not None else ""
+    return _Definitions(sample_type, sample_qty, sample_unit, target_type, target_dye)
 
-    has_cq = any(_local(e.tag) == "cq" for e in root.iter())
 
-    # ------------------------------------------------------------ runs
-    runs = []
-    for exp in _children(root, "experiment"):
-        for run in _children(exp, "run"):
-            runs.append((exp.get("id", ""), run))
-    run_ids = [run.get("id", "") for _, run in runs]
-    cols = (
-        "plate", "well", "sample", "target", "task", "reporter", "quantity", "cq", "cq_raw", "cq_flag", "tm",
-        "instrument_experiment", "instrument_react_id", "instrument_sample_type", "instrument_target_type",
-        "instrument_excl", "instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity",
-        "instrument_note", "instrument_quantity_unit",
-    )  # fmt: skip
-    out: dict[str, list] = {k: [] for k in cols}
-    for exp_id, run in runs:
-        run_id = run.get("id", "")
-        plate = run_id if run_ids.count(run_id) == 1 else f"{exp_id}/{run_id}"
-        fmt = _child(run, "pcrFormat")
-        rows = columns = None
-        if fmt is not None:
-            r_txt, c_txt = _text(_child(fmt, "rows")), _text(_child(fmt, "columns"))
-            if r_txt or c_txt:
-                if not (r_txt.isdigit() and c_txt.isdigit()) or int(r_txt) < 1 or int(c_txt) < 1:
-                    raise source.error(
-                        "invalid pcrFormat",
-                        plate=plate,
-                        expected="positive integer rows and columns",
-                        found=f"rows {r_txt!r}, columns {c_txt!r}",
-                    )
-                rows, columns = int(r_txt), int(c_txt)
-        seen: set[tuple[str, str]] = set()
-        for react in _children(run, "react"):
-            rid = react.get("id")
-            if rid is None:
-                raise source.error("react without id", plate=plate, expected="<react id='...'>", found="no id")
-            try:
-                well = react_id_to_well(rid, rows, columns)
-            except ValueError as exc:
+def _run_format(source: Source, run: ET.Element, plate: str) -> tuple[int | None, int | None]:
+    """Rows and columns of a run's ``<pcrFormat>`` (None when not given)."""
+    rows = columns = None
+    fmt = _child(run, "pcrFormat")
+    if fmt is not None:
+        r_txt, c_txt = _text(_child(fmt, "rows")), _text(_child(fmt, "columns"))
+        if r_txt or c_txt:
+            if not (r_txt.isdigit() and c_txt.isdigit()) or int(r_txt) < 1 or int(c_txt) < 1:
                 raise source.error(
-                    "react id is not a well of the run", plate=plate, expected="a position of the pcrFormat", found=str(exc)
-                ) from None
-            sref = _child(react, "sample")
-            if sref is None or sref.get("id") is None:
-                raise source.error("react without sample", plate=plate, well=well, expected="<sample id='...'/>", found="none")
-            sid = sref.get("id", "")
-            datas = _children(react, "data")
-            no_data = not datas
-            if no_data:  # a reaction without data stays in the table (target '', cq_flag 'empty')
-                placeholder = ET.Element("data")
-                ET.SubElement(placeholder, "tar", id="")
-                datas = [placeholder]
-            for d in datas:
-                # children by local name, looked up many times below (first one, as _child)
-                kids: dict[str, list[ET.Element]] = {}
-                for c in d:
-                    kids.setdefault(_local(c.tag), []).append(c)
-                first_kid = {k: v[0] for k, v in kids.items()}
-                tar = first_kid.get("tar")
-                if tar is None or tar.get("id") is None:
-                    raise source.error("data without target", plate=plate, well=well, expected="<tar id='...'/>", found="none")
-                tid = tar.get("id", "")
-                if (well, tid) in seen:
-                    raise source.error(
-                        "target listed twice for one reaction",
-                        plate=plate,
-                        well=well,
-                        target=tid,
-                        expected="one <data> per target",
-                        found="a second one",
-                    )
-                seen.add((well, tid))
-                cq_el = first_kid.get("cq")
-                cq_text = _text(cq_el)
-                cq = _float(cq_text)
-                if cq is None:
-                    raise source.error(
-                        "Cq is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(cq_text[:40])
-                    )
-                flags = []
-                if cq_el is None or cq_text == "":
-                    flags.append("undetermined" if has_cq and not no_data else "empty")
-                elif math.isnan(cq) or cq < 0:
-                    cq = math.nan
-                    flags.append("undetermined")
-                excl_el = first_kid.get("excl")
-                if excl_el is not None:
-                    flags.append("omitted")
-                nums = {}
-                for name in ("N0", "Ncopy", "ampEff"):
-                    text = _text(first_kid.get(name))
-                    v = _float(text)
-                    if v is None:
-                        raise source.error(
-                            f"<{name}> is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(text[:40])
-                        )
-                    nums[name] = math.nan if v == -1 else v
-                dq = first_kid.get("quantity")
-                dq_text = _text(_child(dq, "value")) if dq is not None else ""
-                dq_v = _float(dq_text)
-                if dq_v is None:
-                    raise source.error(
-                        "reaction quantity is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(dq_text[:40])
-                    )
-                tm = math.nan
-                melt = kids.get("meltTemp", [])
-                if melt:
-                    first = _text(melt[0]).split(";")[0].strip()
-                    v = _float(first)
-                    if v is None:
-                        raise source.error(
-                            "<meltTemp> is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(first[:40])
-                        )
-                    tm = v
-                types = sample_type.get(sid, {})
-                stype = types.get(tid) or types.get(None) or "unkn"
-                qtys = sample_qty.get(sid, {})
-                quantity = qtys.get(tid, qtys.get(None, math.nan))
-                units = sample_unit.get(sid, {})
-                unit = units.get(tid, units.get(None, ""))
-                out["plate"].append(plate)
-                out["well"].append(well)
-                out["sample"].append(sid)
-                out["target"].append(tid)
-                out["task"].append(SAMPLE_TYPE_TASKS.get(stype.lower(), stype.lower()))
-                out["reporter"].append(target_dye.get(tid, ""))
-                out["quantity"].append(quantity)
-                out["cq"].append(cq)
-                out["cq_raw"].append(cq_text)
-                out["cq_flag"].append(";".join(flags))
-                out["tm"].append(tm)
-                out["instrument_experiment"].append(exp_id)
-                out["instrument_react_id"].append(rid)
-                out["instrument_sample_type"].append(stype)
-                out["instrument_target_type"].append(target_type.get(tid, ""))
-                out["instrument_excl"].append(_text(excl_el) if excl_el is not None else "")
-                out["instrument_n0"].append(nums["N0"])
-                out["instrument_ncopy"].append(nums["Ncopy"])
-                out["instrument_amp_eff"].append(nums["ampEff"])
-                out["instrument_quantity"].append(dq_v)
-                out["instrument_note"].append(_text(first_kid.get("note")))
-                out["instrument_quantity_unit"].append(unit)
-    if not out["well"]:
+                    "invalid pcrFormat",
+                    plate=plate,
+                    expected="positive integer rows and columns",
+                    found=f"rows {r_txt!r}, columns {c_txt!r}",
+                )
+            rows, columns = int(r_txt), int(c_txt)
+    return rows, columns
+
+
+def _read_react(
+    source: Source, react: ET.Element, plate: str, rows: int | None, columns: int | None, exp_id: str,
+    defs: _Definitions, has_cq: bool, seen: set, out: dict[str, list],
+) -> None:
+    """Append the rows of one ``<react>`` (one per ``<data>``, or one placeholder) to ``out``."""
+    rid = react.get("id")
+    if rid is None:
+        raise source.error("react without id", plate=plate, expected="<react id='...'>", found="no id")
+    try:
+        well = react_id_to_well(rid, rows, columns)
+    except ValueError as exc:
         raise source.error(
-            "RDML file holds no reaction data", expected="experiment/run/react/data elements", found="none"
+            "react id is not a well of the run", plate=plate, expected="a position of the pcrFormat", found=str(exc)
+        ) from None
+    sref = _child(react, "sample")
+    if sref is None or sref.get("id") is None:
+        raise source.error("react without sample", plate=plate, well=well, expected="<sample id='...'/>", found="none")
+    sid = sref.get("id", "")
+    datas = _children(react, "data")
+    no_data = not datas
+    if no_data:  # a reaction without data stays in the table (target '', cq_flag 'empty')
+        placeholder = ET.Element("data")
+        ET.SubElement(placeholder, "tar", id="")
+        datas = [placeholder]
+    for d in datas:
+        _read_data(source, d, plate, well, rid, sid, exp_id, no_data, defs, has_cq, seen, out)
+
+
+def _read_data(
+    source: Source, d: ET.Element, plate: str, well: str, rid: str, sid: str, exp_id: str, no_data: bool,
+    defs: _Definitions, has_cq: bool, seen: set, out: dict[str, list],
+) -> None:
+    """Append the row of one ``<data>`` element (one target of a reaction) to ``out``."""
+    # children by local name, looked up many times below (first one, as _child)
+    kids: dict[str, list[ET.Element]] = {}
+    for c in d:
+        kids.setdefault(_local(c.tag), []).append(c)
+    first_kid = {k: v[0] for k, v in kids.items()}
+    tar = first_kid.get("tar")
+    if tar is None or tar.get("id") is None:
+        raise source.error("data without target", plate=plate, well=well, expected="<tar id='...'/>", found="none")
+    tid = tar.get("id", "")
+    if (well, tid) in seen:
+        raise source.error(
+            "target listed twice for one reaction",
+            plate=plate,
+            well=well,
+            target=tid,
+            expected="one <data> per target",
+            found="a second one",
         )
-    for name in ("instrument_n0", "instrument_ncopy", "instrument_amp_eff", "instrument_quantity"):
-        out[name] = np.asarray(out[name], dtype=float)
-    return qpcr_table(out, source_file=source.name)
+    seen.add((well, tid))
+    cq_el = first_kid.get("cq")
+    cq_text = _text(cq_el)
+    cq = _float(cq_text)
+    if cq is None:
+        raise source.error(
+            "Cq is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(cq_text[:40])
+        )
+    flags = []
+    if cq_el is None or cq_text == "":
+        flags.append("undetermined" if has_cq and not no_data else "empty")
+    elif math.isnan(cq) or cq < 0:
+        cq = math.nan
+        flags.append("undetermined")
+    excl_el = first_kid.get("excl")
+    if excl_el is not None:
+        flags.append("omitted")
+    nums = {}
+    for name in ("N0", "Ncopy", "ampEff"):
+        text = _text(first_kid.get(name))
+        v = _float(text)
+        if v is None:
+            raise source.error(
+                f"<{name}> is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(text[:40])
+            )
+        nums[name] = math.nan if v == -1 else v
+    dq = first_kid.get("quantity")
+    dq_text = _text(_child(dq, "value")) if dq is not None else ""
+    dq_v = _float(dq_text)
+    if dq_v is None:
+        raise source.error(
+            "reaction quantity is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(dq_text[:40])
+        )
+    tm = math.nan
+    melt = kids.get("meltTemp", [])
+    if melt:
+        first = _text(melt[0]).split(";")[0].strip()
+        v = _float(first)
+        if v is None:
+            raise source.error(
+                "<meltTemp> is not a number", plate=plate, well=well, target=tid, expected="a number", found=repr(first[:40])
+            )
+        tm = v
+    types = defs.sample_type.get(sid, {})
+    stype = types.get(tid) or types.get(None) or "unkn"
+    qtys = defs.sample_qty.get(sid, {})
+    quantity = qtys.get(tid, qtys.get(None, math.nan))
+    units = defs.sample_unit.get(sid, {})
+    unit = units.get(tid, units.get(None, ""))
+    out["plate"].append(plate)
+    out["well"].append(well)
+    out["sample"].append(sid)
+    out["target"].append(tid)
+    out["task"].append(SAMPLE_TYPE_TASKS.get(stype.lower(), stype.lower()))
+    out["reporter"].append(defs.target_dye.get(tid, ""))
+    out["quantity"].append(quantity)
+    out["cq"].append(cq)
+    out["cq_raw"].append(cq_text)
+    out["cq_flag"].append(";".join(flags))
+    out["tm"].append(tm)
+    out["instrument_experiment"].append(exp_id)
+    out["instrument_react_id"].append(rid)
+    out["instrument_sample_type"].append(stype)
+    out["instrument_target_type"].append(defs.target_type.get(tid, ""))
+    out["instrument_excl"].append(_text(excl_el) if excl_el is not None else "")
+    out["instrument_n0"].append(nums["N0"])
+    out["instrument_ncopy"].append(nums["Ncopy"])
+    out["instrument_amp_eff"].append(nums["ampEff"])
+    out["instrument_quantity"].append(dq_v)
+    out["instrument_note"].append(_text(first_kid.get("note")))
+    out["instrument_quantity_unit"].append(unit)

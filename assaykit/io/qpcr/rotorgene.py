@@ -21,6 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from assaykit.io._cells import parse_number
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import qpcr_table, row_letter
@@ -94,18 +95,10 @@ def _split(line: str, sep: str) -> list[str]:
 
 
 def _number(text: str, decimal_comma: bool) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        t = text.strip()
-        if t == "":
-            return math.nan
-        if decimal_comma and re.fullmatch(r"[-+]?\d*,\d+(?:[eE][-+]?\d+)?", t):
-            return float(t.replace(",", "."))
-        return None
-    if math.isinf(v) or math.isnan(v) or "_" in text:
-        return None
-    return v
+    """A number cell: NaN when blank, None when not a number."""
+    if not text.strip():
+        return math.nan
+    return parse_number(text, decimal_comma=decimal_comma)
 
 
 @register(
@@ -193,109 +186,8 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
         channel, target = (am.group(1), am.group(2).strip()) if am else (assay, assay)
         reporter = channel.rsplit(".", 1)[-1].strip() if "." in channel else channel.strip()
         threshold = thresholds.get(assay, math.nan)
-        # the table header follows after blank lines
-        i += 1
-        while i < n_lines and not lines[i].strip(sep + " \t"):
-            i += 1
-        if i >= n_lines or not lines[i].lstrip().startswith("No."):
-            raise source.error(
-                "assay block without a result table",
-                line=min(i + 1, n_lines),
-                target=target,
-                expected="a header line starting with 'No.'",
-                found=repr(lines[i][:60]) if i < n_lines else "end of file",
-            )
-        header = [f.strip() for f in _split(lines[i], sep)]
-        col = {name: j for j, name in enumerate(header) if name}
-        given = next((h for h in header if h.startswith("Given Conc")), None)
-        calc = next((h for h in header if h.startswith("Calc Conc")), None)
-        for needed in ("No.", "Name", "Ct"):
-            if needed not in col:
-                raise source.error(
-                    "result table lacks a column",
-                    line=i + 1,
-                    expected=f"a column '{needed}'",
-                    found=f"columns {header[:8]}",
-                )
-        n_fields = len(header)
-        i += 1
-        while i < n_lines:
-            line = lines[i]
-            lineno = i + 1
-            if not line.strip(sep + " \t"):
-                break
-            row = _split(line, sep)
-            if _BLOCK_RE.match(row[0].strip()):
-                break
-            while len(row) > n_fields and not row[-1].strip():
-                row.pop()
-            if len(row) != n_fields:
-                raise source.error(
-                    "line has the wrong number of fields (truncated or wrong separator?)",
-                    line=lineno,
-                    expected=f"{n_fields} fields separated by {sep!r}",
-                    found=f"{len(row)} fields",
-                )
-
-            def cell(name: str | None, row=row, col=col) -> str:
-                j = col.get(name) if name else None
-                return row[j].strip() if j is not None else ""
-
-            pos_text = cell("No.")
-            if not re.fullmatch(r"\d{1,3}", pos_text) or not 1 <= int(pos_text) <= MAX_POSITION:
-                raise source.error(
-                    "invalid rotor position",
-                    line=lineno,
-                    expected=f"an integer 1..{MAX_POSITION} in column 'No.'",
-                    found=repr(pos_text[:20]),
-                )
-            pos = int(pos_text)
-            well = rotor_position_to_well(pos)
-            if (pos, target) in seen:
-                raise source.error(
-                    "rotor position listed twice for one assay",
-                    line=lineno,
-                    well=well,
-                    target=target,
-                    expected="each position once per assay",
-                    found=f"a second row (first on line {seen[(pos, target)]})",
-                )
-            seen[(pos, target)] = lineno
-            nums = {}
-            cq_flag = ""
-            for name in ("Ct", given, calc, "Rep. Ct", "Rep. Ct Std. Dev."):
-                text = cell(name)
-                v = _number(text, decimal_comma)
-                if v is None and name == "Ct":  # text in Ct: kept, flagged (cq_raw has it)
-                    v, cq_flag = math.nan, "not_numeric"
-                if v is None:
-                    raise source.error(
-                        f"column '{name}' is not a number",
-                        line=lineno,
-                        well=well,
-                        expected="a number or an empty cell",
-                        found=repr(text[:40]),
-                    )
-                nums[name] = v
-            cq_text = cell("Ct")
-            type_text = cell("Type")
-            task = _TYPE_TASKS.get(type_text.lower(), re.sub(r"\s+", "_", type_text.lower()))
-            out["well"].append(well)
-            out["sample"].append(cell("Name"))
-            out["target"].append(target)
-            out["task"].append(task)
-            out["reporter"].append(reporter)
-            out["quantity"].append(nums[given])
-            out["cq"].append(nums["Ct"])
-            out["cq_raw"].append(cq_text)
-            out["cq_flag"].append(cq_flag or ("undetermined" if math.isnan(nums["Ct"]) else ""))
-            out["instrument_position"].append(pos)
-            out["instrument_ct_comment"].append(cell("Ct Comment"))
-            out["instrument_calc_conc"].append(nums[calc])
-            out["instrument_rep_ct"].append(nums["Rep. Ct"])
-            out["instrument_rep_ct_sd"].append(nums["Rep. Ct Std. Dev."])
-            out["instrument_threshold"].append(threshold)
-            i += 1
+        i, header = _table_header(source, lines, i + 1, sep, target)
+        i = _read_rows(source, lines, i + 1, sep, header, target, reporter, threshold, seen, out)
     if n_blocks == 0:
         raise source.error(
             "no assay block found", expected="a line 'Quantitative analysis of <channel> (<assay>)'", found="none"
@@ -312,3 +204,121 @@ def read_rotorgene(source: Source) -> pd.DataFrame:
         if df[name].dtype != np.float64:
             df[name] = df[name].astype(float)
     return df
+
+
+def _table_header(source: Source, lines: list[str], i: int, sep: str, target: str) -> tuple[int, list[str]]:
+    """The index of an assay block's table header (after blank lines from line index ``i``)
+    and its fields; raises when there is none or it lacks No., Name or Ct."""
+    n_lines = len(lines)
+    while i < n_lines and not lines[i].strip(sep + " \t"):
+        i += 1
+    if i >= n_lines or not lines[i].lstrip().startswith("No."):
+        raise source.error(
+            "assay block without a result table",
+            line=min(i + 1, n_lines),
+            target=target,
+            expected="a header line starting with 'No.'",
+            found=repr(lines[i][:60]) if i < n_lines else "end of file",
+        )
+    header = [f.strip() for f in _split(lines[i], sep)]
+    for needed in ("No.", "Name", "Ct"):
+        if needed not in header:
+            raise source.error(
+                "result table lacks a column",
+                line=i + 1,
+                expected=f"a column '{needed}'",
+                found=f"columns {header[:8]}",
+            )
+    return i, header
+
+
+def _read_rows(
+    source: Source, lines: list[str], i: int, sep: str, header: list[str], target: str, reporter: str,
+    threshold: float, seen: dict[tuple[int, str], int], out: dict[str, list],
+) -> int:
+    """Append the result rows of one assay block, from line index ``i``, to ``out``;
+    returns the index of the line after them."""
+    n_lines = len(lines)
+    decimal_comma = sep == ";"
+    col = {name: j for j, name in enumerate(header) if name}
+    given = next((h for h in header if h.startswith("Given Conc")), None)
+    calc = next((h for h in header if h.startswith("Calc Conc")), None)
+    n_fields = len(header)
+    while i < n_lines:
+        line = lines[i]
+        lineno = i + 1
+        if not line.strip(sep + " \t"):
+            break
+        row = _split(line, sep)
+        if _BLOCK_RE.match(row[0].strip()):
+            break
+        while len(row) > n_fields and not row[-1].strip():
+            row.pop()
+        if len(row) != n_fields:
+            raise source.error(
+                "line has the wrong number of fields (truncated or wrong separator?)",
+                line=lineno,
+                expected=f"{n_fields} fields separated by {sep!r}",
+                found=f"{len(row)} fields",
+            )
+
+        def cell(name: str | None, row=row, col=col) -> str:
+            j = col.get(name) if name else None
+            return row[j].strip() if j is not None else ""
+
+        pos_text = cell("No.")
+        if not re.fullmatch(r"\d{1,3}", pos_text) or not 1 <= int(pos_text) <= MAX_POSITION:
+            raise source.error(
+                "invalid rotor position",
+                line=lineno,
+                expected=f"an integer 1..{MAX_POSITION} in column 'No.'",
+                found=repr(pos_text[:20]),
+            )
+        pos = int(pos_text)
+        well = rotor_position_to_well(pos)
+        if (pos, target) in seen:
+            raise source.error(
+                "rotor position listed twice for one assay",
+                line=lineno,
+                well=well,
+                target=target,
+                expected="each position once per assay",
+                found=f"a second row (first on line {seen[(pos, target)]})",
+            )
+        seen[(pos, target)] = lineno
+        nums = {}
+        cq_flag = ""
+        for name in ("Ct", given, calc, "Rep. Ct", "Rep. Ct Std. Dev."):
+            text = cell(name)
+            v = _number(text, decimal_comma)
+            if v is None and name == "Ct":  # text in Ct: kept, flagged (cq_raw has it)
+                v, cq_flag = math.nan, "not_numeric"
+            if v is None:
+                raise source.error(
+                    f"column '{name}' is not a number",
+                    line=lineno,
+                    well=well,
+                    expected="a number or an empty cell",
+                    found=repr(text[:40]),
+                )
+            nums[name] = v
+        cq_text = cell("Ct")
+        type_text = cell("Type")
+        task = _TYPE_TASKS.get(type_text.lower(), re.sub(r"\s+", "_", type_text.lower()))
+        out["well"].append(well)
+        out["sample"].append(cell("Name"))
+        out["target"].append(target)
+        out["task"].append(task)
+        out["reporter"].append(reporter)
+        out["quantity"].append(nums[given])
+        out["cq"].append(nums["Ct"])
+        out["cq_raw"].append(cq_text)
+        out["cq_flag"].append(cq_flag or ("undetermined" if math.isnan(nums["Ct"]) else ""))
+        out["instrument_position"].append(pos)
+        out["instrument_ct_comment"].append(cell("Ct Comment"))
+        out["instrument_calc_conc"].append(nums[calc])
+        out["instrument_rep_ct"].append(nums["Rep. Ct"])
+        out["instrument_rep_ct_sd"].append(nums["Rep. Ct Std. Dev."])
+        out["instrument_threshold"].append(threshold)
+        i += 1
+    return i
