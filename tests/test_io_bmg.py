@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-from conftest import SHARED
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,12 +18,7 @@ from assaykit.io import Source, read_plate
 from assaykit.io.plate.bmg import metric_name, read_name
 from assaykit.schema import validate_plate_table
 
-BMG = SHARED / "corpus" / "plate_reader" / "bmg"
-
-
-def _bytes(name: str) -> bytes:
-    p = BMG / name
-    return p.read_bytes() if p.exists() else b""
+BMG = ("plate_reader", "bmg")
 
 
 def xlsx(rows: list[list], sheet: str = "Microplate End point") -> bytes:
@@ -283,31 +277,30 @@ def test_error_smart_sheet_missing_and_bad_numbers():
 # ------------------------------------------------------------------ fuzz
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes("mars_absorbance_450.csv")))
-def test_fuzz_mars(data):
-    check_reader_contract(data, "mars.csv")
+def _fuzz_file(path: Path, name: str) -> None:
+    @FUZZ_SETTINGS
+    @given(mutated(path.read_bytes()))
+    def run(data):
+        check_reader_contract(data, name)
+
+    run()
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes("pherastar_output.csv")))
-def test_fuzz_pherastar(data):
-    check_reader_contract(data, "pherastar.csv")
+def test_fuzz_mars(corpus):
+    _fuzz_file(corpus(*BMG, "mars_absorbance_450.csv"), "mars.csv")
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes("smart_control_picogreen_stdcurve.xlsx")))
-def test_fuzz_smart_xlsx(data):
-    check_reader_contract(data, "smart.xlsx")
+def test_fuzz_pherastar(corpus):
+    _fuzz_file(corpus(*BMG, "pherastar_output.csv"), "pherastar.csv")
 
 
-def test_fuzz_inputs_exist_or_skip():
-    if not BMG.exists():
-        pytest.skip("../shared not available")
-    assert isinstance(BMG, Path) and _bytes("mars_absorbance_450.csv")
+def test_fuzz_smart_xlsx(corpus):
+    _fuzz_file(corpus(*BMG, "smart_control_picogreen_stdcurve.xlsx"), "smart.xlsx")
+
+
+def test_fuzz_inputs_exist_or_skip(corpus):
+    path = corpus(*BMG, "mars_absorbance_450.csv")
+    assert isinstance(path, Path) and path.read_bytes()
 
 
 # Cell-level fuzz of the SMART Control workbook (zip-level mutations rarely stay readable).
@@ -320,11 +313,18 @@ def _cell_edits(draw):
                                    st.integers(0, 10_000), st.sampled_from(_CELLS)), min_size=1, max_size=4))
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(_cell_edits())
-def test_fuzz_smart_cells(edits):
-    data = _bytes("smart_control_picogreen_stdcurve.xlsx")
+def test_fuzz_smart_cells(corpus):
+    data = corpus(*BMG, "smart_control_picogreen_stdcurve.xlsx").read_bytes()
+
+    @FUZZ_SETTINGS
+    @given(_cell_edits())
+    def run(edits):
+        _smart_cells(data, edits)
+
+    run()
+
+
+def _smart_cells(data: bytes, edits) -> None:
     base, src = Source(data, "smart.xlsx"), Source(data, "smart.xlsx")
     for sheet in base.sheet_names:
         rows = [list(r) for r in base.sheet(sheet)]

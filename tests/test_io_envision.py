@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import SHARED
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
@@ -13,14 +12,11 @@ from assaykit.errors import ReaderError
 from assaykit.io import Source, read_plate
 from assaykit.io.plate.envision import label_read
 
-ENV = SHARED / "corpus" / "plate_reader" / "perkinelmer_envision"
+ENV = ("plate_reader", "perkinelmer_envision")
 ABS = "PE_Envision_absorbance_A450_example.csv"
 LUM = "PE_Envision_luminescence_example01.csv"
 
 
-def _bytes(name: str) -> bytes:
-    p = ENV / name
-    return p.read_bytes() if p.exists() else b""
 
 
 def plate_block(plate="1", repeat="1", label="A450(1) - channel 1 (A)", value="0.5", rows="ABCDEFGH"):
@@ -119,15 +115,18 @@ def test_utf16_export(corpus):
     assert len(df) == 192 and df.set_index(["plate", "well"]).loc[("2", "A4"), "value"] == 2.0
 
 
-@pytest.mark.skipif(not ENV.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes(ABS)))
-def test_fuzz_absorbance(data):
-    check_reader_contract(data, "abs.csv")
+def _fuzz_file(data: bytes, name: str) -> None:
+    @FUZZ_SETTINGS
+    @given(mutated(data))
+    def run(blob):
+        check_reader_contract(blob, name)
+
+    run()
 
 
-@pytest.mark.skipif(not ENV.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes(LUM)))
-def test_fuzz_luminescence(data):
-    check_reader_contract(data, "lum.csv")
+def test_fuzz_absorbance(corpus):
+    _fuzz_file(corpus(*ENV, ABS).read_bytes(), "abs.csv")
+
+
+def test_fuzz_luminescence(corpus):
+    _fuzz_file(corpus(*ENV, LUM).read_bytes(), "lum.csv")

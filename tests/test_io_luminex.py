@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
@@ -68,11 +67,11 @@ def _check_table(df: pd.DataFrame, extra: tuple[str, ...]) -> None:
 
 
 @pytest.fixture(scope="module")
-def plex30():
-    return read_plate(shared_path(*LX, F30))
+def plex30(shared_file):
+    return read_plate(shared_file(*LX, F30))
 
 
-def test_30plex_shape_and_analytes(plex30):
+def test_30plex_shape_and_analytes(plex30, shared_file):
     df = plex30
     _check_table(df, XPONENT_EXTRA)
     assert df.attrs["format"] == "xponent"
@@ -93,7 +92,7 @@ def test_30plex_shape_and_analytes(plex30):
         "control_range_high": 180,
     }
     assert len(df) == 21720
-    assert set(df["well"]) == _location_wells(shared_path(*LX, F30))
+    assert set(df["well"]) == _location_wells(shared_file(*LX, F30))
     assert df["well"].nunique() == 96
 
 
@@ -214,10 +213,10 @@ def test_standards_warn_on_non_monotonic_series(plex30):
     assert "and 20 more" in msg
 
 
-def test_30plex_instrument_fits():
+def test_30plex_instrument_fits(shared_file):
     from assaykit.io.plate.luminex import xponent_fits
 
-    fits = xponent_fits(shared_path(*LX, F30))
+    fits = xponent_fits(shared_file(*LX, F30))
     assert list(fits.columns) == [
         "plate",
         "read",
@@ -236,7 +235,7 @@ def test_30plex_instrument_fits():
     il6 = fits[(fits["read"] == "IL6") & (fits["parameter"] == "r_squared")]
     assert il6["value"].tolist() == [0.982751412837542]
     assert (fits["flag"] == "").all()
-    none = xponent_fits(shared_path(*LX, FFLEX))  # ProtocolAnalysis Off
+    none = xponent_fits(shared_file(*LX, FFLEX))  # ProtocolAnalysis Off
     assert none.empty and list(none.columns) == list(fits.columns)
 
 
@@ -277,8 +276,8 @@ def test_fast_table_equals_plate_table(plex30):
 # ----------------------------------------------------------------- corpus: MAGPIX, FLEXMAP 3D
 
 
-def test_magpix_serology():
-    path = shared_path(*LX, FMAG)
+def test_magpix_serology(shared_file):
+    path = shared_file(*LX, FMAG)
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, unquoted variant
     df = read_plate(path)
     _check_table(df, XPONENT_EXTRA)
@@ -309,8 +308,8 @@ def test_magpix_serology():
     assert standards_from_plate(df).empty
 
 
-def test_flexmap3d_minimal():
-    path = shared_path(*LX, FFLEX)
+def test_flexmap3d_minimal(shared_file):
+    path = shared_file(*LX, FFLEX)
     df = read_plate(path)
     _check_table(df, XPONENT_EXTRA)
     assert df.attrs["format"] == "xponent"
@@ -331,8 +330,8 @@ def test_flexmap3d_minimal():
 # ----------------------------------------------------------------- corpus: INTELLIFLEX
 
 
-def test_intelliflex():
-    path = shared_path(*LX, FIFX)
+def test_intelliflex(shared_file):
+    path = shared_file(*LX, FIFX)
     df = read_plate(path)
     _check_table(df, INTELLIFLEX_EXTRA)
     assert df.attrs["format"] == "intelliflex"
@@ -708,8 +707,8 @@ def test_standards_from_synthetic_export():
 # ----------------------------------------------------------------- fuzz
 
 
-def _fuzz(fname: str, fmt: str):
-    data = shared_path(*LX, fname).read_bytes()
+def _fuzz(shared_file, fname: str, fmt: str):
+    data = shared_file(*LX, fname).read_bytes()
 
     @FUZZ_SETTINGS
     @given(mutated(data))
@@ -721,20 +720,20 @@ def _fuzz(fname: str, fmt: str):
     run()
 
 
-def test_fuzz_30plex():
-    _fuzz(F30, "xponent")
+def test_fuzz_30plex(shared_file):
+    _fuzz(shared_file, F30, "xponent")
 
 
-def test_fuzz_magpix():
-    _fuzz(FMAG, "xponent")
+def test_fuzz_magpix(shared_file):
+    _fuzz(shared_file, FMAG, "xponent")
 
 
-def test_fuzz_flexmap():
-    _fuzz(FFLEX, "xponent")
+def test_fuzz_flexmap(shared_file):
+    _fuzz(shared_file, FFLEX, "xponent")
 
 
-def test_fuzz_intelliflex():
-    _fuzz(FIFX, "intelliflex")
+def test_fuzz_intelliflex(shared_file):
+    _fuzz(shared_file, FIFX, "intelliflex")
 
 
 # ----------------------------------------------------------------- Bio-Plex Manager XML
@@ -742,10 +741,10 @@ def test_fuzz_intelliflex():
 BPX = ("corpus", "plate_reader", "bioplex_manager")
 
 
-def test_bioplex_samples_fragment():
+def test_bioplex_samples_fragment(shared_file):
     from assaykit.io.plate.luminex import BIOPLEX_EXTRA
 
-    df = read_plate(shared_path(*BPX, "sample_xml_example.xml"))
+    df = read_plate(shared_file(*BPX, "sample_xml_example.xml"))
     _check_table(df, BIOPLEX_EXTRA)
     assert df.attrs["format"] == "bioplex"
     assert set(df["plate"]) == {"1"}  # no <PlateID> in the fragment
@@ -796,8 +795,8 @@ def test_bioplex_document():
     assert std["expected_conc"].tolist() == [3200.0] and std["sample_label"].tolist() == ["S1"]
 
 
-def test_bioplex_errors():
-    e = _err(shared_path(*BPX, "well_xml_example.xml").read_bytes(), "bioplex")
+def test_bioplex_errors(shared_file):
+    e = _err(shared_file(*BPX, "well_xml_example.xml").read_bytes(), "bioplex")
     assert "no analyte readings in this Bio-Plex XML" in str(e) and "<Well>" in str(e)
     e = _err(BPX_DOC.replace("</Samples>", "").encode(), "bioplex")
     assert "malformed XML" in str(e) and "line" in str(e)
@@ -819,8 +818,8 @@ def test_bioplex_errors():
     assert "duplicate well in plate table" in str(e) and "well A1" in str(e)
 
 
-def test_fuzz_bioplex():
-    _fuzz_path(shared_path(*BPX, "sample_xml_example.xml"), "bioplex")
+def test_fuzz_bioplex(shared_file):
+    _fuzz_path(shared_file(*BPX, "sample_xml_example.xml"), "bioplex")
 
 
 def _fuzz_path(path, fmt):

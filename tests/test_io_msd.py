@@ -10,7 +10,6 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import shared_path
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
@@ -37,11 +36,11 @@ def _check(df: pd.DataFrame) -> None:
 
 
 @pytest.fixture(scope="module")
-def msd():
-    return read_plate(shared_path(*MSD))
+def msd(shared_file):
+    return read_plate(shared_file(*MSD))
 
 
-def test_corpus_structure(msd):
+def test_corpus_structure(msd, shared_file):
     _check(msd)
     assert msd.attrs["format"] == "msd"
     assert set(msd["plate"]) == {"TEST001"}  # 'Plate_TEST001' line
@@ -49,7 +48,7 @@ def test_corpus_structure(msd):
     # 48 wells x 11 value columns
     assert msd["well"].nunique() == 48 and len(msd) == 48 * 11
     # every well of the export (third column), independently of the reader
-    lines = shared_path(*MSD).read_text().splitlines()[2:]
+    lines = shared_file(*MSD).read_text().splitlines()[2:]
     wells = {ln.split(",")[2] for ln in lines if ln}
     assert set(msd["well0"]) == wells and len(wells) == 48
     assert set(msd["metric"]) == {
@@ -177,8 +176,8 @@ def test_errors():
     assert "no value columns in the MSD header" in str(e) and "line 1" in str(e)
 
 
-def test_fuzz_corpus():
-    data = shared_path(*MSD).read_bytes()
+def test_fuzz_corpus(shared_file):
+    data = shared_file(*MSD).read_bytes()
 
     @FUZZ_SETTINGS
     @given(mutated(data))

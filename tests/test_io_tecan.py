@@ -8,7 +8,6 @@ import math
 import numpy as np
 import openpyxl
 import pytest
-from conftest import SHARED
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,9 +16,8 @@ from assaykit.errors import AssaykitError, ReaderError
 from assaykit.io import Source, read_plate
 from assaykit.schema import validate_plate_table
 
-CORPUS = SHARED / "corpus" / "plate_reader"
-MAGELLAN = CORPUS / "tecan_magellan" / "SLA01P01_ELISA.xlsx"
-ICONTROL = CORPUS / "tecan_icontrol" / "infinite200pro_sample_ODs.xlsx"
+MAGELLAN = ("plate_reader", "tecan_magellan", "SLA01P01_ELISA.xlsx")
+ICONTROL = ("plate_reader", "tecan_icontrol", "infinite200pro_sample_ODs.xlsx")
 
 
 def xlsx(sheets: dict[str, list[list]]) -> bytes:
@@ -236,15 +234,13 @@ def test_truncated_and_flipped_workbooks(corpus):
 # ------------------------------------------------------------------ fuzz
 
 
-def _bytes(p):
-    return p.read_bytes() if p.exists() else b""
+def test_fuzz_magellan_xlsx(corpus):
+    @FUZZ_SETTINGS
+    @given(mutated(corpus(*MAGELLAN).read_bytes()))
+    def run(data):
+        check_reader_contract(data, "magellan.xlsx")
 
-
-@pytest.mark.skipif(not MAGELLAN.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes(MAGELLAN)))
-def test_fuzz_magellan_xlsx(data):
-    check_reader_contract(data, "magellan.xlsx")
+    run()
 
 
 _SMALL_ICONTROL = xlsx({"Sheet0": icontrol_rows([label_block(), kinetic_block()])})
@@ -298,11 +294,15 @@ def _cell_fuzz(data: bytes, name: str, edits) -> None:
     validate_plate_table(df)
 
 
-@pytest.mark.skipif(not MAGELLAN.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(_cell_edits())
-def test_fuzz_magellan_cells(edits):
-    _cell_fuzz(_bytes(MAGELLAN), "magellan.xlsx", edits)
+def test_fuzz_magellan_cells(corpus):
+    data = corpus(*MAGELLAN).read_bytes()
+
+    @FUZZ_SETTINGS
+    @given(_cell_edits())
+    def run(edits):
+        _cell_fuzz(data, "magellan.xlsx", edits)
+
+    run()
 
 
 @FUZZ_SETTINGS
