@@ -12,8 +12,9 @@ variable ``ASSAYKIT_NO_SHARED=1`` to pretend ``../shared`` is absent (what a fre
 clone sees): ``ASSAYKIT_NO_SHARED=1 python -m pytest -q``.
 
 Fixtures: ``corpus`` and ``reference`` (functions of path parts returning a ``Path``),
-``shared_file`` (the same for any path under ``../shared``), ``tests_data`` (the
-``tests/data`` folder) and ``root`` (the project root).
+``shared_file`` (the same for any path under ``../shared``), ``shared_root`` (``../shared``
+itself, skipping when absent), ``tests_data`` (the ``tests/data`` folder) and ``root`` (the
+project root).
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ def root() -> Path:
 def tests_data() -> Path:
     """The committed test data folder (tests/data)."""
     return DATA
+
+
+@pytest.fixture(scope="session")
+def shared_root() -> Path:
+    """The ../shared folder itself; skips when it is absent (or ASSAYKIT_NO_SHARED is set)."""
+    if SHARED is None or not SHARED.exists():
+        pytest.skip("../shared not available")
+    return SHARED
 
 
 @pytest.fixture(scope="session")
