@@ -11,6 +11,10 @@ A test asking for a file found in neither place is skipped. Set the environment
 variable ``ASSAYKIT_NO_SHARED=1`` to pretend ``../shared`` is absent (what a fresh
 clone sees): ``ASSAYKIT_NO_SHARED=1 python -m pytest -q``.
 
+Marker ``flowkit``: the test needs FlowKit, which pins ``pandas<3``; it is skipped under
+pandas 3 (the second run of ``.ci/run``) and when FlowKit is not installed. No other test may
+skip for the pandas version.
+
 Fixtures: ``corpus`` and ``reference`` (functions of path parts returning a ``Path``),
 ``shared_file`` (the same for any path under ``../shared``), ``shared_root`` (``../shared``
 itself, skipping when absent), ``tests_data`` (the ``tests/data`` folder) and ``root`` (the
@@ -19,10 +23,12 @@ project root).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
@@ -86,3 +92,27 @@ def corpus():
 def reference():
     """Function returning a path in ../shared/reference (or tests/data/reference); skips when absent."""
     return lambda *parts: shared_path("reference", *parts)
+
+
+def _flowkit_unavailable() -> str | None:
+    """Why tests marked ``flowkit`` cannot run here, or None."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return f"FlowKit pins pandas<3 (pandas {pd.__version__} installed)"
+    if importlib.util.find_spec("flowkit") is None:
+        return "FlowKit not installed"
+    return None
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "flowkit: needs FlowKit (pins pandas<3); skipped under pandas 3 or without FlowKit"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _flowkit_unavailable()
+    if reason:
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if "flowkit" in item.keywords:
+                item.add_marker(skip)

@@ -77,20 +77,11 @@ def kinetic_block(name="Kin", cycles=(1, 2, 3), wells=("A1", "B1"), times=None):
 # ---------------------------------------------------------------- corpus
 
 
+# (format, rows, whole columns and spot values of the file: test_io_formats_table.py)
 def test_magellan_corpus(corpus):
     df = read_plate(corpus("plate_reader", "tecan_magellan", "SLA01P01_ELISA.xlsx"))
-    assert df.attrs["format"] == "tecan_magellan"
-    assert len(df) == 768 and set(df["plate"]) == {"1"}
-    assert sorted(df["read"].unique()) == ["abs_485", "abs_560"]
-    assert df.groupby("read").size().to_dict() == {"abs_485": 384, "abs_560": 384}
-    assert df["row"].max() == "P" and df["col"].max() == 24 and (df["flag"] == "").all()
-    t = df.set_index(["read", "well"])
-    assert t.loc[("abs_485", "A1"), "value"] == 0.0557 and t.loc[("abs_560", "A1"), "value"] == 0.0509
-    assert t.loc[("abs_485", "A13"), "value"] == 0.3557 and t.loc[("abs_485", "P24"), "value"] == 0.0356
-    assert t.loc[("abs_560", "P24"), "raw"] == "0.05"
-    assert t.loc[("abs_485", "A1"), "label"] == "Label1"
-    assert t.loc[("abs_485", "A1"), "temperature_c"] == 24.8 and t.loc[("abs_560", "A1"), "temperature_c"] == 25.1
-    assert t.loc[("abs_485", "A1"), "time_s"] == 0.0 and df["cycle"].isna().all()
+    assert df["row"].max() == "P" and df["col"].max() == 24
+    assert df["cycle"].isna().all()
 
 
 def test_icontrol_corpus_endpoint_and_kinetic(corpus):
