@@ -371,7 +371,7 @@ def test_max_dcq_outlier_rule_from_the_command_line(tmp_path):
 
 
 # ==================================================================================================
-# Merged from test_qpcr_cli_more.py:
+# Formerly test_qpcr_cli_more.py:
 #
 # More of ``assaykit qpcr``: read_many plate names, inter-run calibration, option flags, figures.
 #

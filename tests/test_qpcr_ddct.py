@@ -600,7 +600,7 @@ def test_stats_without_test_is_empty_with_the_dtypes_of_a_tested_run():
 
 
 # ==================================================================================================
-# Merged from test_qpcr_ddct_gaps.py:
+# Formerly test_qpcr_ddct_gaps.py:
 #
 # ddct / stats: complete stats rows, achieved Hodges–Lehmann level,
 # p-value families, cut-off imputation in groups, sample-name variants, instrument flags,

@@ -472,7 +472,7 @@ def test_normfinder_best_pair_on_andersen2004_bladder(reference):
 
 
 # ==================================================================================================
-# Merged from test_qpcr_validation_more.py:
+# Formerly test_qpcr_validation_more.py:
 #
 # More qPCR validation references (../shared/reference/qpcr, see its README) and the
 # task selection of the reference-gene stability analyses.
