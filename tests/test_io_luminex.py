@@ -281,30 +281,15 @@ def test_magpix_serology(shared_file):
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM, unquoted variant
     df = read_plate(path)
     _check_table(df, XPONENT_EXTRA)
-    assert df.attrs["format"] == "xponent"
-    assert set(df["plate"]) == {"IgG_CovidOise0_amiens_plate2_20211220"}
-    assert list(pd.unique(df["read"])) == ["Spike_6P_IPP", "ME_NA"]
-    assert df["well"].nunique() == 49 and len(df) == 784
+    # (format, rows, whole columns and spot values: test_io_formats_table.py)
+    assert df["well"].nunique() == 49
     assert set(df["well"]) == _location_wells(path)
-    assert set(df["metric"]) == {
-        "median", "net_mfi", "count", "avg_net_mfi", "mean", "cv_pct", "peak", "std_dev",
-    }  # fmt: skip
-    assert _one(df, "A2", "Spike_6P_IPP", "median")["value"] == 12722.5
-    assert _one(df, "A2", "ME_NA", "median")["value"] == 1839.0
-    assert _one(df, "A1", "Spike_6P_IPP", "median")["sample_label"] == "B"
-    assert _one(df, "B1", "Spike_6P_IPP", "median")["sample_label"] == "Unknown2"
-    # Avg Net MFI: eleven rows named 'S' map one-to-one onto the eleven 'S' wells A2..A12
-    assert _one(df, "A2", "Spike_6P_IPP", "avg_net_mfi")["value"] == 12722.5
-    assert _one(df, "A12", "Spike_6P_IPP", "avg_net_mfi")["value"] == 45.5
-    assert _one(df, "A12", "ME_NA", "avg_net_mfi")["value"] == 25.0
     # cells turned into Polish dates by a spreadsheet ('24.kwi'): NaN + not_numeric, raw kept
     bad = df[df["flag"] == "not_numeric"]
     assert set(bad["metric"]) == {"cv_pct", "std_dev"} and len(bad) == 28
     assert "24.kwi" in set(bad["raw"])
     # Per Bead Count 15: no count below it
     assert not df["flag"].str.contains("low_bead_count").any()
-    assert _one(df, "A1", "ME_NA", "median")["dilution"] == 1.0
-    assert _one(df, "A1", "ME_NA", "median")["total_events"] == 1817.0
     assert standards_from_plate(df).empty
 
 
@@ -326,22 +311,7 @@ def test_intelliflex(shared_file):
     path = shared_file(*LX, FIFX)
     df = read_plate(path)
     _check_table(df, INTELLIFLEX_EXTRA)
-    assert df.attrs["format"] == "intelliflex"
-    assert set(df["plate"]) == {"PLATE_11082024_RUN000"}
-    assert set(df["well"]) == {"A1", "B1", "C1"}
-    regions = ["R25", "R27", "R29", "R42", "R44", "R46", "R48", "R61", "R63", "R65", "R67",
-               "R72", "R74", "R77"]  # fmt: skip
-    assert set(df["read"]) == set(regions) | {f"{r} RP2" for r in regions}
-    assert set(df["metric"]) == {"median", "count", "average_mfi"}
-    assert len(df) == 3 * 14 * 2 * 3
-    r = _one(df, "A1", "R25", "median")
-    assert r["value"] == 130.55469 and r["reporter"] == "RP1" and r["sample_label"] == "Unknown1"
-    assert _one(df, "A1", "R25", "count")["value"] == 28.0
-    assert _one(df, "A1", "R25 RP2", "median")["value"] == 6.69629
-    assert _one(df, "A1", "R25 RP2", "median")["reporter"] == "RP2"
-    assert _one(df, "C1", "R77 RP2", "average_mfi")["value"] == 5.98047
-    assert _one(df, "C1", "R77", "median")["sample_label"] == "Unknown25"
-    assert df["dilution"].isna().all()
+    # (format, rows, whole columns and spot values: test_io_formats_table.py)
 
 
 # ----------------------------------------------------------------- synthetic xPONENT variants
@@ -738,21 +708,9 @@ def test_bioplex_samples_fragment(shared_file):
 
     df = read_plate(shared_file(*BPX, "sample_xml_example.xml"))
     _check_table(df, BIOPLEX_EXTRA)
-    assert df.attrs["format"] == "bioplex"
-    assert set(df["plate"]) == {"1"}  # no <PlateID> in the fragment
-    assert len(df) == 10
-    # Blank 'B': RowNo=1/2, ColNo=12 → A12, B12
-    b = _one(df, "A12", "alpha", "fi")
-    assert b["value"] == 62.0 and b["sample_type"] == "blank" and b["sample_label"] == "B"
-    assert math.isnan(b["dilution"])
-    c = _one(df, "C1", "bravo", "fi")
-    assert c["value"] == 1171.0 and c["sample_label"] == "C1" and c["dilution"] == 1.0
-    assert _one(df, "D2", "alpha", "fi")["value"] == 132.5
-    # MWObsConc ReadingOK="false": the placeholder 0 is not a concentration
-    oc = _one(df, "C1", "alpha", "instrument_conc")
-    assert math.isnan(oc["value"]) and oc["flag"] == "invalid" and oc["raw"].startswith("0.000")
-    assert oc["comment"] == "Data field has not been set; recovery: NotInRange"
-    assert set(df["well"]) == {"A12", "B12", "C1", "C2", "D2"}
+    # (format, rows, whole columns and spot values: test_io_formats_table.py)
+    # MWObsConc ReadingOK="false": the placeholder 0 is not a concentration, its text is kept
+    assert _one(df, "C1", "alpha", "instrument_conc")["raw"].startswith("0.000")
 
 
 BPX_DOC = """<?xml version="1.0" encoding="utf-8"?>
