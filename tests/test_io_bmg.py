@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-from conftest import SHARED
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,12 +18,7 @@ from assaykit.io import Source, read_plate
 from assaykit.io.plate.bmg import metric_name, read_name
 from assaykit.schema import validate_plate_table
 
-BMG = SHARED / "corpus" / "plate_reader" / "bmg"
-
-
-def _bytes(name: str) -> bytes:
-    p = BMG / name
-    return p.read_bytes() if p.exists() else b""
+BMG = ("plate_reader", "bmg")
 
 
 def xlsx(rows: list[list], sheet: str = "Microplate End point") -> bytes:
@@ -90,22 +84,9 @@ def test_metric_name():
 # ---------------------------------------------------------------- corpus
 
 
-def test_mars_absorbance(corpus):
-    df = read_plate(corpus("plate_reader", "bmg", "mars_absorbance_450.csv"))
-    assert df.attrs["format"] == "bmg_csv"
-    assert len(df) == 96 and set(df["read"]) == {"abs_450"} and set(df["metric"]) == {"raw"}
-    assert set(df["plate"]) == {"1"} and (df["flag"] == "").all()
-    v = df.set_index("well")["value"]
-    assert v["A1"] == 0.073 and v["C9"] == 0.71 and v["H12"] == 0.207 and v["F2"] == 0.012
-    assert df.set_index("well").loc["C9", "raw"] == "0.71"
-    assert df["source_file"].iloc[0].endswith("mars_absorbance_450.csv")
-
-
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_pherastar_standard_curve(corpus):
     df = read_plate(corpus("plate_reader", "bmg", "pherastar_output.csv"))
-    assert df.attrs["format"] == "bmg_csv" and len(df) == 96
-    v = df.set_index("well")["value"]
-    assert (v["A1"], v["B2"], v["H3"], v["G12"], v["H12"]) == (1.691, 0.986, 0.074, 1.4, 0.884)
     # the standard curve in column 1 decreases down the plate
     col1 = df[df["col"] == 1].sort_values("row")["value"].to_numpy()
     assert np.all(np.diff(col1) < 0)
@@ -113,24 +94,8 @@ def test_pherastar_standard_curve(corpus):
 
 def test_smart_control_workbook(corpus):
     df = read_plate(corpus("plate_reader", "bmg", "smart_control_picogreen_stdcurve.xlsx"))
-    assert df.attrs["format"] == "bmg_smart"
-    assert len(df) == 192 and set(df["read"]) == {"fluo_480_520"}
-    assert sorted(df["metric"].unique()) == ["blank_corrected", "raw"]
     assert list(df.columns[-4:]) == ["sample_label", "std_conc", "std_conc_unit", "dilution"]
     t = df.set_index(["metric", "well"])
-    a1 = t.loc[("raw", "A1")]
-    assert (a1["value"], a1["sample_label"], a1["std_conc"], a1["std_conc_unit"], a1["dilution"]) == (
-        8168026.0, "S1", 1000.0, "ng/mL", 1.0)
-    assert t.loc[("raw", "H1"), "std_conc"] == 0.06
-    a4 = t.loc[("raw", "A4")]
-    assert a4["sample_label"] == "X1" and math.isnan(a4["std_conc"]) and a4["std_conc_unit"] == ""
-    assert a4["dilution"] == 500.0 and t.loc[("raw", "B4"), "dilution"] == 1000.0
-    # blank wells have no blank-corrected value: kept, NaN, flagged 'empty'
-    for w in ("H10", "H11", "H12"):
-        row = t.loc[("blank_corrected", w)]
-        assert row["sample_label"] == "B" and row["flag"] == "empty" and math.isnan(row["value"])
-        assert t.loc[("raw", w), "flag"] == ""
-    assert t.loc[("blank_corrected", "H1"), "value"] == -80.0
     # independent check: blank corrected = raw - mean(raw of the 'B' wells), exported rounded
     raw = t.loc["raw"]
     blank = raw.loc[raw["sample_label"] == "B", "value"].mean()
@@ -283,31 +248,30 @@ def test_error_smart_sheet_missing_and_bad_numbers():
 # ------------------------------------------------------------------ fuzz
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes("mars_absorbance_450.csv")))
-def test_fuzz_mars(data):
-    check_reader_contract(data, "mars.csv")
+def _fuzz_file(path: Path, name: str) -> None:
+    @FUZZ_SETTINGS
+    @given(mutated(path.read_bytes()))
+    def run(data):
+        check_reader_contract(data, name)
+
+    run()
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes("pherastar_output.csv")))
-def test_fuzz_pherastar(data):
-    check_reader_contract(data, "pherastar.csv")
+def test_fuzz_mars(corpus):
+    _fuzz_file(corpus(*BMG, "mars_absorbance_450.csv"), "mars.csv")
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes("smart_control_picogreen_stdcurve.xlsx")))
-def test_fuzz_smart_xlsx(data):
-    check_reader_contract(data, "smart.xlsx")
+def test_fuzz_pherastar(corpus):
+    _fuzz_file(corpus(*BMG, "pherastar_output.csv"), "pherastar.csv")
 
 
-def test_fuzz_inputs_exist_or_skip():
-    if not BMG.exists():
-        pytest.skip("../shared not available")
-    assert isinstance(BMG, Path) and _bytes("mars_absorbance_450.csv")
+def test_fuzz_smart_xlsx(corpus):
+    _fuzz_file(corpus(*BMG, "smart_control_picogreen_stdcurve.xlsx"), "smart.xlsx")
+
+
+def test_fuzz_inputs_exist_or_skip(corpus):
+    path = corpus(*BMG, "mars_absorbance_450.csv")
+    assert isinstance(path, Path) and path.read_bytes()
 
 
 # Cell-level fuzz of the SMART Control workbook (zip-level mutations rarely stay readable).
@@ -320,11 +284,18 @@ def _cell_edits(draw):
                                    st.integers(0, 10_000), st.sampled_from(_CELLS)), min_size=1, max_size=4))
 
 
-@pytest.mark.skipif(not BMG.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(_cell_edits())
-def test_fuzz_smart_cells(edits):
-    data = _bytes("smart_control_picogreen_stdcurve.xlsx")
+def test_fuzz_smart_cells(corpus):
+    data = corpus(*BMG, "smart_control_picogreen_stdcurve.xlsx").read_bytes()
+
+    @FUZZ_SETTINGS
+    @given(_cell_edits())
+    def run(edits):
+        _smart_cells(data, edits)
+
+    run()
+
+
+def _smart_cells(data: bytes, edits) -> None:
     base, src = Source(data, "smart.xlsx"), Source(data, "smart.xlsx")
     for sheet in base.sheet_names:
         rows = [list(r) for r in base.sheet(sheet)]

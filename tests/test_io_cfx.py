@@ -33,64 +33,12 @@ def _row(df, well, target):
     return sel.iloc[0]
 
 
-def test_maestro_corpus(corpus):
-    df = read_qpcr(corpus(*MAESTRO))
-    assert df.attrs["format"] == "cfx"
-    assert len(df) == 48  # 24 wells × FAM, VIC
-    assert sorted(df["reporter"].unique()) == ["FAM", "VIC"]
-    # empty Target column: the fluorophore names the target
-    assert sorted(df["target"].unique()) == ["FAM", "VIC"]
-    assert set(df["plate"]) == {"1"}
-    a1 = _row(df, "A1", "FAM")
-    assert a1["well0"] == "A01"
-    assert a1["sample"] == "M3905 R Ctx"
-    assert a1["task"] == "unknown"
-    assert a1["instrument_content"] == "Unkn"
-    assert a1["instrument_biological_set"] == "PBS Baseline"
-    assert a1["cq"] == pytest.approx(21.1877528266099, abs=1e-12)
-    assert a1["cq_raw"] == "21.1877528266099"
-    assert a1["cq_flag"] == ""
-    assert a1["instrument_cq_mean"] == pytest.approx(21.1877528266099, abs=1e-12)
-    assert math.isnan(a1["quantity"]) and math.isnan(a1["instrument_starting_quantity"])
-    assert math.isnan(a1["instrument_sq_mean"]) and math.isnan(a1["instrument_sq_sd"])
-    assert math.isnan(a1["tm"])
-    d6 = _row(df, "D6", "VIC")
-    assert d6["sample"] == "M4354 R Ctx"
-    assert d6["instrument_biological_set"] == "PBS 3903"
-    assert d6["cq"] == pytest.approx(20.9102822371808, abs=1e-12)
-    assert (df["cq_flag"] == "").all()
-
-
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_manager_corpus(corpus):
     df = read_qpcr(corpus(*MANAGER))
-    assert df.attrs["format"] == "cfx"
-    assert len(df) == 330
-    assert df["target"].value_counts().to_dict() == {"GLP1": 110, "PYY": 110, "TFF1": 110}
-    assert df["task"].value_counts().to_dict() == {"unknown": 282, "standard": 42, "negative_control": 6}
-    a1 = _row(df, "A1", "GLP1")
-    assert (a1["sample"], a1["reporter"], a1["cq"], a1["cq_flag"]) == ("1-SI1", "SYBR", 37.42, "")
-    assert a1["instrument_cq_mean"] == pytest.approx(36.22)
-    assert a1["instrument_cq_sd"] == pytest.approx(1.697)
-    # unknown's SQ is the instrument's calculated quantity: kept aside, not as 'quantity'
-    assert math.isnan(a1["quantity"])
-    assert a1["instrument_starting_quantity"] == pytest.approx(2.183e-3)
-    # Neg Ctrl with N/A Cq and the "Cq Mean = 0.00" quirk → NaN, never 0
-    a7 = _row(df, "A7", "GLP1")
-    assert a7["task"] == "negative_control" and a7["instrument_content"] == "Neg Ctrl"
-    assert math.isnan(a7["cq"]) and a7["cq_raw"] == "N/A" and a7["cq_flag"] == "undetermined"
-    assert math.isnan(a7["instrument_cq_mean"]) and math.isnan(a7["instrument_cq_sd"])
-    assert math.isnan(a7["instrument_sq_mean"])
-    # all replicates of a sample missing (B01/B02) → mean NaN as well
-    b1 = _row(df, "B1", "GLP1")
-    assert b1["cq_flag"] == "undetermined" and math.isnan(b1["instrument_cq_mean"])
-    # standards: SQ → quantity
-    b7 = _row(df, "B7", "GLP1")
-    assert (b7["task"], b7["instrument_content"], b7["quantity"], b7["cq"]) == ("standard", "Std-101", 8.0, 28.01)
     assert df.loc[df["task"] == "standard", "quantity"].notna().all()
     assert int((df["cq_flag"] == "undetermined").sum()) == 10
     assert df["instrument_cq_mean"].min() > 0
-    last = _row(df, "P22", "TFF1")
-    assert (last["sample"], last["cq"]) == ("3-Co4", 36.14)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import SHARED
 from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
@@ -13,14 +12,11 @@ from assaykit.errors import ReaderError
 from assaykit.io import Source, read_plate
 from assaykit.io.plate.envision import label_read
 
-ENV = SHARED / "corpus" / "plate_reader" / "perkinelmer_envision"
+ENV = ("plate_reader", "perkinelmer_envision")
 ABS = "PE_Envision_absorbance_A450_example.csv"
 LUM = "PE_Envision_luminescence_example01.csv"
 
 
-def _bytes(name: str) -> bytes:
-    p = ENV / name
-    return p.read_bytes() if p.exists() else b""
 
 
 def plate_block(plate="1", repeat="1", label="A450(1) - channel 1 (A)", value="0.5", rows="ABCDEFGH"):
@@ -53,32 +49,10 @@ def test_label_read(label, measinfo, read):
     assert label_read(label, measinfo) == read
 
 
-def test_absorbance_two_plates(corpus):
-    df = read_plate(corpus("plate_reader", "perkinelmer_envision", ABS))
-    assert df.attrs["format"] == "envision"
-    assert len(df) == 192 and sorted(df["plate"].unique()) == ["1", "2"]
-    assert set(df["read"]) == {"abs_450"} and set(df["metric"]) == {"raw"} and set(df["label"]) == {"A450"}
-    t = df.set_index(["plate", "well"])
-    assert t.loc[("1", "A1"), "value"] == 0.15 and t.loc[("1", "A1"), "raw"] == "0.1500"
-    assert t.loc[("1", "A4"), "value"] == 1.85 and t.loc[("1", "H12"), "value"] == 0.095
-    assert t.loc[("2", "A4"), "value"] == 2.0 and t.loc[("2", "H12"), "value"] == 0.13
-    assert t.loc[("2", "F5"), "value"] == 0.8
-    # the protocol 'Platemap' grids of '-' cells are not read as data
-    assert (df["flag"] == "").all()
-
-
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_luminescence_384_partial_rows_and_calculated(corpus):
     df = read_plate(corpus("plate_reader", "perkinelmer_envision", LUM))
-    assert df.attrs["format"] == "envision"
-    assert len(df) == 384  # 2 plates x (raw + crosstalk) x 4 rows x 24 columns
-    assert set(df["row"]) == {"A", "E", "I", "M"} and df["col"].max() == 24
-    assert set(df["read"]) == {"lum"} and sorted(df["metric"].unique()) == ["calc_crosstalk", "raw"]
-    t = df.set_index(["plate", "metric", "well"])
-    assert t.loc[("1", "raw", "I8"), "value"] == 120.0
-    assert t.loc[("1", "calc_crosstalk", "I8"), "raw"] == "120.00"
-    assert t.loc[("1", "raw", "A7"), "value"] == 80.0 and t.loc[("1", "raw", "A1"), "value"] == 0.0
-    assert t.loc[("2", "raw", "E1"), "value"] == 80.0 and t.loc[("2", "raw", "M24"), "value"] == 40.0
-    assert t.loc[("2", "calc_crosstalk", "E1"), "value"] == 80.0
+    assert df["col"].max() == 24
 
 
 def test_repeats_channels_and_flags():
@@ -119,15 +93,18 @@ def test_utf16_export(corpus):
     assert len(df) == 192 and df.set_index(["plate", "well"]).loc[("2", "A4"), "value"] == 2.0
 
 
-@pytest.mark.skipif(not ENV.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes(ABS)))
-def test_fuzz_absorbance(data):
-    check_reader_contract(data, "abs.csv")
+def _fuzz_file(data: bytes, name: str) -> None:
+    @FUZZ_SETTINGS
+    @given(mutated(data))
+    def run(blob):
+        check_reader_contract(blob, name)
+
+    run()
 
 
-@pytest.mark.skipif(not ENV.exists(), reason="../shared not available")
-@FUZZ_SETTINGS
-@given(mutated(_bytes(LUM)))
-def test_fuzz_luminescence(data):
-    check_reader_contract(data, "lum.csv")
+def test_fuzz_absorbance(corpus):
+    _fuzz_file(corpus(*ENV, ABS).read_bytes(), "abs.csv")
+
+
+def test_fuzz_luminescence(corpus):
+    _fuzz_file(corpus(*ENV, LUM).read_bytes(), "lum.csv")

@@ -30,72 +30,25 @@ def _src(text: str, name: str = "t.txt") -> Source:
 
 
 # ----------------------------------------------------------------- corpus files
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_overflow_missed_file(corpus):
     df = read_plate(corpus(*GEN5, OVRFLW))
-    assert df.attrs["format"] == "gen5"
-    assert len(df) == 96
-    assert df["plate"].unique().tolist() == ["Plate 1"]
-    assert df["read"].unique().tolist() == ["abs_450"]
-    assert df["metric"].unique().tolist() == ["raw"]
-    assert _val(df, "A1", "abs_450").value == 2.1
-    assert _val(df, "H12", "abs_450").value == 2.5
-    assert _val(df, "B12", "abs_450").value == 2.41
-    a8 = _val(df, "A8", "abs_450")
-    assert math.isnan(a8.value) and a8.flag == "overflow" and a8.raw == "OVRFLW"
-    d12 = _val(df, "D12", "abs_450")
-    assert math.isnan(d12.value) and d12.flag == "missed" and d12.raw == "MISSED"
     assert (df.flag == "overflow").sum() == 8
     assert (df.flag == "missed").sum() == 5
     # no layout block: extra columns present but empty
     assert (df.sample_label == "").all() and df.std_conc.isna().all()
-    assert df["source_file"].iloc[0].endswith(OVRFLW)
 
 
 def test_bca_file_three_data_sets_and_layout(corpus):
     df = read_plate(corpus(*GEN5, BCA))
-    assert len(df) == 3 * 96
-    assert set(df.read) == {"abs_630"}
-    assert df.groupby("metric").size().to_dict() == {
-        "blank_corrected": 96,
-        "instrument_conc": 96,
-        "raw": 96,
-    }
-    assert _val(df, "A1", "abs_630").value == 3.337
-    assert _val(df, "A1", "abs_630", "blank_corrected").value == 3.336
-    assert _val(df, "A1", "abs_630", "instrument_conc").value == 1980.423
-    assert _val(df, "H1", "abs_630", "blank_corrected").raw == "-0.000"
-    assert _val(df, "H12", "abs_630", "instrument_conc").value == 115.184
-    c1 = _val(df, "C1", "abs_630")
-    assert c1.sample_label == "STD3" and c1.std_conc == 222.22 and math.isnan(c1.dilution)
-    b4 = _val(df, "B4", "abs_630")
-    assert b4.sample_label == "SPL1:2" and b4.dilution == 0.5 and math.isnan(b4.std_conc)
-    h1 = _val(df, "H1", "abs_630")
-    assert h1.sample_label == "BLK" and math.isnan(h1.std_conc)
-    assert (df.flag == "").all()
     # the StdCurve fit results are not data: nothing beyond the 96 wells
     assert df.well.nunique() == 96
 
 
 def test_alphalisa_file_flags_and_transforms(corpus):
     df = read_plate(corpus(*GEN5, ALPHA))
-    assert len(df) == 4 * 96
-    assert set(df.read) == {"alpha"}
-    assert set(df.metric) == {"raw", "blank_corrected", "log", "instrument_conc"}
-    assert _val(df, "A2", "alpha").value == 2.0
-    assert _val(df, "A1", "alpha", "blank_corrected").value == -1.0
-    assert _val(df, "A2", "alpha", "instrument_conc").value == 5111.111
-    a1 = _val(df, "A1", "alpha", "instrument_conc")
-    assert math.isnan(a1.value) and a1.flag == "invalid" and a1.raw == "?????"
-    b6 = _val(df, "B6", "alpha", "instrument_conc")
-    # a curve-range bound: the bound in value (docs/schemas.md), flagged
-    assert b6.value == 3141492.0 and b6.flag == "out_of_range_high" and b6.raw == ">3141492.000"
-    assert _val(df, "B6", "alpha", "log").value == 0.305
     assert (df.flag == "out_of_range_high").sum() == 3
     assert (df.flag == "invalid").sum() == 156
-    a1r = _val(df, "A1", "alpha")
-    assert a1r.sample_label == "STD1" and a1r.std_conc == 1e7
-    assert _val(df, "A12", "alpha").sample_label == "BLK"
-    assert _val(df, "H12", "alpha").sample_label == "SPL36"
 
 
 def test_every_well_and_data_set_present(corpus):

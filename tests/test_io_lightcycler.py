@@ -27,31 +27,10 @@ def _well(df, well):
     return sel.iloc[0]
 
 
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_corpus_file(corpus):
     df = read_qpcr(corpus(*LC480))  # CR-only line ends
-    assert df.attrs["format"] == "lightcycler"
-    assert len(df) == 384
     assert df["well"].is_unique
-    assert set(df["plate"]) == {"1"}
-    assert set(df["reporter"]) == {"SYBR Green (483-533)"}
-    assert set(df["target"]) == {""}
-    assert set(df["instrument_experiment"]) == {"Demo Abs Quant with SYBR Green I_training"}
-    assert df["task"].value_counts().to_dict() == {"unknown": 341, "standard": 35, "ntc": 8}
-    assert df["cq_flag"].value_counts().to_dict() == {"undetermined": 307, "": 77}
-    a1 = _well(df, "A1")
-    assert (a1["sample"], a1["cq"], a1["cq_raw"], a1["task"]) == ("Sample 1", 16.13, "16.13", "unknown")
-    assert a1["instrument_concentration"] == pytest.approx(1.01e5)
-    assert a1["instrument_color"] == "255"
-    a2 = _well(df, "A2")
-    assert math.isnan(a2["cq"]) and a2["cq_flag"] == "undetermined" and a2["cq_raw"] == ""
-    assert math.isnan(a2["instrument_concentration"])
-    f9 = _well(df, "F9")
-    assert (f9["sample"], f9["task"], f9["quantity"], f9["cq"]) == ("Standard 1", "standard", 1e6, 12.64)
-    assert f9["instrument_concentration"] == pytest.approx(1.02e6)
-    f15 = _well(df, "F15")
-    assert (f15["quantity"], f15["cq"]) == (1.0, 33.25)
-    p24 = _well(df, "P24")
-    assert (p24["sample"], p24["task"], p24["cq_flag"]) == ("no template control", "ntc", "undetermined")
     std = df[df["task"] == "standard"]
     assert sorted(std["quantity"].unique()) == [1, 10, 100, 1000, 1e4, 1e5, 1e6]
     assert df.loc[df["task"] != "standard", "quantity"].isna().all()

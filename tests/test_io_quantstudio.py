@@ -74,37 +74,12 @@ def read_bytes(data: bytes, fmt: str | None = None, name: str = "run.txt") -> pd
 
 
 # ----------------------------------------------------------------- corpus: text
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 @pytest.mark.shared
 def test_qs7flex_ntc_undetermined(corpus):
     df = read_qpcr(corpus(QS, TXT_FILES[0]))
-    assert df.attrs["format"] == "quantstudio_txt"
-    assert len(df) == 16
     assert list(df.columns[: len(QPCR_COLUMNS)]) == list(QPCR_COLUMNS)
     assert (df["task"] == "ntc").sum() == 6
-    a1 = one(df, "A1")
-    assert (a1["target"], a1["task"], a1["reporter"], a1["sample"]) == ("TGF-B", "ntc", "FAM", "")
-    assert np.isnan(a1["cq"]) and a1["cq_raw"] == "Undetermined" and a1["cq_flag"] == "undetermined"
-    d1 = one(df, "D1")
-    assert (d1["sample"], d1["target"], d1["task"]) == ("Lung", "TGF-B", "unknown")
-    assert d1["cq"] == pytest.approx(30.155, abs=1e-12)
-    assert d1["cq_flag"] == ""
-    expected = {
-        "instrument_cq_mean": 30.115,
-        "instrument_cq_sd": 0.051,
-        "instrument_delta_cq_mean": -2.647,
-        "instrument_delta_cq_se": 0.150,
-        "instrument_delta_delta_cq": 0.323,
-        "instrument_rq": 0.800,
-        "instrument_rq_min": 0.639,
-        "instrument_rq_max": 1.002,
-        "instrument_threshold": 0.133,
-        "instrument_amp_score": 1.242,
-        "instrument_cq_conf": 0.967,
-    }
-    for col, value in expected.items():
-        assert d1[col] == pytest.approx(value, abs=1e-12), col
-    assert one(df, "D10")["instrument_rq"] == 1.0
-    assert one(df, "D7")["cq"] == pytest.approx(27.542)
     assert df.attrs["metadata"]["Experiment Type"].startswith(
         "Comparative C\u0442 (\u0394\u0394C\u0442)"
     )
@@ -137,25 +112,17 @@ def test_qs7flex_footer_crlf(corpus):
     path = corpus(QS, TXT_FILES[1])
     assert b"\r\n" in path.read_bytes()
     df = read_qpcr(path)
-    assert len(df) == 9
     meta = df.attrs["metadata"]
     assert meta["Endogenous Control"] == "GAPDH"
     assert meta["Reference Sample"] == "Liver"
     assert meta["RQ Min/Max Confidence Level"] == "95.0"
     assert meta["Analysis Type"] == "Singleplex"
-    h11 = one(df, "H11")
-    assert (h11["sample"], h11["target"], h11["reporter"]) == ("Liver", "GAPDH", "VIC")
-    assert h11["cq"] == pytest.approx(33.074)
-    assert h11["instrument_cq_mean"] == pytest.approx(32.768)
-    assert np.isnan(h11["instrument_rq"])
-    assert df["target"].value_counts().to_dict() == {"TGF-B": 5, "GAPDH": 4}
 
 
 @pytest.mark.shared
 def test_qs7flex_standard_curve_thousands_separators(corpus):
     df = read_qpcr(corpus(QS, TXT_FILES[2]))
     # 95 result rows; well H11 is set up (10K, RNase P) but has no result row: kept, flagged
-    assert len(df) == 96
     h11 = df.iloc[-1]
     assert (h11["well"], h11["sample"], h11["target"], h11["task"]) == (
         "H11",
@@ -166,24 +133,6 @@ def test_qs7flex_standard_curve_thousands_separators(corpus):
     assert h11["reporter"] == "FAM" and np.isnan(h11["cq"]) and h11["cq_raw"] == ""
     assert h11["cq_flag"] == "no_result" and np.isnan(h11["instrument_slope"])
     assert (df["cq_flag"] == "no_result").sum() == 1
-    assert df["task"].value_counts().to_dict() == {"unknown": 72, "standard": 20, "ntc": 4}
-    a1 = one(df, "A1")
-    assert a1["sample"] == "5K" and a1["target"] == "RNase P"
-    assert np.isnan(a1["quantity"])  # an unknown's quantity is the instrument's estimate
-    assert a1["instrument_quantity"] == pytest.approx(5720.562)
-    assert a1["instrument_quantity_mean"] == pytest.approx(5314.592)
-    assert a1["instrument_quantity_sd"] == pytest.approx(227.193)
-    assert a1["instrument_slope"] == pytest.approx(-3.383)
-    assert a1["instrument_r2"] == pytest.approx(0.997)
-    assert a1["instrument_efficiency"] == pytest.approx(97.505)
-    assert a1["instrument_y_intercept"] == pytest.approx(39.814)
-    e5 = one(df, "E5")
-    assert (
-        e5["task"] == "standard" and e5["quantity"] == 10000.0 and e5["cq"] == pytest.approx(26.348)
-    )
-    assert np.isnan(e5["instrument_quantity"])
-    g11 = one(df, "G11")
-    assert g11["instrument_quantity"] == pytest.approx(11540.118)
     ntc = df.loc[df["task"] == "ntc"]
     assert list(ntc["well"]) == ["D1", "D2", "D3", "D4"]
     assert (ntc["cq_flag"] == "undetermined").all() and ntc["cq"].isna().all()
@@ -199,20 +148,8 @@ def test_qs7flex_standard_curve_thousands_separators(corpus):
 @pytest.mark.shared
 def test_viia7_384_well_melt(corpus):
     df = read_qpcr(corpus(QS, TXT_FILES[3]))
-    assert len(df) == 16
     assert {"A13", "A14"}.isdisjoint(df["well"])  # empty wells have no result row
-    a17 = one(df, "A17")
-    assert (
-        a17["col"] == 17 and a17["sample"] == "15SAMPLE_5.3" and a17["cq"] == pytest.approx(18.452)
-    )
-    a1 = one(df, "A1")
-    assert (a1["sample"], a1["target"], a1["reporter"]) == ("1SAMPLE_1.1", "TARGET_1", "SYBR")
-    assert a1["cq"] == pytest.approx(18.717) and a1["tm"] == pytest.approx(78.122)
-    assert one(df, "A11")["tm"] == pytest.approx(79.020)
-    assert a1["instrument_threshold"] == pytest.approx(0.277)
-    assert df["plate"].unique().tolist() == ["1"]
     assert df.attrs["metadata"]["Instrument Type"] == "ViiA 7"
-    assert (df["cq_flag"] == "").all()
 
 
 # ----------------------------------------------------------------- corpus: workbooks
@@ -237,89 +174,26 @@ def test_design_analysis_matches_reference_wells(corpus, reference):
 
 @pytest.mark.shared
 def test_design_analysis_values(corpus):
+    # (spot values, task and flag counts: test_io_formats_table.py)
     df = read_qpcr(corpus(QS, DA))
-    a1 = one(df, "A1", "RNaseP")
-    assert a1["task"] == "ntc" and a1["cq_flag"] == "undetermined;no_amp"
-    a7 = one(df, "A7", "IPC")
-    assert a7["cq"] == pytest.approx(37.79575861969039, abs=1e-12)
-    assert a7["cq_flag"] == "inconclusive" and a7["reporter"] == "VIC"
-    a2 = one(df, "A2", "RNaseP")
-    assert a2["task"] == "standard" and a2["sample"] == "200.0" and a2["quantity"] == 200.0
-    assert a2["instrument_cq_mean"] == pytest.approx(30.566685819295202, abs=1e-12)
-    assert a2["instrument_cq_sd"] == pytest.approx(0.14912906738472728, abs=1e-12)
-    assert a2["instrument_threshold"] == pytest.approx(0.18979011104762067, abs=1e-12)
-    assert a2["cq_raw"] == "30.63431941024927"
-    h8 = one(df, "H8", "IPC")
-    assert h8["sample"] == "Unk_800" and h8["task"] == "unknown" and np.isnan(h8["quantity"])
-    assert df["task"].value_counts().to_dict() == {"unknown": 120, "standard": 30, "ntc": 6}
-    assert df["cq_flag"].value_counts().to_dict() == {
-        "": 151,
-        "undetermined;no_amp": 4,
-        "inconclusive": 1,
-    }
     assert df.attrs["metadata"]["Quantification Cycle Method"] == "CT"
 
 
 @pytest.mark.shared
 def test_quantstudio_xlsx_crt_multiplex(corpus):
+    # (format, rows, spot values: test_io_formats_table.py)
     df = read_qpcr(corpus(QS, QS_XLSX))
-    assert df.attrs["format"] == "quantstudio_xlsx"
-    assert len(df) == 36 and df.groupby("well").size().eq(2).all()
-    a1_18s = one(df, "A1", "18S")
-    assert a1_18s["reporter"] == "VIC" and a1_18s["sample"] == "13May2022-Rh-1"
-    assert a1_18s["cq"] == pytest.approx(11.32002067565918, abs=1e-12)
-    assert a1_18s["cq_raw"] == "11.32002067565918"
-    a1_tjp = one(df, "A1", "TJP-1 Rhesus")
-    assert a1_tjp["cq"] == pytest.approx(26.776044845581055, abs=1e-12)
-    assert a1_tjp["instrument_delta_cq"] == pytest.approx(15.456024, abs=1e-9)
-    a5 = one(df, "A5", "TJP-1 Human")
-    assert a5["instrument_rq"] == pytest.approx(0.665483, abs=1e-12)
-    assert a5["instrument_delta_delta_cq"] == pytest.approx(0.5875263, abs=1e-12)
-    assert a5["instrument_delta_cq_mean"] == pytest.approx(12.515252, abs=1e-12)
-    assert a5["instrument_cq_conf"] == pytest.approx(0.9362712502479553, abs=1e-12)
-    assert one(df, "A4", "TJP-1 Human")["instrument_rq"] == 1.0
+    assert df.groupby("well").size().eq(2).all()
     meta = df.attrs["metadata"]
     assert meta["Quantification Cycle Method"] == "Crt"
     assert meta["Reference Sample"] == "13Jul2022-Hs-1" and meta["Endogenous Control"] == "18S"
-    assert (df["cq_flag"] == "").all()
 
 
 @pytest.mark.shared
 def test_steponeplus_xls(corpus):
+    # (format, rows, spot values and flag counts: test_io_formats_table.py)
     df = read_qpcr(corpus(QS, SOP))
-    assert df.attrs["format"] == "steponeplus"
-    assert len(df) == 85
-    a1 = one(df, "A1")
-    assert (a1["sample"], a1["target"], a1["task"], a1["reporter"]) == (
-        "19WT1",
-        "miR166",
-        "unknown",
-        "SYBR",
-    )
-    assert a1["cq"] == pytest.approx(23.56201934814453, abs=1e-12)
-    assert a1["tm"] == pytest.approx(83.3458480834961, abs=1e-12)
-    assert a1["instrument_efficiency"] == 1.0
-    assert one(df, "A5")["instrument_delta_cq_mean"] == pytest.approx(
-        -13.113126754760742, abs=1e-12
-    )
-    g7 = one(df, "G7")
-    assert (g7["sample"], g7["target"], g7["task"]) == ("8WT2_nort", "IIM8", "ntc")
-    assert g7["cq_raw"] == "Undetermined" and g7["cq_flag"] == "undetermined;mtp"
-    assert g7["tm"] == pytest.approx(79.90966796875) and g7["instrument_tm2"] == pytest.approx(
-        61.5730094909668
-    )
-    g10 = one(df, "G10")
-    assert g10["cq"] == pytest.approx(37.28172302246094) and g10["cq_flag"] == ""
     assert df["cq_flag"].str.contains("undetermined").sum() == 22
-    assert df["cq_flag"].value_counts().to_dict() == {
-        "": 41,
-        "ampnc": 20,
-        "undetermined": 13,
-        "undetermined;noamp;expfail": 6,
-        "ampnc;mtp": 2,
-        "undetermined;mtp": 2,
-        "undetermined;expfail;mtp": 1,
-    }
     assert df.attrs["metadata"]["Endogenous Control"] == "IIM8"
 
 

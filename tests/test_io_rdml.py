@@ -75,76 +75,23 @@ def test_react_id_errors(rid, rows, cols):
         react_id_to_well(rid, rows, cols)
 
 
-def test_v10_stepone(corpus):
-    df = read_qpcr(corpus(*V10))
-    assert df.attrs["format"] == "rdml"
-    assert len(df) == 24
-    assert set(df["plate"]) == {"Run001"} and set(df["target"]) == {"RNase P"} and set(df["reporter"]) == {"FAM"}
-    assert df["task"].value_counts().to_dict() == {"standard": 15, "unknown": 6, "ntc": 3}
-    a1 = _row(df, "A1", "RNase P")  # react ids are well names in this v1.0 file
-    assert (a1["sample"], a1["task"], a1["cq"], a1["cq_flag"]) == ("NTC_RNase P", "ntc", 40.0, "")
-    a4 = _row(df, "A4", "RNase P")
-    assert a4["cq"] == pytest.approx(28.96287) and math.isnan(a4["quantity"])
-    assert a4["instrument_quantity"] == pytest.approx(2484.3098)
-    b2 = _row(df, "B2", "RNase P")
-    assert (b2["sample"], b2["task"], b2["quantity"]) == ("STD_RNase P_10000.0", "standard", 10000.0)
-    assert b2["instrument_quantity_unit"] == "other" and a4["instrument_quantity_unit"] == ""
-    assert b2["cq"] == pytest.approx(26.874498)
-    c8 = _row(df, "C8", "RNase P")
-    assert (c8["quantity"], c8["cq"]) == (625.0, pytest.approx(31.035166))
-    assert set(df["instrument_target_type"]) == {"toi"}
-    assert set(df["instrument_experiment"]) == {"Standard Curve Example"}
-
-
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_v11_biorad_two_runs(corpus):
-    df = read_qpcr(corpus(*V11))  # zip starting with a spanning marker; member BioRad_qPCR_melt.xml
-    assert df.attrs["format"] == "rdml"
-    assert len(df) == 60
-    assert df["plate"].value_counts().to_dict() == {"Amp Step 3_FAM": 30, "Amp Step 3_Cy5": 30}
-    assert df["task"].value_counts().to_dict() == {"positive_control": 36, "unknown": 12, "ntc": 12}
-    a1 = _row(df, "A1", "EvaGreen", "Amp Step 3_FAM")
-    assert (a1["sample"], a1["task"], a1["reporter"], a1["instrument_react_id"]) == ("Alm12", "positive_control", "FAM", "1")
-    assert a1["cq"] == pytest.approx(27.7514537682101, abs=1e-12)
-    a8 = _row(df, "A8", "EvaGreen")  # no <cq>: undetermined (the file holds Cq elsewhere)
-    assert (a8["sample"], a8["cq_flag"]) == ("katG 315", "undetermined") and math.isnan(a8["cq"])
-    d10 = _row(df, "D10", "EvaGreen")  # react 46
-    assert (d10["sample"], d10["task"]) == ("H2O", "ntc") and d10["cq"] == pytest.approx(39.3137019214124)
-    h10 = _row(df, "H10", "Cy5-2_rr")  # react 94 in the Cy5 run
-    assert h10["plate"] == "Amp Step 3_Cy5" and h10["cq_flag"] == "undetermined" and h10["reporter"] == "Cy5"
+    df = read_qpcr(corpus(*V11))
     assert int((df["cq_flag"] == "undetermined").sum()) == 34
-    assert df["tm"].isna().all()
 
 
 def test_v14_genorm_without_cq(corpus):
     df = read_qpcr(corpus(*V14_GENORM))
-    assert len(df) == 90
     assert df["target"].nunique() == 9 and df["sample"].nunique() == 10
-    assert (df["cq_flag"] == "empty").all() and df["cq"].isna().all()
-    assert set(df["instrument_target_type"]) == {"ref"}
-    a1 = _row(df, "A1", "Eef1e1")
-    assert a1["sample"] == "14dBZ1hearta"
-    assert a1["instrument_n0"] == pytest.approx(2.27207130665046e-07, rel=1e-12)
-    assert a1["instrument_ncopy"] == pytest.approx(10804.8003)
-    b1 = _row(df, "B1", "Hprt1")  # react 25 on a 16 × 24 format
-    assert (b1["sample"], b1["instrument_ncopy"]) == ("14dBZ1hearta", pytest.approx(36407.8554))
 
 
 def test_v14_relative(corpus):
     df = read_qpcr(corpus(*V14_REL))
-    assert len(df) == 210
-    assert set(df["plate"]) == {"Run Relative Quantification"}
     assert df.groupby("instrument_target_type")["target"].nunique().to_dict() == {"ref": 2, "toi": 3}
-    a1 = _row(df, "A1", "SCX")
-    assert (a1["sample"], a1["task"], a1["reporter"], a1["cq"]) == ("Embryo 1", "unknown", "SYBR", 33.213)
-    assert (a1["instrument_amp_eff"], a1["instrument_ncopy"]) == (1.899, 31.9698)
-    b1 = _row(df, "B1", "SCX")  # react 25
-    assert (b1["sample"], b1["cq"]) == ("Embryo 1", 32.737)
     no_amp = df[df["cq_flag"] != ""]
-    assert len(no_amp) == 1  # react 315: cq -1.0 = not available
-    r = no_amp.iloc[0]
-    assert (r["well"], r["target"], r["sample"], r["cq_raw"], r["cq_flag"]) == ("N3", "cTNI", "Adult 1", "-1.0", "undetermined")
-    assert math.isnan(r["cq"]) and math.isnan(r["instrument_n0"])
-    assert r["instrument_note"].startswith("no amplification")
+    assert len(no_amp) == 1  # react 315 (well N3, the spot in the table)
+    assert no_amp.iloc[0]["instrument_note"].startswith("no amplification")
 
 
 def test_plain_xml_types_per_target_excl_melt_namespaces():

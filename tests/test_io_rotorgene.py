@@ -44,37 +44,16 @@ def test_position_mapping(position, well):
     assert rotor_position_to_well(position) == well
 
 
+# (format, rows, whole columns and spot values of each file: test_io_formats_table.py)
 def test_single_assay_corpus(corpus):
     df = read_qpcr(corpus(*SINGLE))
-    assert df.attrs["format"] == "rotorgene"
-    assert len(df) == 24
-    assert set(df["target"]) == {"28S"} and set(df["reporter"]) == {"Green"}
     assert list(df["instrument_position"]) == list(range(25, 49))
-    assert set(df["instrument_threshold"]) == {0.06}
-    assert set(df["instrument_run"]) == {"Brilliant III Ultra Fast SYBR Green 2021-03-16 (1).rex"}
-    first = _pos(df, 25, "28S")
-    assert (first["well"], first["sample"], first["task"], first["cq"], first["cq_flag"]) == ("C1", "NK1", "unknown", 7.49, "")
-    assert (first["instrument_rep_ct"], first["instrument_rep_ct_sd"]) == (7.52, 0.05)
-    second = _pos(df, 26, "28S")
-    assert second["well"] == "C2" and second["cq"] == 7.56
-    assert math.isnan(second["instrument_rep_ct"])  # written on the first replicate row only
-    last = _pos(df, 48, "28S")
-    assert (last["well"], last["sample"], last["cq"]) == ("D12", "NK12", 8.58)
     assert df["quantity"].isna().all() and df["instrument_calc_conc"].isna().all()
-    assert (df["cq_flag"] == "").all()
 
 
 def test_multi_assay_corpus(corpus):
-    df = read_qpcr(corpus(*MULTI))  # UTF-8 BOM, three blocks
-    assert df.attrs["format"] == "rotorgene"
-    assert len(df) == 72
-    assert df["target"].value_counts().to_dict() == {"28S": 24, "HNRNPL protein": 24, "HNRNPL NMD": 24}
+    df = read_qpcr(corpus(*MULTI))
     assert df["instrument_threshold"].isna().all()  # this copy has no threshold block
-    assert _pos(df, 25, "28S")["cq"] == 7.49
-    p = _pos(df, 27, "HNRNPL protein")
-    assert (p["well"], p["sample"], p["cq"], p["cq_raw"], p["instrument_rep_ct"]) == ("C3", "NK2", 18.0, "18", 17.98)
-    n = _pos(df, 47, "HNRNPL NMD")
-    assert (n["well"], n["sample"], n["cq"], n["instrument_rep_ct"], n["instrument_rep_ct_sd"]) == ("D11", "NK12", 22.37, 22.38, 0.02)
     # same rotor positions in each block, distinct by target
     assert df.groupby("target")["well"].apply(list).map(tuple).nunique() == 1
 

@@ -36,29 +36,9 @@ def test_sds23_rq_results(corpus, reference):
     path = _path(corpus, reference, SDS23)
     assert b"\r" in path.read_bytes() and b"\n" not in path.read_bytes()  # CR-only line ends
     df = read_qpcr(path)
-    assert df.attrs["format"] == "sds"
-    assert len(df) == 384 and df["plate"].unique().tolist() == ["Control"]
+    # (format, rows, whole columns, flag counts and spot values: test_io_formats_table.py)
     assert df["well"].iloc[-1] == "P24"
-    assert (df["task"] == "unknown").all()
-    assert df["instrument_task"].value_counts().to_dict() == {
-        "Target": 380,
-        "Endogenous Control": 4,
-    }
-    a1 = one(df, "A1")
-    assert (a1["sample"], a1["target"], a1["instrument_task"]) == (
-        "Sample01",
-        "Gene1",
-        "Endogenous Control",
-    )
-    assert a1["cq"] == pytest.approx(11.463166, abs=1e-12) and a1["cq_flag"] == ""
     a2 = one(df, "A2")
-    assert a2["cq"] == pytest.approx(33.949196, abs=1e-12)
-    assert a2["instrument_delta_cq_mean"] == pytest.approx(22.479778, abs=1e-12)
-    assert a2["instrument_delta_cq_se"] == pytest.approx(0.26758063, abs=1e-12)  # header '?Ct SE'
-    assert a2["instrument_delta_delta_cq_sd"] == 0.0
-    assert a2["instrument_rq"] == 1.0
-    assert a2["instrument_rq_min"] == pytest.approx(0.4257367, abs=1e-12)
-    assert a2["instrument_rq_max"] == pytest.approx(2.3488696, abs=1e-12)
     # the columns are mapped right: RQ Min/Max = 2^-(0 ± t(0.995, 4) · SE) for this calibrator row
     t = 4.604094871
     assert 2 ** -(t * a2["instrument_delta_cq_se"]) == pytest.approx(
@@ -67,23 +47,7 @@ def test_sds23_rq_results(corpus, reference):
     assert 2 ** (t * a2["instrument_delta_cq_se"]) == pytest.approx(
         a2["instrument_rq_max"], rel=1e-5
     )
-    assert one(df, "A6")["cq_flag"] == "flagged"
-    a9 = one(df, "A9")
-    assert (
-        np.isnan(a9["cq"])
-        and a9["cq_raw"] == "Undetermined"
-        and a9["cq_flag"] == "undetermined;flagged"
-    )
-    assert one(df, "P24")["cq"] == pytest.approx(29.962372, abs=1e-12)
     assert df["cq_raw"].eq("Undetermined").sum() == 31
-    assert df["cq_flag"].value_counts().to_dict() == {
-        "": 292,
-        "naw": 27,
-        "flagged": 25,
-        "undetermined;flagged": 21,
-        "undetermined;flagged;naw": 10,
-        "flagged;naw": 9,
-    }
     assert df.attrs["metadata"]["Assay Type"] == "RQ Study"
     assert df.columns[15:].tolist() == [
         "instrument_delta_cq",
