@@ -49,8 +49,9 @@ def test_version(run):
 def test_help_of_every_command(run):
     result = run("--help")
     assert result.exit_code == 0 and "Usage: assaykit" in result.stdout
-    assert {"read", "formats", "demo"} <= set(main.commands)
-    for name in main.commands:
+    names = main.list_commands(click.Context(main))
+    assert {"read", "formats", "demo", "immunoassay", "elisa", "qpcr"} <= set(names)
+    for name in names:
         result = run(name, "--help")
         assert result.exit_code == 0, name
         assert f"Usage: assaykit {name}" in result.stdout
@@ -119,7 +120,7 @@ def test_read_errors_are_one_line(run, tmp_path):
 
 
 def test_usage_errors_exit_2(run):
-    result = run("read", GEN5, "--kind", "flow")
+    result = run("read", GEN5, "--kind", "no_such_kind")
     assert result.exit_code == 2 and "Invalid value for '--kind'" in result.stderr
     assert run("nosuchcommand").exit_code == 2
 
@@ -252,6 +253,24 @@ def test_command_modules_plug_in(tmp_path, monkeypatch, run):
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("broken",))
     with pytest.raises(ModuleNotFoundError, match="not_a_real_module_for_assaykit_tests"):
         cli._add_commands()
+
+
+def test_commands_load_lazily():
+    """`assaykit --version` and one workflow's command import no other workflow."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from click.testing import CliRunner; from assaykit.cli import main; "
+        "r = CliRunner().invoke(main, sys.argv[1:]); "
+        "print(sorted(m for m in sys.modules if m.startswith(('assaykit.cli.', 'assaykit.immunoassay', "
+        "'assaykit.qpcr', 'assaykit.flow', 'assaykit.blot', 'flowkit', 'scipy'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+    out = subprocess.run([sys.executable, "-c", code, "qpcr", "--help"], capture_output=True, text=True, check=True)
+    loaded = out.stdout
+    assert "assaykit.cli.qpcr" in loaded and "assaykit.cli.elisa" not in loaded and "flowkit" not in loaded
 
 
 def test_main_is_a_click_group():

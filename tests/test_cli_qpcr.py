@@ -16,6 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 import assaykit
 import assaykit.qpcr
+import assaykit.qpcr.workflow
 from assaykit.cli import main
 from assaykit.cli.qpcr import (
     DEFAULTS,
@@ -393,10 +394,8 @@ def test_read_many_renames_qpcr_plates_that_share_a_name(tmp_path):
     both = assaykit.read_many([a, b], kind="qpcr", progress=False)
     assert list(dict.fromkeys(both["plate"])) == ["monday", "tuesday"]
     assert len(both) == 2 * len(one)
-    # the same plate names as `assaykit read --kind qpcr` gives
-    from assaykit.cli.read import read_exports
-
-    cli, _ = read_exports([a, b], kind="qpcr", progress=False)
+    # the same plate names as `assaykit read --kind qpcr` gives (it renames after the files)
+    cli = assaykit.read_many([a, b], kind="qpcr", progress=False, rename="files")
     assert list(both["plate"]) == list(cli["plate"])
     layout = assaykit.read_layout(path("qpcr_pbmc_layout.toml"))
     res = ddct(assaykit.annotate(both, layout), ["GAPDH", "ACTB"], "vehicle", group_col="condition")
@@ -574,7 +573,7 @@ def test_calibration_errors(tmp_path):
 
 # ---------------------------------------------------------------- 3. option flags
 def _spy(monkeypatch):
-    """Replace ddct (as run_qpcr imports it) by a spy recording the keywords it gets."""
+    """Replace ddct (as the qPCR workflow calls it) by a spy recording the keywords it gets."""
     seen: dict = {}
     real = ddct
 
@@ -582,7 +581,7 @@ def _spy(monkeypatch):
         seen.update(kw)
         return real(data, reference, control, **kw)
 
-    monkeypatch.setattr(assaykit.qpcr, "ddct", spy)
+    monkeypatch.setattr(assaykit.qpcr.workflow, "ddct", spy)
     return seen
 
 

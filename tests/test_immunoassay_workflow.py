@@ -174,38 +174,6 @@ def test_standards_from_plate_in_the_assay_package():
     assert out["expected_conc"].tolist() == [100.0, 50.0, 25.0]
 
 
-def _reader_copy():
-    # the Luminex reader's former copy, until it is deleted
-    from assaykit.io.plate import luminex
-
-    if not hasattr(luminex, "standards_from_plate"):
-        pytest.skip("the reader's copy of standards_from_plate is gone")
-    return luminex.standards_from_plate
-
-
-def test_standards_from_plate_matches_the_readers_copy_and_warns_the_same():
-    from assaykit.errors import AssaykitWarning
-
-    reader_copy = _reader_copy()
-
-    t = pd.DataFrame({"plate": ["1"] * 5, "well": ["A1", "A2", "A3", "A4", "B1"], "read": ["TNF"] * 5,
-                      "metric": ["expected_conc"] * 4 + ["net_mfi"], "value": [100.0, 50.0, 25000.0, 12.5, 3.0],
-                      "sample_label": ["Standard1", "Standard2", "Standard3", "Standard4", "Control1"]})
-    with pytest.warns(AssaykitWarning, match="not monotonic in the standard number for TNF") as ours:
-        a = standards_from_plate(t)
-    with pytest.warns(AssaykitWarning) as theirs:
-        b = reader_copy(t)
-    pd.testing.assert_frame_equal(a, b, check_exact=True)
-    assert str(ours[0].message) == str(theirs[0].message)
-
-
-def test_standards_from_plate_matches_the_readers_copy_on_msd(corpus):
-    reader_copy = _reader_copy()
-
-    plate = assaykit.read_plate(corpus("plate_reader", "msd", "msd_workbench_test_2.csv"))
-    pd.testing.assert_frame_equal(standards_from_plate(plate), reader_copy(plate), check_exact=True)
-
-
 _PKG = Path(assaykit.__file__).parent / "immunoassay"
 
 

@@ -17,13 +17,13 @@ from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
 from assaykit.errors import AssaykitWarning, ReaderError, SchemaError
+from assaykit.immunoassay import standards_from_plate
 from assaykit.io import Source, read_plate
 from assaykit.io.plate.luminex import (
     INTELLIFLEX_EXTRA,
     XPONENT_EXTRA,
     metric_name,
     parse_cells,
-    standards_from_plate,
 )
 from assaykit.schema import PLATE_COLUMNS, PLATE_FLAGS, plate_table, validate_plate_table
 

@@ -14,8 +14,8 @@ from fuzzing import FUZZ_SETTINGS, check_reader_contract, mutated
 from hypothesis import given
 
 from assaykit.errors import ReaderError
+from assaykit.immunoassay import standards_from_plate
 from assaykit.io import Source, read_plate
-from assaykit.io.plate.luminex import standards_from_plate
 from assaykit.io.plate.msd import MSD_EXTRA
 from assaykit.schema import PLATE_COLUMNS, PLATE_FLAGS, validate_plate_table
 

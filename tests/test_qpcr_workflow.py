@@ -15,6 +15,7 @@ import pytest
 
 import assaykit
 import assaykit.qpcr
+import assaykit.qpcr.workflow
 from assaykit.cli.qpcr import run_qpcr
 from assaykit.datasets import path
 from assaykit.errors import AnalysisError
@@ -128,7 +129,7 @@ def test_calibrators_run_first(th):
     np.testing.assert_allclose(res.ddct.groups["fold_change"], one.groups["fold_change"], rtol=1e-9)
 
 
-def test_workflow_calls_ddct_as_the_package_exposes_it(th, monkeypatch):
+def test_workflow_passes_every_setting_to_ddct(th, monkeypatch):
     seen = {}
     real = assaykit.qpcr.ddct
 
@@ -136,7 +137,7 @@ def test_workflow_calls_ddct_as_the_package_exposes_it(th, monkeypatch):
         seen.update(kw, reference=reference, control=control)
         return real(data, reference, control, **kw)
 
-    monkeypatch.setattr(assaykit.qpcr, "ddct", spy)
+    monkeypatch.setattr(assaykit.qpcr.workflow, "ddct", spy)
     workflow.run(th, QpcrSettings.from_mapping({**BASE, "ntc_margin": 2, "pairing": "separate"}))
     assert seen["reference"] == ["GAPDH", "ACTB"] and seen["control"] == "vehicle"
     assert seen["ntc_margin"] == 2.0 and seen["pairing"] == "separate" and seen["method"] == "livak"

@@ -233,38 +233,6 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_") or "x"
 
 
-def _read_exports(exports: Sequence[str | os.PathLike], fmt: str | None):
-    import pandas as pd
-
-    import assaykit
-
-    frames = []
-    for e in exports:
-        df = assaykit.read_qpcr(e, format=fmt)
-        if len(exports) > 1:
-            stem = Path(e).stem
-            plates = list(dict.fromkeys(df["plate"].astype(str)))
-            df["plate"] = stem if len(plates) == 1 else [f"{stem}/{p}" for p in df["plate"].astype(str)]
-        frames.append(df)
-    if len(frames) == 1:
-        return frames[0], [frames[0].attrs.get("format", "")]
-    names = [list(dict.fromkeys(f["plate"])) for f in frames]
-    seen: dict[str, str] = {}
-    for e, ps in zip(exports, names, strict=True):
-        for p in ps:
-            if p in seen:
-                raise ReaderError(
-                    "two exports give the same plate name (files with the same name?)",
-                    file=str(e),
-                    plate=p,
-                    expected="exports with distinct file names",
-                    found=f"also in {seen[p]}",
-                )
-            seen[p] = str(e)
-    data = pd.concat(frames, ignore_index=True)
-    return data, [f.attrs.get("format", "") for f in frames]
-
-
 @dataclass(frozen=True)
 class QpcrRun:
     """What :func:`run_qpcr` did: the data analysed, the results and the files written.
@@ -366,7 +334,8 @@ def run_qpcr(
         raise AnalysisError("options given together with settings", expected="one of options= or settings=",
                             found="both")  # fmt: skip
     workflow.check_settings(settings)
-    data, fmts = _read_exports(exports, format)
+    data = assaykit.read_many(exports, kind="qpcr", format=format, progress=False, rename="files")
+    fmts = data.attrs["formats"]
     if layout is not None:
         data = assaykit.annotate(data, assaykit.read_layout(layout), how=how)
     eff_file = _efficiency_file(settings)

@@ -158,20 +158,6 @@ def read(
     click.echo(f"{summary}; wrote {output}", err=True)
 
 
-def read_exports(paths, *, kind: str = "plate", format: str | None = None, progress: bool | None = None):
-    """Deprecated: ``assaykit.read_many(paths, kind=kind, format=format, rename="files")``.
-
-    Kept only for callers of the former CLI helper (one existing test); returns the
-    table and its ``attrs['formats']``. Use :func:`assaykit.read_many`.
-    """
-    import assaykit
-
-    paths = list(paths)
-    show = len(paths) > 1 if progress is None else progress
-    df = assaykit.read_many(paths, kind=kind, format=format, progress=show, rename="files")
-    return df, df.attrs["formats"]
-
-
 @click.command("formats")
 @click.option("--kind", type=KindChoice(), help="Only this kind of data (default: every kind).")
 def formats(kind: str | None) -> None:

@@ -7,16 +7,16 @@ says what the number is (``'median'``, ``'net_mfi'``, ``'count'``, ``'result'`` 
 The format, the metric names and the flag rules are documented in
 ``docs/formats/luminex.md``.
 
-For the analysis layer: :func:`standards_from_plate` extracts the expected standard
-concentrations that an export carries (xPONENT, MSD, Bio-Plex), and
-:func:`xponent_fits` the instrument's own curve coefficients.
+:func:`xponent_fits` reads the instrument's own curve coefficients. The expected standard
+concentrations an export carries (``metric == 'expected_conc'`` rows) are turned into a
+standard series by the analysis layer
+(:func:`assaykit.immunoassay.standards_from_plate`).
 
 Examples
 --------
 >>> from assaykit.io import read_plate
 >>> df = read_plate("batch.csv")  # doctest: +SKIP
 >>> df.query("metric == 'net_mfi' and read == 'IL6'")  # doctest: +SKIP
->>> standards_from_plate(df)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ from __future__ import annotations
 import math
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from assaykit.errors import AssaykitWarning, SchemaError
 from assaykit.io._cells import (
     ExportMetadata,
     csv_rows,
@@ -52,7 +50,6 @@ __all__ = [
     "read_bioplex",
     "read_intelliflex",
     "read_xponent",
-    "standards_from_plate",
     "xponent_fits",
 ]
 
@@ -1057,95 +1054,3 @@ def read_bioplex(source: Source) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- helpers
-
-_STD_NUM_RE = re.compile(r"(\d+)\s*$")
-
-
-def standards_from_plate(df: pd.DataFrame) -> pd.DataFrame:
-    """Expected standard concentrations per analyte carried by a bead-assay export.
-
-    Pure function on a plate table read from an xPONENT or MSD export: the rows with
-    ``metric == 'expected_conc'`` and a numeric value, i.e. one row per standard (or
-    control) well × analyte.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        A canonical plate table with a ``sample_label`` column (as the xPONENT and MSD
-        readers return).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``plate, well, read, expected_conc, sample_label`` in the table's row
-        order, with a fresh index; empty (same columns) when the export carries no
-        expected concentrations. Controls appear too (their ``sample_label`` says so).
-
-    Raises
-    ------
-    SchemaError
-        If ``df`` lacks one of the columns used.
-
-    Warns
-    -----
-    AssaykitWarning
-        When, for one plate × analyte, the concentrations of labels numbered like
-        ``Standard1, Standard2 ...`` are not monotonic in that number: the export's
-        numbers are probably corrupt (e.g. a lost decimal point, ``215625`` for
-        ``215.625``). The values are returned unchanged.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"plate": ["1"] * 2, "well": ["A1", "A2"], "read": ["IL6"] * 2,
-    ...                   "metric": ["expected_conc"] * 2, "value": [100.0, 50.0],
-    ...                   "sample_label": ["Standard1", "Standard2"]})
-    >>> standards_from_plate(t)["expected_conc"].tolist()
-    [100.0, 50.0]
-    """
-    need = ["plate", "well", "read", "metric", "value", "sample_label"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            "not a bead-assay plate table",
-            expected=f"columns {need}",
-            found=f"columns {list(df.columns)[:12]} (missing {missing})",
-        )
-    sel = df.loc[(df["metric"] == "expected_conc") & df["value"].notna(), need]
-    out = pd.DataFrame(
-        {
-            "plate": sel["plate"].astype(str).to_numpy(),
-            "well": sel["well"].to_numpy(),
-            "read": sel["read"].to_numpy(),
-            "expected_conc": sel["value"].astype(float).to_numpy(),
-            "sample_label": sel["sample_label"].astype(str).to_numpy(),
-        }
-    )
-    _check_monotonic(out)
-    return out
-
-
-def _check_monotonic(std: pd.DataFrame) -> None:
-    bad: list[str] = []
-    for (plate, read), grp in std.groupby(["plate", "read"], sort=False):
-        levels: dict[int, float] = {}
-        for label, conc in zip(grp["sample_label"], grp["expected_conc"], strict=True):
-            if label.lower().startswith(("control", "ctrl", "qc")):
-                continue
-            m = _STD_NUM_RE.search(label)
-            if m:
-                levels.setdefault(int(m.group(1)), float(conc))
-        if len(levels) < 3:
-            continue
-        seq = [levels[k] for k in sorted(levels)]
-        diffs = np.diff(seq)
-        if (diffs > 0).any() and (diffs < 0).any():
-            bad.append(f"{read} (plate {plate})")
-    if bad:
-        shown = ", ".join(bad[:10]) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
-        warnings.warn(
-            AssaykitWarning(
-                "expected standard concentrations are not monotonic in the standard number for "
-                f"{shown}; the export's numbers may be corrupt (e.g. a lost decimal point)"
-            ),
-            stacklevel=3,
-        )
