@@ -273,7 +273,7 @@ def annotate(
 
 def _all_missing(col: pd.Series) -> bool:
     missing = col.isna()
-    if col.dtype == object:
+    if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):  # pandas 3 text: str dtype
         missing = missing | (col.astype(str).str.strip() == "")
     return bool(missing.all())
 

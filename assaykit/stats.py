@@ -426,7 +426,10 @@ def compare_groups(
     res.loc[res["status"] != "ok", "p_adjust_method"] = ""
     if res.empty:
         return empty_result(by_cols)
-    return res[[*by_cols, *RESULT_COLUMNS]].reset_index(drop=True)
+    res = res[[*by_cols, *RESULT_COLUMNS]].reset_index(drop=True)
+    # text columns as declared (pandas 3 would infer its str dtype): the same dtypes as an empty result
+    text = [*by_cols, *(c for c in RESULT_COLUMNS if RESULT_DTYPES[c] == "object")]
+    return res.astype(dict.fromkeys(text, object))
 
 
 def _pairs(groups: list, control) -> list[tuple]:
