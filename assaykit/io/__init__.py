@@ -50,6 +50,8 @@ register_kind("plate", package="assaykit.io.plate", validate=validate_plate_tabl
               description="plate readers and bead assays: one row per plate × well × read × metric")
 register_kind("qpcr", package="assaykit.io.qpcr", validate=validate_qpcr_table,
               description="qPCR runs: one row per plate × well × target")
+register_kind("flow", package="assaykit.io.flow", tabular=False,
+              description="flow cytometry FCS files: one FlowSample (events, channels, markers, spill) per file")
 
 
 def _read(kind: str, path, format: str | None) -> pd.DataFrame:
