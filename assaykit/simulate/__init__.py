@@ -4,7 +4,9 @@
 :func:`write_plate` writes it as an instrument would ('generic' grid CSV, BioTek Gen5
 text, SoftMax Pro text), so that reading the file back must give the truth again.
 :func:`simulate_qpcr_run`, :func:`write_cfx_csv` and :func:`write_quantstudio_txt`
-(module :mod:`assaykit.simulate.qpcr`) do the same for qPCR runs.
+(module :mod:`assaykit.simulate.qpcr`) do the same for qPCR runs;
+:func:`simulate_th_panel`, :func:`simulate_th_batch` and :func:`write_fcs` (module
+:mod:`assaykit.simulate.flow`) for flow cytometry tubes of a T-helper panel (FCS 3.1).
 
 Examples
 --------
@@ -16,6 +18,7 @@ Examples
 'plate.txt'
 """
 
+from assaykit.simulate.flow import simulate_th_batch, simulate_th_panel, write_fcs
 from assaykit.simulate.plate import PLATE_FORMATS, random_plate_truth, write_plate
 from assaykit.simulate.qpcr import simulate_qpcr_run, write_cfx_csv, write_quantstudio_txt
 
@@ -23,7 +26,10 @@ __all__ = [
     "PLATE_FORMATS",
     "random_plate_truth",
     "simulate_qpcr_run",
+    "simulate_th_batch",
+    "simulate_th_panel",
     "write_cfx_csv",
+    "write_fcs",
     "write_plate",
     "write_quantstudio_txt",
 ]
