@@ -69,8 +69,8 @@ def _mfi(values: dict[str, np.ndarray], rows: np.ndarray | None, count: int) -> 
         x = v if rows is None else v[rows]
         pos = x[x > 0]
         geo = float(np.exp(np.mean(np.log(pos)))) if pos.size else np.nan
-        if pos.size < x.size:
-            flags.append(f"geomean_{_snake(m)} of {pos.size}/{x.size} positive values")
+        if not pos.size:
+            flags.append(f"geomean_{_snake(m)}: no positive values")
         stats += [float(np.median(x)), float(np.mean(x)), geo]
     return stats, "; ".join(flags)
 

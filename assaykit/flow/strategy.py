@@ -150,14 +150,19 @@ def export_gatingml(strategy, path_or_handle, sample: str | None = None) -> None
     ----------
     strategy : flowkit.GatingStrategy
     path_or_handle : path or text/binary file handle
+        Written as UTF-8.
     sample : str, optional
         Write this sample's custom gates (its data-driven boundaries) instead of the template's.
     """
     import flowkit as fk
 
     if isinstance(path_or_handle, (str, os.PathLike)):
-        with open(path_or_handle, "w", encoding="utf-8") as fh:
+        with open(path_or_handle, "wb") as fh:
             fk.export_gatingml(strategy, fh, sample_id=sample)
+    elif isinstance(path_or_handle, io.TextIOBase):
+        buf = io.BytesIO()
+        fk.export_gatingml(strategy, buf, sample_id=sample)
+        path_or_handle.write(buf.getvalue().decode("utf-8"))
     else:
         fk.export_gatingml(strategy, path_or_handle, sample_id=sample)
 

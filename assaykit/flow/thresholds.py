@@ -23,8 +23,8 @@ Methods (names used in ``[[flow.thresholds]]`` tables, see :mod:`assaykit.flow.s
     ``max_events`` (200000, a deterministic subsample).
 ``singlet``
     For a polygon on (area, height) scatter: a robust (Huber IRLS) regression of height on
-    area; the polygon is the band ``± z × scale`` around the line (``level`` 0.99 gives
-    ``z`` = 2.576; scale = MAD of the residuals), from the ``0.1 %`` to the ``99.9 %``
+    area; the polygon is the band ``± z × scale`` around the line (``level`` 0.999 gives
+    ``z`` = 3.29; scale = MAD of the residuals), from the ``0.1 %`` to the ``99.9 %``
     quantile of the area. Parameters: ``level``, ``max_events``.
 
 All methods are pure functions of NumPy arrays; :func:`place` dispatches by name and
@@ -184,7 +184,7 @@ def mixture(x, *, max_iter: int = 200, max_events: int = 200_000, tol: float = 1
     return float(grid[cross[0]]) if cross.size else float("nan")
 
 
-def singlet_polygon(area, height, *, level: float = 0.99, max_events: int = 200_000,
+def singlet_polygon(area, height, *, level: float = 0.999, max_events: int = 200_000,
                     min_events: int = 50) -> list[tuple[float, float]]:
     """Band polygon of singlets around a robust regression of height on area.
 
