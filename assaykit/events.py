@@ -79,9 +79,11 @@ class FlowSample:
     path : str or None
         The file read (None for samples built in memory).
     events : numpy.ndarray
-        ``n_events × n_channels`` float64 array of the raw values, i.e. FlowKit's
+        ``n_events × n_channels`` array of the raw values, i.e. FlowKit's
         ``get_events(source='raw')`` (``$PnG`` gain and ``$PnE`` log scaling applied, not
-        compensated, not transformed). Stored read-only.
+        compensated, not transformed): float64, or float32 when that holds every value
+        exactly (the reader's choice for float32 FCS data; half the memory). Analyses
+        compute in float64. Stored read-only.
     channels : tuple of str
         Channel names (``$PnN``), in column order.
     markers : tuple of str

@@ -143,11 +143,56 @@ class _Evaluator:
         while cur is not None:
             hit = self.cache.get((*key, id(cur)))
             if hit is not None:
-                return self._narrow(cur, hit[1], node)
+                if cur is node:
+                    return hit[1]
+                values = self._narrow(cur, hit[1], node)
+                self.cache[(*key, id(node))] = (node, values)  # siblings and children reuse it
+                return values
             cur = cur.parent
         values = make(node)
         self.cache[(*key, id(node))] = (node, values)
         return values
+
+    def approx(self, comp_ref: str, col: int, node: Node, gate_id: str):
+        """Compensated column by ``x @ inv(S)`` (fast) with a bound on its difference from FlowKit's value.
+
+        Returns ``(values at the node's rows, error bound, exact(positions))`` or None when the
+        column is not compensated by ``comp_ref``.
+        """
+        mat = self.matrix(comp_ref, gate_id)
+        if mat is None or col not in mat[1]:
+            return None
+        m, idx = mat
+        j = idx.index(col)
+        if ("inv", comp_ref) not in self.cache:
+            inv = np.linalg.inv(m.matrix)
+            peak = np.zeros(len(idx))
+            for start in range(0, self.n, _CHUNK):
+                blk = self.s.events[start:start + _CHUNK]
+                peak = np.maximum(peak, np.abs(blk[:, idx]).max(axis=0) if blk.size else peak)
+            # |x inv(S) - solve(S.T, x.T).T| is far below 1e-12 of sum_k max|x_k| |inv(S)_kj|
+            err = 1e-12 * (peak @ np.abs(inv) + 1.0)
+            self.cache[("inv", comp_ref)] = (None, (inv, err))
+        inv, err = self.cache[("inv", comp_ref)][1]
+
+        def make(nd: Node) -> np.ndarray:
+            out = np.empty((len(idx), nd.count))
+            rows = nd.rows
+            for start in range(0, nd.count, _CHUNK):
+                sel = slice(start, start + _CHUNK)
+                x = self.s.events[sel] if rows is None else self.s.events[rows[sel]]
+                out[:, sel] = inv.T @ np.asarray(x[:, idx], dtype=np.float64).T
+            for k, c in enumerate(idx):
+                self.cache[("approx", comp_ref, c, id(nd))] = (nd, out[k])
+            return out[j]
+
+        values = self._cached(("approx", comp_ref, col), node, make)
+
+        def exact(pos: np.ndarray) -> np.ndarray:
+            rows = pos if node.rows is None else node.rows[pos]
+            return compensate_rows(self.s.events, m, idx, rows)[:, j]
+
+        return values, float(err[j]), exact
 
     def comp_block(self, comp_ref: str, node: Node, gate_id: str):
         mat = self.matrix(comp_ref, gate_id)
@@ -212,23 +257,28 @@ class _Evaluator:
 
     def rectangle(self, gate, parent: Node, gate_id: str) -> np.ndarray:
         comp_ref = self.gate_comp_ref(gate, gate_id)
-        n = parent.count
-        res = np.ones(n, dtype=bool)
+        res = np.ones(parent.count, dtype=bool)
         for dim in gate.dimensions:
             vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
             if vmin is None and vmax is None:
                 continue
             xref = getattr(dim, "transformation_ref", None)
-            xf = self.transform(xref, gate_id) if xref is not None else None
-            if type(dim).__name__ != "RatioDimension" and xf is not None and type(xf).__name__ in _BAND_OK:
-                raw = self.dim_values(dim, comp_ref, parent, gate_id, transform=False)
-                res &= _range_mask(raw, xf, vmin, vmax, lambda d=dim: self.dim_values(d, comp_ref, parent, gate_id))
-            else:
+            xf = self.transform(xref, gate_id) if xref is not None else _IDENTITY
+            if type(dim).__name__ == "RatioDimension" or type(xf).__name__ not in _BAND_OK:
                 v = self.dim_values(dim, comp_ref, parent, gate_id)
                 if vmin is not None:
                     res &= v >= vmin
                 if vmax is not None:
                     res &= v < vmax
+                continue
+            col = self.column(dim.id, comp_ref, gate_id)
+            fast = self.approx(comp_ref, col, parent, gate_id) if comp_ref is not None else None
+            if fast is None:
+                raw = self.raw(col, None, parent, gate_id)
+                fast = (raw, 0.0, lambda pos, raw=raw: raw[pos])
+            values, err, exact = fast
+            res &= _range_mask(values, err, exact, xf, vmin, vmax,
+                               lambda d=dim: self.dim_values(d, comp_ref, parent, gate_id))
         if gate.use_complement:
             res = ~res
         return res
@@ -244,8 +294,14 @@ class _Evaluator:
                 dim.dimension_ref if type(dim).__name__ == "QuadrantDivider" else dim.id)
             cols[name] = self.dim_values(dim, comp_ref, parent, gate_id)
         if type(gate).__name__ in ("PolygonGate", "GMLPolygonGate"):
-            pts = np.column_stack(list(cols.values())) if cols else np.empty((0, 2))
-            res = gating.points_in_polygon(np.array(gate.vertices, dtype=np.float64), pts)
+            vert = np.array(gate.vertices, dtype=np.float64)
+            x, y = cols.values()
+            # outside the vertices' bounding box nothing is inside (nor on an edge)
+            box = (x >= vert[:, 0].min()) & (x <= vert[:, 0].max()) & (y >= vert[:, 1].min()) & (y <= vert[:, 1].max())
+            pos = np.flatnonzero(box)
+            res = np.zeros(x.shape[0], dtype=bool)
+            if pos.size:
+                res[pos] = gating.points_in_polygon(vert, np.column_stack([x[pos], y[pos]]))
             return ~res if gate.use_complement else res
         return gate.apply(pd.DataFrame(cols))
 
@@ -263,20 +319,38 @@ class _Evaluator:
         return full if parent.rows is None else full[parent.rows]
 
 
+_CHUNK = 1 << 18
+
 _BAND_OK = ("LinearTransform", "LogicleTransform", "AsinhTransform", "HyperlogTransform", "WSPBiexTransform")
 
 
-def _range_mask(raw: np.ndarray, xf, vmin: float | None, vmax: float | None,
-                exact: Callable[[], np.ndarray]) -> np.ndarray:
-    """``vmin <= xf(raw) < vmax`` with ``xf`` applied only near the boundaries.
+class _Identity:
+    """The identity transform (a dimension without transformation_ref)."""
 
-    ``xf`` is non-decreasing and defined everywhere, so with ``r`` ≈ ``xf⁻¹(bound)`` and a
-    band ``(r - tol, r + tol)`` whose ends transform strictly below and strictly above the
-    bound, every event outside the band is decided by its data value; events inside the
-    band are transformed and compared exactly as FlowKit compares them. When the band
-    check fails (e.g. a bound outside the transform's range), all values are transformed.
+    def apply(self, x):
+        return np.asarray(x, dtype=np.float64)
+
+    def inverse(self, y):
+        return np.asarray(y, dtype=np.float64)
+
+
+_IDENTITY = _Identity()
+
+
+def _range_mask(values: np.ndarray, err: float, exact: Callable[[np.ndarray], np.ndarray], xf,
+                vmin: float | None, vmax: float | None, exact_all: Callable[[], np.ndarray]) -> np.ndarray:
+    """``vmin <= xf(v) < vmax`` for the exact data values ``v``, transforming only near the bounds.
+
+    ``values`` differ from the exact data values by at most ``err`` (0 when they are exact;
+    ``exact(positions)`` gives the exact ones). ``xf`` is non-decreasing and defined
+    everywhere, so with ``r`` ≈ ``xf⁻¹(bound)`` and a band ``[r - tol, r + tol]`` whose ends
+    transform strictly below and strictly above the bound, every event farther than
+    ``tol + err`` from ``r`` is decided by its value, and the events inside the band are
+    compensated exactly, transformed and compared exactly as FlowKit compares them. When
+    the band check fails (e.g. a bound outside the transform's range) all values are
+    transformed exactly (``exact_all``).
     """
-    res = np.ones(raw.shape[0], dtype=bool)
+    res = np.ones(values.shape[0], dtype=bool)
     for bound, is_min in ((vmin, True), (vmax, False)):
         if bound is None:
             continue
@@ -289,16 +363,16 @@ def _range_mask(raw: np.ndarray, xf, vmin: float | None, vmax: float | None,
             tol = 1e-6 * max(abs(r), 1.0)
             lo, hi = r - tol, r + tol
             t_lo, t_hi = np.asarray(xf.apply(np.array([[lo], [hi]]))).ravel()
-            ok = bool(t_lo < bound < t_hi)
+            ok = bool(t_lo < bound < t_hi) and err < tol
         if not ok:
-            v = exact()
+            v = exact_all()
             res &= (v >= bound) if is_min else (v < bound)
             continue
-        band = (raw > lo) & (raw < hi)
-        side = raw >= hi if is_min else raw <= lo
-        if band.any():
-            tv = np.asarray(xf.apply(raw[band].reshape(-1, 1))).ravel()
-            side[band] = (tv >= bound) if is_min else (tv < bound)
+        side = values >= hi + err if is_min else values <= lo - err
+        pos = np.flatnonzero((values > lo - err) & (values < hi + err))
+        if pos.size:
+            tv = np.asarray(xf.apply(exact(pos).reshape(-1, 1))).ravel()
+            side[pos] = (tv >= bound) if is_min else (tv < bound)
         res &= side
     return res
 
@@ -337,6 +411,7 @@ def _child(parent: Node, gate_id: str, path: tuple[str, ...], gate_type: str, lo
     local = np.asarray(local, dtype=bool)
     if parent.rows is None:
         rows = np.flatnonzero(local)
+        rows = rows.astype(np.int32) if n < 2**31 else rows
         mask = local
     else:
         rows = parent.rows[local]

@@ -102,6 +102,7 @@ def resolve_spill(sample: FlowSample, spill: str | os.PathLike | SpillMatrix | N
 def compensate_rows(events: np.ndarray, spill: SpillMatrix, indices: list[int], rows: np.ndarray | None = None) -> np.ndarray:
     """Compensated detector columns (``len(rows) × len(indices)``) of some rows, FlowKit's arithmetic."""
     x = events[:, indices] if rows is None else events[rows][:, indices]
+    x = np.asarray(x, dtype=np.float64)  # float32 events hold the same values exactly
     n = x.shape[0]
     if n < MIN_ROWS:
         x = np.vstack([x, np.ones((MIN_ROWS - n, x.shape[1]))])

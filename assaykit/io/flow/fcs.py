@@ -1,7 +1,8 @@
 """FCS 2.0 / 3.0 / 3.1 files → :class:`~assaykit.events.FlowSample` (parsed by flowio via FlowKit).
 
-The events are FlowKit's ``raw`` events (``$PnG`` gain and ``$PnE`` log scaling applied,
-float64), so that every downstream number agrees with FlowKit. The spillover stored in
+The events are FlowKit's ``raw`` events (``$PnG`` gain and ``$PnE`` log scaling applied),
+so that every downstream number agrees with FlowKit; they are kept as float32 when that
+holds every value exactly (float32 FCS data without scaling) and as float64 otherwise. The spillover stored in
 ``$SPILLOVER``, ``$SPILL`` or ``SPILL`` is attached as a :class:`SpillMatrix` built the way
 FlowKit builds it for ``compensation_ref="FCS"``.
 """
@@ -102,6 +103,10 @@ def read_fcs_source(source: Source) -> FlowSample:
         n_bad = int(bad[:, col].sum())
         raise ReaderError("events hold NaN or infinite values", file=source.name, channel=channels[col],
                           expected="finite numbers", found=f"{n_bad} non-finite value(s), first at event {int(np.argmax(bad[:, col])) + 1}")
+    small = events.astype(np.float32)
+    if np.array_equal(small, events):  # typical float32 FCS data: half the memory, same values
+        events = small
+    del small
     markers = tuple((m or "").strip() for m in s.pns_labels)
     meta = dict(s.metadata)
     spill = _spill(s, meta, source.name)
