@@ -27,6 +27,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
+from matplotlib.ticker import FuncFormatter
 
 from assaykit.errors import ReportError
 
@@ -123,6 +124,13 @@ def _limits(values: np.ndarray, extra: Sequence[float] = ()) -> tuple[float, flo
     lo, hi = min(pts), max(pts)
     pad = 0.04 * (hi - lo) if hi > lo else 0.5
     return lo - pad, hi + pad
+
+
+def _thousands(ax: Axes) -> None:
+    """Scatter-sized linear axes (up to 262144) labelled in thousands: ``50k``."""
+    for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        if max(abs(lim[0]), abs(lim[1])) >= 10000:
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / 1000:g}k"))
 
 
 def _density(ax: Axes, x: np.ndarray, y: np.ndarray, xlim, ylim, bins: int) -> None:
@@ -240,6 +248,7 @@ def gate_plot(
     ax.set_xlabel(xlabel or shape.dims[0])
     if title:
         ax.set_title(title, fontsize=9)
+    _thousands(ax)
     return ax
 
 
@@ -322,7 +331,8 @@ def _quadrant_groups(strategy: Any, gates: Sequence[tuple[str, tuple[str, ...]]]
 def _panel_values(sample: Any, strategy: Any, gate_id: str, spill: Any) -> np.ndarray:
     from assaykit.flow import dimension_values
 
-    values = np.asarray(dimension_values(sample, strategy, gate_id, spill=spill), dtype=float)
+    values, _dims = dimension_values(sample, strategy, gate_id, spill=spill)
+    values = np.asarray(values, dtype=float)
     return values.reshape(len(values), -1)
 
 
@@ -379,6 +389,9 @@ def sample_gate_figure(
         raise ReportError("sample not in the gating result", sample=sample.name,
                           expected="one of: " + ", ".join(map(str, result.stats["sample"].unique())))  # fmt: skip
     strategy = result.strategy
+    if not hasattr(strategy, "get_gate_ids"):
+        raise ReportError("gate figures need a GatingML strategy (FlowJo workspaces are not drawn)",
+                          sample=sample.name, found=type(strategy).__name__)  # fmt: skip
     spill = getattr(result.settings, "compensation", "file")
     gates = list(strategy.get_gate_ids())
     quads = _quadrant_groups(strategy, gates)
