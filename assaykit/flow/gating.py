@@ -103,7 +103,7 @@ class _Placer:
         by = sp.by or self.settings.threshold_by
         if sp.method == "singlet":
             comp_ref = ev.gate_comp_ref(g, sp.gate)
-            xy = [ev.dim_values(d, comp_ref, parent, sp.gate) for d in g.dimensions[:2]]
+            xy = [ev.fast_values(d, comp_ref, parent, sp.gate) for d in g.dimensions[:2]]
             status = "ok"
             if parent.count >= int(sp.param("min_events", 50)):
                 g.vertices = [list(v) for v in th.singlet_polygon(xy[0], xy[1], **dict(sp.params))]
@@ -114,7 +114,7 @@ class _Placer:
             return
         dim = self._dim(sp, g, ev)
         comp_ref = ev.gate_comp_ref(g, sp.gate)
-        x = ev.dim_values(dim, comp_ref, parent, sp.gate)
+        x = ev.fast_values(dim, comp_ref, parent, sp.gate)
         key = (sp.gate, str(getattr(dim, "id", sp.channel)), sp.side)
         if key in self.collect:
             self.collected[key] = x[:: max(1, x.size // MAX_POOLED + (x.size % MAX_POOLED > 0))] if x.size > MAX_POOLED else x.copy()

@@ -184,7 +184,7 @@ def mixture(x, *, max_iter: int = 200, max_events: int = 200_000, tol: float = 1
     return float(grid[cross[0]]) if cross.size else float("nan")
 
 
-def singlet_polygon(area, height, *, level: float = 0.999, max_events: int = 200_000,
+def singlet_polygon(area, height, *, level: float = 0.999, max_events: int = 50_000,
                     min_events: int = 50) -> list[tuple[float, float]]:
     """Band polygon of singlets around a robust regression of height on area.
 
