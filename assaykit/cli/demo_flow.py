@@ -29,12 +29,14 @@ PROTOCOL = "flow_th_subsets"
 #: gated in this process (a process pool costs more than it saves at 10,000 events).
 OPTIONS = {"group_column": "condition", "workers": 1}
 
-#: Largest gating bias (percentage points of parent) measured over 40 simulated tubes (20 seeds ×
-#: stimulated/unstimulated, 30,000 events) between the automatic thresholds and the true
-#: membership, rounded up: the misclassified events at each data-driven boundary (docs/flow.md §6).
+#: Gating bias allowed (percentage points of parent): about 1.5 × the largest difference between
+#: the automatic thresholds of the protocol and the true membership over 40 simulated tubes
+#: (seeds 3000-3019 × stimulated/unstimulated, 30,000 events; none of them used to choose the
+#: protocol's parameters), i.e. the events misclassified at each data-driven boundary
+#: (docs/flow.md, "Accuracy on simulated tubes").
 GATING_BIAS_PP: dict[str, float] = {
-    "Live": 0.4, "CD3pos": 0.4, "CD4pos": 0.2, "IFNgpos": 0.15, "IL17Apos": 0.2, "Th1": 0.15, "Th17": 0.2,
-    "Th1_17": 0.05, "Tfh": 0.15, "Treg": 0.3, "TregFoxp3": 0.2,
+    "Live": 0.25, "CD3pos": 0.45, "CD4pos": 0.1, "IFNgpos": 0.1, "IL17Apos": 0.1, "Th1": 0.1, "Th17": 0.1,
+    "Th1_17": 0.05, "Tfh": 0.1, "Treg": 0.3, "TregFoxp3": 0.1,
 }  # fmt: skip
 
 
