@@ -127,6 +127,8 @@ class _Placer:
         else:
             n_used, by_used = x.size, "sample"
             value, status = th.place(sp.method, x, side=sp.side, **dict(sp.params))
+            if sp.method == "control_quantile" and status == "ok":
+                status = "no control named: quantile of the sample's own events"
         if np.isfinite(value):
             setattr(dim, sp.side, float(value))
         else:
@@ -225,7 +227,9 @@ def _pooled(specs, settings: FlowSettings, sheet: pd.DataFrame | None, first: li
             for key in [k for k in got[n] if k[0] == sp.gate and k[2] == sp.side]:
                 if sp.method == "control_quantile":
                     ctl = sp.param("control", None) or controls.get(n)
-                    if ctl is None or ctl not in got or key not in got[ctl]:
+                    if ctl is None or ctl == n:
+                        continue  # no control named: the quantile of the sample's own events
+                    if ctl not in got or key not in got[ctl]:
                         raise AnalysisError("control_quantile needs the control sample in the batch", sample=n,
                                             gate=sp.gate, expected=f"a '{settings.control_column}' sample-sheet column or params.control naming a gated sample",
                                             found=repr(ctl))
