@@ -29,11 +29,9 @@ FlowSettings
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-
 from assaykit.events import FlowSample, SpillMatrix
 from assaykit.flow import thresholds, workflow
+from assaykit.flow._read import read_fcs
 from assaykit.flow._result import GatingResult
 from assaykit.flow.compensation import compensate, read_spill_csv
 from assaykit.flow.gating import gate
@@ -64,30 +62,3 @@ __all__ = [
     "thresholds",
     "workflow",
 ]
-
-
-def read_fcs(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> list[FlowSample]:
-    """Read FCS files (2.0, 3.0, 3.1) into samples.
-
-    Parameters
-    ----------
-    paths : path or iterable of paths
-        FCS files (a single path gives a one-element list).
-
-    Returns
-    -------
-    list of FlowSample
-        One per file, in order; ``name`` is the file stem, ``events`` the raw
-        (uncompensated, untransformed) values, ``spill`` the stored spillover or None.
-
-    Raises
-    ------
-    ReaderError
-        Naming the file, when it is empty, truncated, corrupt or holds NaN/inf events
-        (naming the channel). FlowKit's data-offset retry is used with an AssaykitWarning.
-    """
-    from assaykit.kinds import read
-
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    return [read(p, "flow") for p in paths]

@@ -98,7 +98,7 @@ class _Placer:
                             expected="one of: " + ", ".join(str(getattr(d, "id", "?")) for d in dims))
 
     def _place(self, sp: ThresholdSpec, g, parent: Node, ev) -> None:
-        from assaykit.flow import thresholds as th
+        import assaykit.flow.thresholds as th
 
         by = sp.by or self.settings.threshold_by
         if sp.method == "singlet":
@@ -140,7 +140,7 @@ class _Placer:
 def _as_sample(item) -> FlowSample:
     if isinstance(item, FlowSample):
         return item
-    from assaykit.flow import read_fcs
+    from assaykit.flow._read import read_fcs
 
     return read_fcs([item])[0]
 
@@ -207,7 +207,7 @@ def _map(fn, items: list, executor: Executor | None, workers: int, progress: boo
 
 def _pooled(specs, settings: FlowSettings, sheet: pd.DataFrame | None, first: list[_Outcome]) -> dict:
     """Pass 2's fixed thresholds: ``{sample: {(gate, channel, side): (value, pooled_from, n)}}``."""
-    from assaykit.flow import thresholds as th
+    import assaykit.flow.thresholds as th
 
     names = [o.name for o in first if o.error is None]
     col = settings.group_column
