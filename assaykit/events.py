@@ -128,6 +128,10 @@ class FlowSample:
         object.__setattr__(self, "markers", markers)
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
 
+    def __reduce__(self):  # picklable for process pools and dask (the read-only mapping is rebuilt)
+        return (FlowSample, (self.name, self.path, np.asarray(self.events), self.channels, self.markers,
+                             self.spill, dict(self.metadata)))
+
     @property
     def n_events(self) -> int:
         """Number of events."""

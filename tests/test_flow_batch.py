@@ -39,6 +39,20 @@ def test_process_pool_default_and_explicit(tmp_path):
         _check(af.gate(items, strategy=GML, executor=ex, progress=False))
 
 
+def test_flow_samples_on_a_process_pool():
+    import pickle
+
+    (s,) = af.read_fcs(DATA / "data1.fcs")
+    back = pickle.loads(pickle.dumps(s))
+    assert back.metadata == s.metadata and not back.events.flags.writeable
+    twin = af.FlowSample("twin", None, back.events, back.channels, back.markers, back.spill, back.metadata)
+    with ProcessPoolExecutor(max_workers=2) as ex:
+        res = af.gate([s, twin], strategy=GML, executor=ex, progress=False)
+    assert res.errors.empty and res.stats["count"].sum() == 2 * s.n_events
+    again = pickle.loads(pickle.dumps(res))
+    assert again.mask("data1", "FL2P-FL4P").sum() == 620
+
+
 def test_dask_local_cluster(tmp_path):
     distributed = pytest.importorskip("distributed")
     items = _inputs(tmp_path)

@@ -61,6 +61,10 @@ class GatingResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "masks", MappingProxyType(dict(self.masks)))
 
+    def __reduce__(self):  # picklable (the read-only mapping is rebuilt)
+        return (GatingResult, (self.stats, self.errors, self.thresholds, self.strategy, self.settings,
+                               {k: dict(v) for k, v in self.masks.items()}))
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """The result tables by name: ``stats``, ``thresholds``, ``errors``."""
         return {"stats": self.stats, "thresholds": self.thresholds, "errors": self.errors}
