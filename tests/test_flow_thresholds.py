@@ -179,3 +179,9 @@ def test_th_template_recovers_simulated_truth():
     p = m["pct_parent_truth"] / 100
     se = np.sqrt(np.clip(p * (1 - p), 1e-4, None) / m["parent_count"]) * 100
     assert (np.abs(m["pct_parent"] - m["pct_parent_truth"]) <= 4 * se + 0.6).all(), m
+
+
+def test_threshold_for_unknown_gate():
+    st = af.FlowSettings(workers=1, thresholds=({"gate": "CD8pos", "method": "tail"},))
+    with pytest.raises(SettingsError, match=r"key thresholds, gate CD8pos: a threshold names a gate that is not in the strategy"):
+        af.gate([_tube("a", 0.3, 1)], strategy=_strategy(), settings=st, progress=False)

@@ -285,6 +285,7 @@ def gate(samples: Iterable[FlowSample | str | os.PathLike] | None, strategy: Any
     """
     settings = settings or FlowSettings()
     loaded = load_strategy(settings.strategy if strategy is None else strategy, settings.group)
+    _check_threshold_gates(loaded, settings)
     sheet = _read_sheet(sample_sheet)
     errors: list[list] = []
     if samples is None:
@@ -310,6 +311,19 @@ def gate(samples: Iterable[FlowSample | str | os.PathLike] | None, strategy: Any
     outcomes = _map(partial(_gate_one, strategy=loaded, settings=settings, fixed=fixed, collect=set()),
                     items, executor, settings.workers, progress, "gating samples")
     return _assemble(outcomes, errors, loaded, settings, sheet)
+
+
+def _check_threshold_gates(loaded, settings: FlowSettings) -> None:
+    """Every ``[[flow.thresholds]]`` gate must be a gate of the strategy (SettingsError otherwise)."""
+    if isinstance(loaded, Workspace) or not settings.thresholds:
+        return
+    from assaykit.errors import SettingsError
+
+    ids = sorted({g for g, _ in loaded.get_gate_ids()})
+    for sp in settings.thresholds:
+        if sp.gate not in ids:
+            raise SettingsError("a threshold names a gate that is not in the strategy", key="thresholds",
+                                gate=sp.gate, expected="one of: " + ", ".join(ids))
 
 
 class _AnyChannel(set):
