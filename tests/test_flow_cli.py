@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -207,3 +208,23 @@ def test_run_flow_in_python_with_extra_tables(tmp_path):
     assert wb.sheetnames[-1] == "extra"
     assert run.settings.pct_of == "CD4pos" and run.errors.empty
     assert np.isfinite(run.result.stats["pct_parent"]).all()
+
+
+def test_flowjo_workspace_strategy(tmp_path):
+    """A FlowJo .wsp as strategy: FlowJo's stored count (51 events in the ellipse), the per-sample strategy
+    written as GatingML (FlowKit gives the same count from it) and a gate figure."""
+    data = Path(__file__).resolve().parent / "data" / "flow"
+    fcs, wsp = data / "data_set_simple_line_100.fcs", data / "single_ellipse_51_events.wsp"
+    if not wsp.is_file():
+        pytest.skip("tests/data/flow not present")
+    res = invoke("flow", fcs, "--strategy", wsp, "--group", "All Samples", *FAST, "-o", tmp_path)
+    assert res.exit_code == 0, res.output
+    stats = pd.read_csv(tmp_path / "stats.csv")
+    assert stats.set_index("population").loc["ellipse1", "count"] == 51
+    xml = tmp_path / "strategy_data_set_simple_line_100.xml"
+    gs = fk.parse_gating_xml(str(xml))
+    report = gs.gate_sample(fk.Sample(str(fcs))).report.set_index("gate_name")
+    assert int(report.loc["ellipse1", "count"]) == 51
+    assert (tmp_path / "gates_data_set_simple_line_100.png").stat().st_size > 1000
+    bad = invoke("flow", fcs, "--strategy", wsp, "--group", "Nope", *FAST, "-o", tmp_path / "o2")
+    assert_one_line_error(bad, "no such sample group")

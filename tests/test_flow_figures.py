@@ -158,3 +158,35 @@ def test_figures_save_as_png_and_svg(tmp_path, strategy):
         p = save_figure(ax, tmp_path / f"g{suffix}")
         assert p.stat().st_size > 1000
     assert "CD3+" in (tmp_path / "g.svg").read_text()
+
+
+def test_sample_gate_figure_along_the_hierarchy(tmp_path):
+    """Gates of one gated sample: one panel per drawable gate, Th1/Th17/Th1-17 as one quadrant panel,
+    each label showing the % of parent of result.stats."""
+    flow = pytest.importorskip("assaykit.flow")
+    from assaykit.report.flow_figures import sample_gate_figure
+    from assaykit.simulate.flow import simulate_th_panel
+
+    path = simulate_th_panel(8000, seed=21, sample="fig").write(tmp_path / "fig.fcs")
+    sample = flow.read_fcs(path)[0]
+    result = flow.gate([sample], strategy=str(XML), settings=flow.FlowSettings(workers=1), progress=False)
+    labels = {"CD4pos": "CD4+", "Th1": "Th1", "Th17": "Th17", "Th1_17": "Th1/17"}
+    fig = sample_gate_figure(result, sample, labels=labels)
+    axes = fig.axes
+    # Lymphocytes, Singlets, Live, CD3pos, CD4pos, Tfh, Treg, TregFoxp3 + one quadrant (IFNgpos x IL17Apos)
+    assert len(axes) == 9
+    assert fig.get_suptitle() == "fig"
+    stats = result.stats.set_index("population")
+    texts = [t.get_text() for ax in axes for t in ax.texts]
+    assert f"CD4+\n{stats.loc['CD4pos', 'pct_parent']:.1f} %" in texts
+    assert f"Th1\n{stats.loc['Th1', 'pct_parent']:.1f} %" in texts
+    assert f"Th1/17\n{stats.loc['Th1_17', 'pct_parent']:.1f} %" in texts
+    titles = [ax.get_title() for ax in axes]
+    assert titles[0] == "all events" and titles.count("CD4+") == 4  # Tfh, Treg, TregFoxp3, quadrant
+    quad = axes[-1]
+    assert quad.get_xlabel() == "IFNg (APC-A)" and quad.get_ylabel() == "IL17A (PE-A)"
+    # the CD4 panel is a histogram with the gate's cut at the template boundary
+    cd4_ax = next(ax for ax in axes if any(t.get_text().startswith("CD4+\n") for t in ax.texts))
+    assert [line.get_xdata()[0] for line in cd4_ax.lines] == [0.55]
+    with pytest.raises(ReportError, match="sample not in the gating result"):
+        sample_gate_figure(result, flow.read_fcs(simulate_th_panel(100, seed=1).write(tmp_path / "other.fcs"))[0])

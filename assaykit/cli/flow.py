@@ -155,14 +155,51 @@ def _leaves(stats: pd.DataFrame) -> list[str]:
     return [p for p in pops if p not in parents]
 
 
-def _write_strategies(result: Any, out: Path) -> list[Path]:
-    """``strategy.xml`` (the strategy applied) and ``strategy_<sample>.xml`` per sample with placed thresholds."""
+def _explicit_compensation(strategy: Any) -> Any:
+    """A copy of a strategy whose dimensions all name their compensation.
+
+    FlowKit reads a FlowJo workspace's uncompensated dimensions with ``compensation_ref=None``
+    (which it gates as uncompensated) but then writes GatingML without the attribute, which
+    its own parser rejects; ``'uncompensated'`` is the same thing, spelled out.
+    """
+    import copy
+
+    gs = copy.deepcopy(strategy)
+    for gate_id, path in gs.get_gate_ids():
+        for dim in getattr(gs.get_gate(gate_id, path), "dimensions", None) or ():
+            if getattr(dim, "compensation_ref", "") is None:
+                dim.compensation_ref = "uncompensated"
+    return gs
+
+
+def _write_strategies(result: Any, files: Mapping[str, Path], out: Path,
+                      echo: Callable[[str], None] | None) -> list[Path]:  # fmt: skip
+    """The strategy actually used, as GatingML 2.0.
+
+    ``strategy.xml`` (the template applied) and ``strategy_<sample>.xml`` for each sample
+    whose boundaries were placed from its data; for a FlowJo workspace, one
+    ``strategy_<sample>.xml`` per sample (the workspace holds one strategy per sample).
+    """
     gating = result.gating
-    if not hasattr(gating.strategy, "get_gate_ids"):  # a FlowJo workspace: FlowKit exports no GatingML of it
-        return []
+    paths: list[Path] = []
+    if hasattr(gating.strategy, "get_gating_strategy"):  # a FlowJo workspace
+        from assaykit.flow import export_gatingml, read_fcs
+        from assaykit.report.flow_figures import sample_strategy
+
+        for name in dict.fromkeys(gating.stats["sample"].astype(str)):
+            q = out / f"strategy_{_safe(name)}.xml"
+            try:
+                export_gatingml(_explicit_compensation(sample_strategy(gating.strategy, read_fcs(files[name])[0])), q)
+            except Exception as exc:  # noqa: BLE001 - FlowKit cannot export every workspace gate/transform
+                if echo is not None:
+                    echo(f"note: the workspace strategy of {name} cannot be written as GatingML ({type(exc).__name__})")
+                q.unlink(missing_ok=True)
+                continue
+            paths.append(q)
+        return paths
     p = out / "strategy.xml"
     p.write_text(result.gatingml(), encoding="utf-8")
-    paths = [p]
+    paths.append(p)
     thr = gating.thresholds
     for sample in dict.fromkeys(thr["sample"].astype(str)) if len(thr) else ():
         q = out / f"strategy_{_safe(sample)}.xml"
@@ -302,9 +339,10 @@ def run_flow(
     if ppath is not None:
         in_files.append(ppath)
     paths.append(write_workbook(sheets, out / "results.xlsx", info=info, inputs=in_files))
-    paths += _write_strategies(result, out)
+    by_name = dict(zip(names, files, strict=True))
+    paths += _write_strategies(result, by_name, out, echo)
     if figures:
-        paths += _write_figures(gating, dict(zip(names, files, strict=True)), settings, labels, out, donor_col, echo)
+        paths += _write_figures(gating, by_name, settings, labels, out, donor_col, echo)
     return FlowCliRun(result, settings, errors, paths)
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "gate_shape",
     "quadrant_plot",
     "sample_gate_figure",
+    "sample_strategy",
 ]
 
 #: Colour of gate outlines and labels.
@@ -388,10 +389,7 @@ def sample_gate_figure(
     if stats.empty:
         raise ReportError("sample not in the gating result", sample=sample.name,
                           expected="one of: " + ", ".join(map(str, result.stats["sample"].unique())))  # fmt: skip
-    strategy = result.strategy
-    if not hasattr(strategy, "get_gate_ids"):
-        raise ReportError("gate figures need a GatingML strategy (FlowJo workspaces are not drawn)",
-                          sample=sample.name, found=type(strategy).__name__)  # fmt: skip
+    strategy = sample_strategy(result.strategy, sample)
     spill = getattr(result.settings, "compensation", "file")
     gates = list(strategy.get_gate_ids())
     quads = _quadrant_groups(strategy, gates)
@@ -428,6 +426,30 @@ def sample_gate_figure(
         quadrant_plot(xv, yv, xs.bounds[0][0], ys.bounds[0][0], quadrants, xlabel=_dim_label(sample, xs.dims[0]),
                       ylabel=_dim_label(sample, ys.dims[0]), title=title, bins=bins, ax=ax)  # fmt: skip
     return fig
+
+
+def sample_strategy(strategy: Any, sample: Any) -> Any:
+    """The FlowKit ``GatingStrategy`` a sample was gated with.
+
+    A FlowJo workspace (FlowKit ``Workspace``) holds one strategy per sample: the one whose
+    sample id is the sample's file name, file stem or ``$FIL``; any other strategy is
+    returned as it is.
+
+    Raises
+    ------
+    ReportError
+        If the workspace has no such sample, or the strategy is not a FlowKit strategy.
+    """
+    if hasattr(strategy, "get_gating_strategy") and hasattr(strategy, "get_sample_ids"):
+        fil = str(getattr(sample, "metadata", {}).get("fil", ""))
+        for sid in strategy.get_sample_ids(loaded_only=False):
+            if sid in (sample.name, fil) or sid.rsplit(".", 1)[0] == sample.name:
+                return strategy.get_gating_strategy(sid)
+        raise ReportError("sample not in the FlowJo workspace", sample=sample.name)
+    if not hasattr(strategy, "get_gate_ids"):
+        raise ReportError("gate figures need a FlowKit gating strategy", sample=sample.name,
+                          found=type(strategy).__name__)  # fmt: skip
+    return strategy
 
 
 def _gate(strategy: Any, gate_id: str, sample_id: str) -> Any:
