@@ -8,7 +8,7 @@ The shape of the table (shared with the CLI and the shipped protocol
     group = "All Samples"          # .wsp only: the sample group whose gates are used
     compensation = "file"          # "file" ($SPILLOVER/$SPILL/SPILL), "none", or a CSV matrix path
     mfi_channels = ["CD25", "FOXP3"]   # markers or channels for median_/mean_/geomean_ columns
-    mfi_source = "compensated"     # or "transformed": the values MFI statistics are computed on
+    mfi_source = "compensated"     # or "raw" (uncompensated): the values MFI statistics are computed on
     pct_of = "CD4pos"              # ancestor gate id for the pct_of / pct_ancestor columns
     threshold_by = "sample"        # default pooling of data-driven thresholds: "sample" or "group"
     group_column = "group"         # sample-sheet column naming each sample's group
@@ -128,7 +128,7 @@ class FlowSettings(Settings):
     group: str | None = option(None, help="FlowJo .wsp only: sample group whose gates are used (default: All Samples)")
     compensation: str = option("file", help="spillover: 'file' (from the FCS keywords), 'none', or a CSV matrix path")
     mfi_channels: tuple[str, ...] = option((), help="markers/channels for median_/mean_/geomean_ columns (default: the fluorescence channels the gates use)")
-    mfi_source: str = option("compensated", help="values the MFI statistics are computed on", choices=("compensated", "transformed", "raw"))
+    mfi_source: str = option("compensated", help="values the MFI statistics are computed on", choices=("compensated", "raw"))
     pct_of: str | None = option(None, help="ancestor gate id for the pct_of / pct_ancestor columns (default: the grandparent)")
     threshold_by: str = option("sample", help="default pooling of data-driven thresholds", choices=("sample", "group"))
     group_column: str = option("group", help="sample-sheet column naming each sample's group")
