@@ -144,3 +144,41 @@ def test_bundled_fcs_files_are_up_to_date(tmp_path):
     for rel in sheet["file"]:
         fresh, shipped = tmp_path / rel, path("flow_th_samples.csv").parent / rel
         assert fresh.read_bytes() == shipped.read_bytes(), f"{rel} is stale: run sample_data/make_datasets.py"
+
+
+def test_fmo_control_quantile_recovers_ifng_positive_cells(tmp_path):
+    """IFN-γ+ cut at the 99.9 % quantile of each donor's IFN-γ FMO tube (sample sheet ``control`` column).
+
+    Expected bias: the cut admits 0.1 % of the IFN-γ− CD4+ cells, i.e. +0.1·(1 − p) pp; allowed
+    0 ≤ est − true ≤ 0.15 pp (a little room for the quantile's own noise on ~7,600 control events).
+    """
+    import copy
+
+    rows, truths, files = [], [], []
+    for k in range(2):
+        for kind in ("stim", "fmo"):
+            name = f"d{k}_{kind}"
+            tube = simulate_th_panel(N_EVENTS, seed=9000 + 10 * k + (kind == "fmo"), sample=name,
+                                     fmo="IFNg" if kind == "fmo" else None)  # fmt: skip
+            files.append(str(tube.write(tmp_path / f"{name}.fcs")))
+            truths.append(tube.populations)
+            rows.append({"sample": name, "control": f"d{k}_fmo" if kind == "stim" else None})
+    proto = tomllib.loads((ROOT / "protocols" / "flow_th_subsets.toml").read_text(encoding="utf-8"))
+    table = copy.deepcopy(proto["flow"])
+    for rule in table["thresholds"]:
+        if rule["gate"] == "IFNgpos":
+            rule["method"] = "control_quantile"
+            rule.pop("params", None)
+    settings = flow.FlowSettings.from_mapping(table, workers=1)
+    result = flow.gate(files, settings=settings, sample_sheet=pd.DataFrame(rows), progress=False)
+    assert result.errors.empty
+    thr = result.thresholds
+    row = thr.loc[(thr["sample"] == "d0_stim") & (thr["gate"] == "IFNgpos")]
+    assert len(row) == 1
+    assert row["pooled_samples"].iloc[0] == "d0_fmo" and row["status"].iloc[0] == "ok"
+    truth = pd.concat(truths, ignore_index=True)
+    m = result.stats.merge(truth, on=["sample", "population"], suffixes=("", "_true"))
+    stim = m.loc[m["sample"].str.endswith("_stim") & m["population"].isin(["IFNgpos", "Th1", "Th1_17"])]
+    diff = stim["pct_parent"] - stim["pct_parent_true"]
+    assert len(stim) == 6
+    assert ((diff >= -0.02) & (diff <= 0.15)).all(), stim[["sample", "population", "pct_parent", "pct_parent_true"]]
