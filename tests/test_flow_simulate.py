@@ -239,3 +239,18 @@ def test_batch_condition_fold_changes(tmp_path):
     _, truth = simulate_th_batch(tmp_path, donors=("D1",), conditions=conds, n_events=2000, seed=1)
     t = truth.set_index(["condition", "population"])["model_pct_parent"]
     assert t[("drug", "Th17")] == pytest.approx(0.5 * t[("vehicle", "Th17")])
+
+
+def test_spillover_under_the_facsdiva_spill_keyword(tube, tmp_path):
+    p = write_fcs(tmp_path / "spill.fcs", tube.data, tube.channels, markers=tube.markers, spillover=tube.spillover,
+                  spill_keyword="SPILL")  # fmt: skip
+    raw = p.read_bytes()
+    assert b"/SPILL/" in raw and b"$SPILLOVER" not in raw
+    sample = fk.Sample(str(p))
+    assert sample.metadata["spill"] == spillover_text(default_spillover())
+    flow = pytest.importorskip("assaykit.flow")
+    got = flow.read_fcs(p)[0]
+    assert got.spill is not None and tuple(got.spill.detectors) == tuple(FLUOROCHROMES)
+    assert np.array_equal(got.spill.matrix, default_spillover().to_numpy())
+    with pytest.raises(AnalysisError, match="unsupported spillover keyword"):
+        write_fcs(tmp_path / "x.fcs", tube.data, tube.channels, spillover=tube.spillover, spill_keyword="$SPILL")

@@ -258,6 +258,7 @@ def write_fcs(
     spillover: pd.DataFrame | None = None,
     ranges: Sequence[float] | None = None,
     metadata: Mapping[str, str] | None = None,
+    spill_keyword: str = "$SPILLOVER",
 ) -> Path:
     """Write an event matrix as an FCS 3.1 file (float32 list mode) with :func:`flowio.create_fcs`.
 
@@ -277,6 +278,10 @@ def write_fcs(
         ``$PnR`` of each column (default 262144).
     metadata : mapping, optional
         Further keywords (e.g. ``{'$FIL': 'a.fcs', 'DONOR': 'D1'}``).
+    spill_keyword : {'$SPILLOVER', 'SPILL'}
+        Keyword holding the spillover: FCS 3.1's ``$SPILLOVER``, or ``SPILL`` as BD FACSDiva
+        writes it in FCS 3.0 files (flowio writes only standard keywords with a ``$``, so
+        ``$SPILL`` cannot be produced).
 
     Returns
     -------
@@ -286,7 +291,8 @@ def write_fcs(
     Raises
     ------
     AnalysisError
-        If the shapes, names or spillover detectors do not match.
+        If the shapes, names or spillover detectors do not match, or the spillover keyword
+        is not one of the two.
     """
     import flowio
 
@@ -308,7 +314,10 @@ def write_fcs(
         unknown = [c for c in spillover.columns if c not in channels]
         if unknown:
             raise AnalysisError("spillover detector is not a channel", file=str(path), channel=str(unknown[0]))
-        meta["spillover"] = spillover_text(spillover)
+        if spill_keyword not in ("$SPILLOVER", "SPILL"):
+            raise AnalysisError("unsupported spillover keyword", file=str(path), key="spill_keyword",
+                                expected="'$SPILLOVER' or 'SPILL'", found=repr(spill_keyword))  # fmt: skip
+        meta[spill_keyword.lstrip("$").lower()] = spillover_text(spillover)
     for i, r in enumerate(ranges or ()):
         meta[f"p{i + 1}r"] = str(int(r))
     buf = array("f")
