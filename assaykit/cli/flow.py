@@ -78,6 +78,15 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     A file that does not exist is kept: the workflow reports it in its errors and the other
     files complete.
 
+    Parameters
+    ----------
+    inputs : iterable of path
+        FCS files and folders.
+
+    Returns
+    -------
+    list of pathlib.Path
+
     Raises
     ------
     ReaderError
@@ -101,6 +110,16 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 def read_sample_sheet(path: str | os.PathLike) -> pd.DataFrame:
     """Read a sample sheet (CSV, or TSV by suffix) keyed by ``sample`` (the FCS file stem).
 
+    Parameters
+    ----------
+    path : path
+        The sheet (``.csv``; ``.tsv``/``.txt``: tab-separated).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample; ``sample`` as text, other columns as pandas infers them.
+
     Raises
     ------
     ReaderError
@@ -123,7 +142,18 @@ def read_sample_sheet(path: str | os.PathLike) -> pd.DataFrame:
 def load_labels(protocol: str | os.PathLike | None, strategy: str | None) -> dict[str, str]:
     """Display labels of the gates: ``[protocol.labels]`` of the protocol (or of the shipped Th protocol).
 
-    Returns an empty mapping when there are none (gate ids are then shown).
+    Parameters
+    ----------
+    protocol : str or path, optional
+        Protocol TOML (path or bundled name).
+    strategy : str, optional
+        The strategy setting; without a protocol, ``'th_subsets'`` takes the labels of
+        ``protocols/flow_th_subsets.toml``.
+
+    Returns
+    -------
+    dict
+        Gate id → label; empty when there are none (gate ids are then shown).
     """
     source = protocol
     if source is None and strategy in ("th_subsets", TH_PROTOCOL):
