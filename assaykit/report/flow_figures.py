@@ -303,36 +303,45 @@ def quadrant_plot(
     return ax
 
 
-def _stats_row(stats: pd.DataFrame, population: str) -> tuple[float, int | None]:
-    rows = stats.loc[stats["population"] == population]
+def _path_str(path: Sequence[str], gate_id: str) -> str:
+    """``GatingResult.stats['path']`` of a gate: its ancestors (without ``root``) and itself, ``/``-joined."""
+    return "/".join([*[p for p in path if p != "root"], gate_id])
+
+
+def _stats_row(stats: pd.DataFrame, path: str) -> tuple[float, int | None]:
+    rows = stats.loc[stats["path"] == path] if "path" in stats.columns else stats.iloc[:0]
     if rows.empty:
         return float("nan"), None
     return float(rows["pct_parent"].iloc[0]), int(rows["count"].iloc[0])
 
 
-def _quadrant_groups(strategy: Any, gates: Sequence[tuple[str, tuple[str, ...]]]) -> dict[str, dict[str, Any]]:
-    """Boolean gates made of two 1-D range gates, grouped by their pair: {first Boolean id: group}."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for gate_id, _path in gates:
-        g = strategy.get_gate(gate_id)
+def _quadrant_groups(strategy: Any, gates: Sequence[tuple[str, tuple[str, ...]]]) -> dict[tuple, dict[str, Any]]:
+    """Boolean AND gates of two positive 1-D range gates, grouped by that pair.
+
+    Returns ``{(first Boolean id, its path): group}``; a group names the two range gates
+    (``x``, ``y`` as ``(id, path)``) and its Boolean ``members`` ``(id, path, x_positive, y_positive)``.
+    """
+    groups: dict[tuple, dict[str, Any]] = {}
+    for gate_id, path in gates:
+        g = strategy.get_gate(gate_id, path)
         refs = getattr(g, "gate_refs", None)
         if type(g).__name__ != "BooleanGate" or getattr(g, "type", "") != "and" or not refs or len(refs) != 2:
             continue
-        ids = [r["ref"] for r in refs]
-        shapes = [gate_shape(strategy.get_gate(i)) for i in ids]
+        ids = [(r["ref"], tuple(r["path"])) for r in refs]
+        shapes = [gate_shape(strategy.get_gate(i, p)) for i, p in ids]
         if any(s.kind != "range" or s.bounds[0][0] is None or s.bounds[0][1] is not None for s in shapes):
             continue
         key = tuple(sorted(ids))
-        grp = groups.setdefault(key, {"x": key[0], "y": key[1], "first": gate_id, "members": []})
-        positive = {r["ref"]: not r["complement"] for r in refs}
-        grp["members"].append((gate_id, positive[key[0]], positive[key[1]]))
+        grp = groups.setdefault(key, {"x": key[0], "y": key[1], "first": (gate_id, path), "members": []})
+        positive = {(r["ref"], tuple(r["path"])): not r["complement"] for r in refs}
+        grp["members"].append((gate_id, path, positive[key[0]], positive[key[1]]))
     return {g["first"]: g for g in groups.values()}
 
 
-def _panel_values(sample: Any, strategy: Any, gate_id: str, spill: Any) -> np.ndarray:
+def _panel_values(sample: Any, strategy: Any, gate_id: str, path: tuple[str, ...], spill: Any) -> np.ndarray:
     from assaykit.flow import dimension_values
 
-    values, _dims = dimension_values(sample, strategy, gate_id, spill=spill)
+    values, _dims = dimension_values(sample, strategy, gate_id, spill=spill, gate_path=path)
     values = np.asarray(values, dtype=float)
     return values.reshape(len(values), -1)
 
@@ -396,10 +405,10 @@ def sample_gate_figure(
     in_quads = {i for q in quads.values() for i in (q["x"], q["y"])}
     panels = []
     for gate_id, path in gates:
-        shape = gate_shape(_gate(strategy, gate_id, sample.name))
-        if gate_id in quads:
+        shape = gate_shape(_gate(strategy, gate_id, path, sample.name))
+        if (gate_id, path) in quads:
             panels.append(("quadrant", gate_id, path))
-        elif shape.kind in ("polygon", "rectangle", "range") and gate_id not in in_quads:
+        elif shape.kind in ("polygon", "rectangle", "range") and (gate_id, path) not in in_quads:
             panels.append(("gate", gate_id, path))
     nrows = max(1, -(-len(panels) // ncols))
     fig = Figure(figsize=(3.2 * min(ncols, max(1, len(panels))), 2.9 * nrows), layout="constrained")
@@ -407,22 +416,24 @@ def sample_gate_figure(
     for k, (kind, gate_id, path) in enumerate(panels):
         ax = fig.add_subplot(nrows, min(ncols, len(panels)), k + 1)
         parent = path[-1]
-        pmask = np.ones(sample.n_events, dtype=bool) if parent == "root" else np.asarray(result.mask(sample.name, parent))
-        title = f"{labels.get(parent, parent) if parent != 'root' else 'all events'}"
+        pmask = (np.ones(sample.n_events, dtype=bool) if parent == "root"
+                 else np.asarray(result.mask(sample.name, _path_str(path[:-1], parent))))  # fmt: skip
+        title = labels.get(parent, parent) if parent != "root" else "all events"
         if kind == "gate":
-            shape = gate_shape(_gate(strategy, gate_id, sample.name))
-            vals = _panel_values(sample, strategy, gate_id, spill)[pmask]
-            pct, count = _stats_row(stats, gate_id)
-            gate_plot(vals[:, 0], vals[:, 1] if vals.shape[1] > 1 else None, shape, pct=pct, count=None,
+            shape = gate_shape(_gate(strategy, gate_id, path, sample.name))
+            vals = _panel_values(sample, strategy, gate_id, path, spill)[pmask]
+            pct, _count = _stats_row(stats, _path_str(path, gate_id))
+            gate_plot(vals[:, 0], vals[:, 1] if vals.shape[1] > 1 else None, shape, pct=pct,
                       label=labels.get(gate_id, gate_id), xlabel=_dim_label(sample, shape.dims[0]),
                       ylabel=_dim_label(sample, shape.dims[1]) if len(shape.dims) > 1 else None,
                       title=title, bins=bins, ax=ax)  # fmt: skip
             continue
-        q = quads[gate_id]
-        xs, ys = (gate_shape(_gate(strategy, q[a], sample.name)) for a in ("x", "y"))
-        xv = _panel_values(sample, strategy, q["x"], spill)[pmask, 0]
-        yv = _panel_values(sample, strategy, q["y"], spill)[pmask, 0]
-        quadrants = {(xp, yp): (labels.get(m, m), _stats_row(stats, m)[0]) for m, xp, yp in q["members"]}
+        q = quads[(gate_id, path)]
+        xs, ys = (gate_shape(_gate(strategy, q[a][0], q[a][1], sample.name)) for a in ("x", "y"))
+        xv = _panel_values(sample, strategy, *q["x"], spill)[pmask, 0]
+        yv = _panel_values(sample, strategy, *q["y"], spill)[pmask, 0]
+        quadrants = {(xp, yp): (labels.get(m, m), _stats_row(stats, _path_str(mp, m))[0])
+                     for m, mp, xp, yp in q["members"]}  # fmt: skip
         quadrant_plot(xv, yv, xs.bounds[0][0], ys.bounds[0][0], quadrants, xlabel=_dim_label(sample, xs.dims[0]),
                       ylabel=_dim_label(sample, ys.dims[0]), title=title, bins=bins, ax=ax)  # fmt: skip
     return fig
@@ -452,12 +463,12 @@ def sample_strategy(strategy: Any, sample: Any) -> Any:
     return strategy
 
 
-def _gate(strategy: Any, gate_id: str, sample_id: str) -> Any:
+def _gate(strategy: Any, gate_id: str, path: tuple[str, ...], sample_id: str) -> Any:
     """The gate applied to ``sample_id`` (its custom gate when a data-driven boundary was placed)."""
     try:
-        return strategy.get_gate(gate_id, sample_id=sample_id)
+        return strategy.get_gate(gate_id, path, sample_id=sample_id)
     except Exception:  # noqa: BLE001 - FlowKit raises different errors for "no custom gate"
-        return strategy.get_gate(gate_id)
+        return strategy.get_gate(gate_id, path)
 
 
 def frequency_plot(
