@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from assaykit.cli import main
-from assaykit.cli.flow import expand_inputs, load_labels, read_sample_sheet, run_flow
+from assaykit.cli.flow import _leaves, expand_inputs, load_labels, read_sample_sheet, run_flow
 from assaykit.datasets import path
 from assaykit.errors import ReaderError
 from assaykit.simulate.flow import simulate_th_panel, write_fcs
@@ -228,3 +228,13 @@ def test_flowjo_workspace_strategy(tmp_path):
     assert (tmp_path / "gates_data_set_simple_line_100.png").stat().st_size > 1000
     bad = invoke("flow", fcs, "--strategy", wsp, "--group", "Nope", *FAST, "-o", tmp_path / "o2")
     assert_one_line_error(bad, "no such sample group")
+
+
+def test_final_populations_named_by_path_when_an_id_repeats():
+    stats = pd.DataFrame({"sample": "s", "population": ["CD4", "IFNg", "CD8", "IFNg"],
+                          "path": ["CD4", "CD4/IFNg", "CD8", "CD8/IFNg"], "pct_parent": [60.0, 5.0, 30.0, 20.0]})  # fmt: skip
+    named, leaves = _leaves(stats)
+    assert leaves == ["CD4/IFNg", "CD8/IFNg"]
+    assert list(named["population"]) == ["CD4", "CD4/IFNg", "CD8", "CD8/IFNg"]
+    _, unique = _leaves(stats.iloc[:2])
+    assert unique == ["IFNg"]

@@ -178,11 +178,18 @@ def _settings(protocol: str | os.PathLike | None, options: Mapping[str, Any] | N
     return settings, ppath
 
 
-def _leaves(stats: pd.DataFrame) -> list[str]:
-    """Populations without children (in ``stats`` order): the subsets shown in the frequency figure."""
-    pops = list(dict.fromkeys(stats["population"].astype(str)))
-    parents = set(stats["parent"].astype(str))
-    return [p for p in pops if p not in parents]
+def _leaves(stats: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The populations without children (in ``stats`` order): the subsets of the summary and frequency figure.
+
+    Returns the statistics with a ``population`` column that names each leaf uniquely (its
+    gate id, or its path when the same id sits under several parents) and the leaf names.
+    """
+    paths = list(dict.fromkeys(stats["path"].astype(str)))
+    leaves = [p for p in paths if not any(q.startswith(p + "/") for q in paths)]
+    ids = [p.rsplit("/", 1)[-1] for p in leaves]
+    if len(set(ids)) == len(ids):
+        return stats, ids
+    return stats.assign(population=stats["path"].astype(str)), leaves
 
 
 def _explicit_compensation(strategy: Any) -> Any:
@@ -261,7 +268,8 @@ def _write_figures(gating: Any, files: Mapping[str, Path], settings: Any, labels
     group = settings.group_column
     if group in stats.columns and stats[group].astype(str).str.len().gt(0).any():
         donor = donor_col if donor_col and donor_col in stats.columns else None
-        ax = frequency_plot(stats, _leaves(stats), group_col=group, donor_col=donor, labels=labels)
+        named, leaves = _leaves(stats)
+        ax = frequency_plot(named, leaves, group_col=group, donor_col=donor, labels=labels)
         paths.append(save_figure(ax, out / "frequencies.png"))
     return paths
 
@@ -377,13 +385,12 @@ def run_flow(
 
 
 def _summary(run: FlowCliRun) -> list[str]:
-    """One line per sample: count of the pct_of population and the % of each final population."""
-    stats = run.result.tables()["stats"]
+    """One line per sample: the % of parent of each final population."""
+    named, leaves = _leaves(run.result.tables()["stats"])
     lines = []
-    leaves = _leaves(stats)
-    for sample, sub in stats.groupby("sample", sort=False):
-        by = sub.set_index("population")
-        parts = [f"{p} {by.loc[p, 'pct_parent']:.2f} %" for p in leaves if p in by.index]
+    for sample, sub in named.groupby("sample", sort=False):
+        pct = dict(zip(sub["population"].astype(str), sub["pct_parent"], strict=True))
+        parts = [f"{p} {pct[p]:.2f} %" for p in leaves if p in pct]
         lines.append(f"{sample}: " + ", ".join(parts))
     return lines
 
