@@ -140,7 +140,10 @@ def test_frequency_plot_bars_per_group_and_donor_points():
     assert len(donor_lines) == 6  # 3 donors x 2 populations
     assert sorted(donor_lines[0].get_ydata()) == [0.1, 10.0]  # D1, Th1: unstim -> stim
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Th1 (IFN-γ+)", "Treg"]
-    assert ax.get_ylabel() == "% of parent"
+    assert ax.get_ylabel() == "% of parent"  # no parent column: generic
+    ax = frequency_plot(stats.assign(parent="CD4pos"), ["Th1", "Treg"], group_col="condition",
+                        labels={"CD4pos": "CD4+"})  # fmt: skip
+    assert ax.get_ylabel() == "% of CD4+"
 
 
 def test_frequency_plot_errors():

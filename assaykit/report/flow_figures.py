@@ -543,7 +543,12 @@ def frequency_plot(
                 ax.plot(px, py, color="0.3", linewidth=0.8, marker=markers.get(d, "o"), markersize=4, zorder=3,
                         label=d if i == 0 else None)  # fmt: skip
     ax.set_xticks(range(len(populations)), [labels.get(p, p) for p in populations], rotation=30, ha="right")
-    ax.set_ylabel({"pct_parent": "% of parent", "pct_total": "% of all events"}.get(value, value.replace("_", " ")))
+    ylabel = {"pct_parent": "% of parent", "pct_total": "% of all events"}.get(value, value.replace("_", " "))
+    parents = set(stats.loc[stats["population"].isin(list(populations)), "parent"].astype(str)) if "parent" in stats else set()
+    if value == "pct_parent" and len(parents) == 1 and parents != {"root"}:
+        parent = parents.pop()
+        ylabel = f"% of {labels.get(parent, parent)}"
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7, frameon=False, ncols=2)
     return ax
