@@ -129,14 +129,21 @@ class _Evaluator:
 
     # ---------------------------------------------------------------- values
     def _narrow(self, base: Node, values: np.ndarray, node: Node) -> np.ndarray:
-        chain = []
-        cur = node
-        while cur is not base:
-            chain.append(cur)
-            cur = cur.parent
-        for nd in reversed(chain):
-            values = values[nd.local]
-        return values
+        """Values at ``base``'s rows → values at ``node``'s rows (one gather through composed positions)."""
+        key = ("pos", id(base), id(node))
+        pos = self.cache.get(key)
+        if pos is None:
+            chain = []
+            cur = node
+            while cur is not base:
+                chain.append(cur)
+                cur = cur.parent
+            idx = None
+            for nd in reversed(chain):
+                idx = np.flatnonzero(nd.local) if idx is None else idx[nd.local]
+            pos = (None, idx.astype(np.int32) if idx.size and idx[-1] < 2**31 else idx)
+            self.cache[key] = pos
+        return values[pos[1]]
 
     def _cached(self, key: tuple, node: Node, make: Callable[[Node], np.ndarray]) -> np.ndarray:
         cur = node
