@@ -29,6 +29,13 @@ Methods (names used in ``[[flow.thresholds]]`` tables, see :mod:`assaykit.flow.s
 
 All methods are pure functions of NumPy arrays; :func:`place` dispatches by name and
 returns ``(value, status)`` where a NaN value comes with the reason.
+
+Inside :func:`assaykit.flow.gate` a boundary is computed on the parent population of the
+sample (or the pooled parents of its group, or its control's parent), on at most 300,000
+events (an even stride through the population) whose transformed values are computed
+approximately (compensation by ``x @ inv(S)``, transform interpolated; within ~1e-6 of the
+scale). The boundary placed is then applied exactly: membership of every event is
+FlowKit's for the strategy holding that boundary (``GatingResult.export_gatingml``).
 """
 
 from __future__ import annotations
