@@ -44,6 +44,7 @@ __all__ = [
 
 #: Colour of gate outlines and labels.
 GATE_COLOUR = "#d62728"
+_LAYOUT: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,17 @@ def _new_axes(figsize: tuple[float, float] = (3.6, 3.2)) -> Axes:
 
 
 def _limits(values: np.ndarray, extra: Sequence[float] = ()) -> tuple[float, float]:
+    """View range: the data (0.05-99.95 % quantiles) and the gate's coordinates near them.
+
+    Gate coordinates further than one data span from the data (e.g. a template polygon drawn
+    out to 262144) are left out of view so that the events are not squeezed into a corner.
+    """
     finite = values[np.isfinite(values)]
     pts = [float(v) for v in extra if v is not None and np.isfinite(v)]
     if finite.size:
-        pts += [float(np.quantile(finite, 0.0005)), float(np.quantile(finite, 0.9995))]
+        dlo, dhi = float(np.quantile(finite, 0.0005)), float(np.quantile(finite, 0.9995))
+        span = max(dhi - dlo, 1e-12)
+        pts = [v for v in pts if dlo - span <= v <= dhi + span] + [dlo, dhi]
     if not pts:
         return 0.0, 1.0
     lo, hi = min(pts), max(pts)
@@ -145,11 +153,28 @@ def _density(ax: Axes, x: np.ndarray, y: np.ndarray, xlim, ylim, bins: int) -> N
                       rasterized=True)  # fmt: skip
 
 
-def _draw_outline(ax: Axes, shape: GateShape, xlim, ylim) -> tuple[float, float]:
+def _label_point(verts: np.ndarray, x: np.ndarray, y: np.ndarray, xlim, ylim) -> tuple[float, float]:
+    """Where a polygon's label goes: the median of the events drawn inside it, else its clipped centroid."""
+    from matplotlib.path import Path as MplPath
+
+    ok = np.isfinite(x) & np.isfinite(y)
+    pts = np.column_stack([x[ok], y[ok]])[:: max(1, int(ok.sum()) // 5000)]
+    inside = pts[MplPath(verts).contains_points(pts)] if len(pts) else pts
+    if len(inside):
+        cx, cy = np.median(inside, axis=0)
+    else:
+        cx, cy = verts.mean(axis=0)
+    return float(np.clip(cx, *xlim)), float(np.clip(cy, *ylim))
+
+
+def _draw_outline(ax: Axes, shape: GateShape, xlim, ylim, x: np.ndarray | None = None,
+                  y: np.ndarray | None = None) -> tuple[float, float]:  # fmt: skip
     """Draw the gate; return where its label goes (data coordinates)."""
     if shape.kind == "polygon":
         verts = np.asarray(shape.vertices, dtype=float)
         ax.add_patch(Polygon(verts, closed=True, fill=False, edgecolor=GATE_COLOUR, linewidth=1.5, label="gate"))
+        if x is not None and y is not None:
+            return _label_point(verts, x, y, xlim, ylim)
         cx, cy = verts.mean(axis=0)
         return float(np.clip(cx, *xlim)), float(np.clip(cy, *ylim))
     if shape.kind == "rectangle":
@@ -242,7 +267,7 @@ def gate_plot(
         _density(ax, x, y, xlim, ylim, bins)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
-        lx, ly = _draw_outline(ax, shape, xlim, ylim)
+        lx, ly = _draw_outline(ax, shape, xlim, ylim, x, y)
         ax.text(lx, ly, gate_label(label, pct, count), ha="center", va="center", color=GATE_COLOUR, fontsize=8,
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})  # fmt: skip
         ax.set_ylabel(ylabel or shape.dims[1])
@@ -411,8 +436,12 @@ def sample_gate_figure(
         elif shape.kind in ("polygon", "rectangle", "range") and (gate_id, path) not in in_quads:
             panels.append(("gate", gate_id, path))
     nrows = max(1, -(-len(panels) // ncols))
-    fig = Figure(figsize=(3.2 * min(ncols, max(1, len(panels))), 2.9 * nrows), layout="constrained")
+    fig = Figure(figsize=(3.2 * min(ncols, max(1, len(panels))), 2.9 * nrows), layout=_LAYOUT)
     fig.suptitle(sample.name)
+    if _LAYOUT is None:  # a fixed layout: a third faster to save than matplotlib's constrained layout
+        height, width = fig.get_size_inches()[::-1]
+        fig.subplots_adjust(left=0.75 / width, right=1 - 0.15 / width, bottom=0.55 / height, top=1 - 0.55 / height,
+                            wspace=0.45, hspace=0.55)  # fmt: skip
     for k, (kind, gate_id, path) in enumerate(panels):
         ax = fig.add_subplot(nrows, min(ncols, len(panels)), k + 1)
         parent = path[-1]
