@@ -105,7 +105,18 @@ def density_valley(x, *, adjust: float = 2.0, bins: int = 512, range: Sequence[f
                    min_peak: float = 0.03) -> float:
     """Cut at the lowest density between the two highest peaks (NaN with one peak).
 
-    Parameters are described in the module docstring.
+    Parameters
+    ----------
+    x : array
+        The parent population's values on the gate's (transformed) scale.
+    adjust : float
+        Bandwidth multiplier on Silverman's rule (openCyto's peak finder uses 2).
+    bins : int
+        Grid size of the binned density.
+    range : (lo, hi), optional
+        Grid range; default the 0.1–99.9 % quantiles.
+    min_peak : float
+        Peaks lower than this fraction of the highest are ignored.
 
     Returns
     -------
@@ -124,6 +135,22 @@ def density_valley(x, *, adjust: float = 2.0, bins: int = 512, range: Sequence[f
 def tail(x, *, adjust: float = 1.0, tol: float = 0.01, bins: int = 512, range: Sequence[float] | None = None,
          side: str = "min") -> float:
     """Cut on the shoulder of the main peak (right for ``side='min'``, left for ``'max'``).
+
+    Parameters
+    ----------
+    x : array
+        The parent population's values on the gate's (transformed) scale.
+    adjust : float
+        Bandwidth multiplier on Silverman's rule.
+    tol : float
+        The cut is where ``|f'|`` first falls below ``tol`` × max ``|f'|`` after the
+        steepest descent.
+    bins : int
+        Grid size of the binned density.
+    range : (lo, hi), optional
+        Grid range; default the 0.1–99.9 % quantiles.
+    side : {'min', 'max'}
+        ``'min'``: a positive gate (right shoulder); ``'max'``: a negative gate.
 
     Returns
     -------
@@ -144,7 +171,22 @@ def tail(x, *, adjust: float = 1.0, tol: float = 0.01, bins: int = 512, range: S
 
 
 def control_quantile(control, q: float = 0.999, side: str = "min") -> float:
-    """The ``q`` quantile of a control's values (``1 - q`` for ``side='max'``)."""
+    """The ``q`` quantile of a control's values (``1 - q`` for ``side='max'``).
+
+    Parameters
+    ----------
+    control : array
+        The control tube's values in the same parent gate, on the gate's scale.
+    q : float
+        Quantile (0.999: 0.1 % of the control's events end up positive).
+    side : {'min', 'max'}
+        Which bound is placed.
+
+    Returns
+    -------
+    float
+        The cut; NaN for an empty control.
+    """
     c = np.asarray(control, dtype=np.float64)
     c = c[np.isfinite(c)]
     if c.size == 0:
@@ -154,6 +196,17 @@ def control_quantile(control, q: float = 0.999, side: str = "min") -> float:
 
 def mixture(x, *, max_iter: int = 200, max_events: int = 200_000, tol: float = 1e-8) -> float:
     """Cut between the two components of a 1-D two-Gaussian mixture (EM fit).
+
+    Parameters
+    ----------
+    x : array
+        Values on the gate's scale.
+    max_iter : int
+        EM iterations at most.
+    max_events : int
+        At most this many values are used (an even stride).
+    tol : float
+        Relative change of the log-likelihood that stops EM.
 
     Returns
     -------
@@ -195,6 +248,17 @@ def singlet_polygon(area, height, *, level: float = 0.999, max_events: int = 50_
                     min_events: int = 50) -> list[tuple[float, float]]:
     """Band polygon of singlets around a robust regression of height on area.
 
+    Parameters
+    ----------
+    area, height : array
+        The parent population's area and height scatter values (the polygon's dimensions).
+    level : float
+        Coverage of the band for normal residuals (``z`` = its two-sided quantile).
+    max_events : int
+        At most this many events are used (an even stride).
+    min_events : int
+        Accepted for symmetry with :func:`place` (the caller checks it).
+
     Returns
     -------
     list of (area, height)
@@ -228,10 +292,28 @@ _MIN_EVENTS = 50
 
 
 def place(method: str, x, *, side: str = "min", min_events: int = _MIN_EVENTS, **params) -> tuple[float, str]:
-    """Compute one boundary by method name; returns ``(value, status)``.
+    """Compute one boundary by method name.
 
-    A NaN value always comes with a status saying why (too few events, one peak ...),
-    and the caller keeps the template boundary.
+    Parameters
+    ----------
+    method : {'density_valley', 'tail', 'control_quantile', 'mixture'}
+        The method (``singlet`` places polygons: :func:`singlet_polygon`).
+    x : array
+        The values (the control's for ``control_quantile``).
+    side : {'min', 'max'}
+        Which bound is placed.
+    min_events : int
+        Fewer values give NaN with a status.
+    **params
+        The method's parameters (``control`` is ignored here: it names the control sample).
+
+    Returns
+    -------
+    value : float
+        The boundary, or NaN.
+    status : str
+        ``'ok'`` or why no boundary was placed (too few events, one peak ...); the caller
+        then keeps the template boundary.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.size < int(min_events):

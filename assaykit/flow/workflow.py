@@ -67,7 +67,18 @@ class FlowRunResult:
 
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[str]:
-    """FCS paths with folders expanded to their ``*.fcs`` files (sorted)."""
+    """FCS paths with folders expanded to their ``*.fcs`` files.
+
+    Parameters
+    ----------
+    paths : iterable of path
+        Files and folders.
+
+    Returns
+    -------
+    list of str
+        The files in order, each folder replaced by its ``.fcs`` files sorted by name.
+    """
     out: list[str] = []
     for p in paths:
         q = Path(p)
