@@ -335,3 +335,41 @@ def test_mfi_on_compensated_values_matches_flowkit(corpus):
     raw = af.gate([s], strategy=gs, settings=af.FlowSettings(workers=1, mfi_channels=("CD4",), mfi_source="raw"),
                   progress=False).stats.iloc[0]
     assert raw["median_cd4"] == pytest.approx(np.median(s.events[res.mask("100715", "Lym"), s.channel("CD4")]))
+
+
+@pytest.mark.parametrize("compensated", [False, True])
+def test_events_on_the_boundary_match_flowkit(tmp_path, compensated):
+    """Events within a few float32 steps of a logicle range boundary (the band the fast path
+    transforms exactly), with and without compensation: membership = FlowKit's, event by event."""
+    import flowio
+    import flowkit as fk
+
+    xf = af.logicle()
+    bounds = (0.45, 0.8)
+    rng = np.random.default_rng(7)
+    near = []
+    for b in bounds:
+        r = np.float32(np.asarray(xf.inverse(np.array([[b]]))).ravel()[0])
+        steps = np.arange(-40, 41).astype(np.float32)
+        near.append(r + steps * np.spacing(r))  # ±40 float32 steps: inside and outside the ±1e-6 band
+    fl1 = np.concatenate([*near, rng.uniform(-500, 50_000, 5_000)]).astype(np.float32)
+    fl2 = rng.uniform(0, 5_000, fl1.size).astype(np.float32)
+    spill = np.array([[1.0, 0.12], [0.07, 1.0]])
+    if compensated:  # detector signals whose compensated FL1 sits near the boundary
+        obs = np.column_stack([fl1, fl2]).astype(np.float64) @ spill
+        fl1, fl2 = obs[:, 0].astype(np.float32), obs[:, 1].astype(np.float32)
+    ev = np.column_stack([rng.uniform(1e4, 1e5, fl1.size).astype(np.float32), fl1, fl2])
+    p = tmp_path / "edge.fcs"
+    meta = {"spillover": "2,FL1-A,FL2-A," + ",".join(map(str, spill.ravel()))} if compensated else None
+    with open(p, "wb") as fh:
+        flowio.create_fcs(fh, ev.ravel(), ["FSC-A", "FL1-A", "FL2-A"], metadata_dict=meta)
+    gs = fk.GatingStrategy()
+    gs.add_transform("lg", xf)
+    ref = "FCS" if compensated else "uncompensated"
+    gs.add_gate(fk.gates.RectangleGate("R", [fk.Dimension("FL1-A", ref, "lg", range_min=bounds[0], range_max=bounds[1])]),
+                ("root",))
+    (s,) = af.read_fcs(p)
+    nodes = evaluate(s, gs)
+    truth = gs.gate_sample(fk.Sample(str(p))).get_gate_membership("R")
+    assert np.array_equal(nodes[1].mask, truth)
+    assert 0 < truth.sum() < truth.size

@@ -378,7 +378,8 @@ def _range_mask(values: np.ndarray, err: float, exact: Callable[[np.ndarray], np
 
     ``values`` differ from the exact data values by at most ``err`` (0 when they are exact;
     ``exact(positions)`` gives the exact ones). ``xf`` is non-decreasing and defined
-    everywhere, so with ``r`` ≈ ``xf⁻¹(bound)`` and a band ``[r - tol, r + tol]`` whose ends
+    everywhere, so with ``r`` ≈ ``xf⁻¹(bound)`` and a band ``[r - tol, r + tol]`` (``tol`` =
+    max(1e-6·max(|r|, 1), 4·err)) whose ends
     transform strictly below and strictly above the bound, every event farther than
     ``tol + err`` from ``r`` is decided by its value, and the events inside the band are
     compensated exactly, transformed and compared exactly as FlowKit compares them. When
@@ -395,10 +396,10 @@ def _range_mask(values: np.ndarray, err: float, exact: Callable[[np.ndarray], np
             r = float("nan")
         ok = np.isfinite(r)
         if ok:
-            tol = 1e-6 * max(abs(r), 1.0)
+            tol = max(1e-6 * max(abs(r), 1.0), 4.0 * err)
             lo, hi = r - tol, r + tol
             t_lo, t_hi = np.asarray(xf.apply(np.array([[lo], [hi]]))).ravel()
-            ok = bool(t_lo < bound < t_hi) and err < tol
+            ok = bool(t_lo < bound < t_hi)
         if not ok:
             v = exact_all()
             res &= (v >= bound) if is_min else (v < bound)
