@@ -373,3 +373,10 @@ def test_events_on_the_boundary_match_flowkit(tmp_path, compensated):
     truth = gs.gate_sample(fk.Sample(str(p))).get_gate_membership("R")
     assert np.array_equal(nodes[1].mask, truth)
     assert 0 < truth.sum() < truth.size
+
+
+def test_workspace_result_not_exported_as_gatingml(tmp_path):
+    res = af.gate([DATA / "data_set_simple_line_100.fcs"], strategy=str(DATA / "single_ellipse_51_events.wsp"),
+                  settings=ONE, progress=False)
+    with pytest.raises(AnalysisError, match="not exported as GatingML"):
+        res.export_gatingml(tmp_path / "x.xml")

@@ -93,4 +93,6 @@ class GatingResult:
         """Write the strategy actually used (with this sample's data-driven boundaries) as GatingML 2.0."""
         from assaykit.flow.strategy import export_gatingml
 
+        if type(self.strategy).__name__ == "Workspace":
+            raise AnalysisError("a FlowJo workspace strategy is not exported as GatingML", key="strategy")
         export_gatingml(self.strategy, path_or_handle, sample=sample)
