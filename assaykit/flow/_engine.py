@@ -183,13 +183,22 @@ class _Evaluator:
         inv, err = self.cache[("inv", comp_ref)][1]
 
         def make(nd: Node) -> np.ndarray:
+            ev = self.s.events
             out = np.empty((len(idx), nd.count))
             rows = nd.rows
-            cols = np.asarray(idx)
+            cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx)
+            buf = np.empty((min(_CHUNK, nd.count), ev.shape[1]), dtype=ev.dtype)
+            xt = np.empty((len(idx), buf.shape[0]))
             for start in range(0, nd.count, _CHUNK):
                 sel = slice(start, start + _CHUNK)
-                x = self.s.events[sel][:, cols] if rows is None else self.s.events[rows[sel][:, None], cols]
-                np.matmul(inv.T, np.asarray(x, dtype=np.float64).T, out=out[:, sel])
+                if rows is None:
+                    x = ev[sel]
+                else:
+                    x = buf[: rows[sel].size]
+                    np.take(ev, rows[sel], axis=0, out=x)
+                k = x.shape[0]
+                xt[:, :k] = x[:, cols].T
+                np.matmul(inv.T, xt[:, :k], out=out[:, sel])
             for k, c in enumerate(idx):
                 self.cache[("approx", comp_ref, c, id(nd))] = (nd, out[k])
             return out[j]
