@@ -15,7 +15,9 @@ process's peak RSS (``VmHWM``, imports and data included). "End to end" for assa
 from the sample in memory (``read_fcs`` done) to the statistics table: compensation,
 transforms, every gate, thresholds, counts and percentages of every population and the
 event masks; reading the FCS file is timed separately, as is FlowKit's ``Sample`` load.
-The counts of every population must be identical to FlowKit's.
+The counts of every population must be identical to FlowKit's. assaykit's child also times
+a second ``gate`` call in the same process (memory already mapped; the peak memory reported
+is that of the first call).
 
 Usage::
 
@@ -85,6 +87,11 @@ def run_ours(fcs: str, thresholds: bool, gml_out: str | None) -> dict:
     t0 = time.perf_counter()
     res = af.gate([sample], settings=settings, progress=False)
     t_gate = time.perf_counter() - t0
+    peak = _peak_mb()
+    del res  # a second call in the same process: memory already mapped (no first-touch page faults)
+    t0 = time.perf_counter()
+    res = af.gate([sample], settings=settings, progress=False)
+    t_warm = time.perf_counter() - t0
     if res.errors.shape[0]:
         raise SystemExit(res.errors.to_string())
     if gml_out:
@@ -92,7 +99,7 @@ def run_ours(fcs: str, thresholds: bool, gml_out: str | None) -> dict:
     counts = dict(zip(res.stats["population"], map(int, res.stats["count"]), strict=True))
     return {"tool": "assaykit" + (" thresholds" if thresholds else " template"), "events": sample.n_events,
             "read_s": t_read, "gate_s": t_gate, "events_per_s": sample.n_events / t_gate,
-            "peak_mb": _peak_mb(), "counts": counts}
+            "gate_s_second_call": t_warm, "peak_mb": peak, "counts": counts}
 
 
 def run_flowkit(fcs: str, gml: str, label: str) -> dict:
@@ -146,9 +153,10 @@ def main() -> None:
         if not a.skip_flowkit:
             rows.append(_child("--child", "fk", fcs, str(template_path("th_subsets")), "FlowKit template"))
             rows.append(_child("--child", "fk", fcs, gml, "FlowKit thresholds"))
-    print(f"{'tool':22} {'read s':>7} {'gate s':>7} {'events/s':>11} {'peak MB':>8}")
+    print(f"{'tool':22} {'read s':>7} {'gate s':>7} {'events/s':>11} {'peak MB':>8} {'2nd call s':>10}")
     for r in rows:
-        print(f"{r['tool']:22} {r['read_s']:7.2f} {r['gate_s']:7.2f} {r['events_per_s']:11.3g} {r['peak_mb']:8.0f}")
+        second = f"{r['gate_s_second_call']:10.2f}" if "gate_s_second_call" in r else f"{'':>10}"
+        print(f"{r['tool']:22} {r['read_s']:7.2f} {r['gate_s']:7.2f} {r['events_per_s']:11.3g} {r['peak_mb']:8.0f} {second}")
     if not a.skip_flowkit:
         for ours, ref in ((rows[0], rows[2]), (rows[1], rows[3])):
             same = ours["counts"] == ref["counts"]
