@@ -19,6 +19,11 @@ Run from the project root::
   below 60 kB) from :func:`~assaykit.simulate.blot.demo_film_spec`, each with its own
   biological variation of the amounts; written with one layout, the truth of every band,
   and replicate 1's bands as an Image Lab report (the band-table import).
+* Flow cytometry Th panel: :func:`assaykit.simulate.flow.simulate_th_batch` writes one FCS
+  3.1 file per donor (D1-D3) × condition (unstimulated, PMA/ionomycin-stimulated), 10,000
+  events each, into ``flow_th/`` (a subfolder: the FCS files are larger than the other
+  bundled files), with the sample sheet ``flow_th_samples.csv`` and the per-population
+  truth ``flow_th_truth.csv``.
 
 The output is deterministic: running it twice gives identical files.
 """
@@ -349,9 +354,37 @@ def main_blot(outdir: Path = DATA) -> list[Path]:
     return paths
 
 
+#: Folder (inside the datasets folder) of the simulated Th-panel FCS files.
+FLOW_DIR = "flow_th"
+FLOW_DONORS = ("D1", "D2", "D3")
+FLOW_EVENTS = 10000
+
+
+def main_flow(outdir: Path = DATA) -> list[Path]:
+    """Write the Th-panel FCS files into ``outdir/flow_th`` and their sample sheet and truth.
+
+    Returns the sample sheet and the truth (the top-level files); the FCS files are listed
+    in the sample sheet's ``file`` column (relative to ``outdir``).
+    """
+    from assaykit.simulate.flow import simulate_th_batch
+
+    outdir = Path(outdir)
+    sheet, truth = simulate_th_batch(outdir / FLOW_DIR, donors=FLOW_DONORS, n_events=FLOW_EVENTS, seed=SEED % 1000)
+    sheet["file"] = FLOW_DIR + "/" + sheet["file"]
+    unstim = sheet.loc[sheet["condition"] == "unstim"].set_index("donor")["sample"]
+    sheet["control"] = [unstim[d] if c != "unstim" else "" for d, c in zip(sheet["donor"], sheet["condition"], strict=True)]
+    sheet = sheet[["sample", "donor", "condition", "control", "file", "n_events"]]
+    truth = truth[["sample", "donor", "condition", "population", "parent", "count", "parent_count", "pct_parent",
+                   "model_pct_parent"]]  # fmt: skip
+    paths = [outdir / "flow_th_samples.csv", outdir / "flow_th_truth.csv"]
+    sheet.to_csv(paths[0], index=False, lineterminator="\n")
+    truth.to_csv(paths[1], index=False, lineterminator="\n", float_format="%.6g")
+    return paths
+
+
 def main(outdir: Path = DATA) -> list[Path]:
     """Write every bundled file into ``outdir`` (default: assaykit/datasets); return their paths."""
-    return main_il6_and_pbmc(outdir) + main_th_panel(outdir) + main_blot(outdir)
+    return main_il6_and_pbmc(outdir) + main_th_panel(outdir) + main_blot(outdir) + main_flow(outdir)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 The files are generated from a known truth by ``sample_data/make_datasets.py`` with
 :mod:`assaykit.simulate` (never copied from real instruments), so that the demo and
 the tests can compare results with the truth. :data:`DATASETS` describes each file.
+The simulated flow cytometry FCS files sit in the subfolder ``flow_th/`` and are listed,
+relative to this folder, in the ``file`` column of ``flow_th_samples.csv``.
 
 Examples
 --------
@@ -64,6 +66,15 @@ DATASETS: dict[str, str] = {
     "blot_demo_truth.csv": (
         "truth of the demo blots, one row per image x band: lane, sample, target, amounts, loading factor, "
         "band box, true volume, true volume in the box, saturation"
+    ),
+    "flow_th_samples.csv": (
+        "sample sheet of the simulated Th-panel flow cytometry tubes in the folder flow_th/ (FCS 3.1, 10,000 events, "
+        "15 channels, spillover in $SPILLOVER): sample, donor (D1-D3), condition (unstim / stim), control (the "
+        "donor's unstimulated tube), file (relative to the datasets folder), n_events"
+    ),
+    "flow_th_truth.csv": (
+        "truth of the Th-panel tubes, one row per sample x population of the Th-subset template: true count, "
+        "parent count, % of parent and the model frequency it was drawn from"
     ),
 }
 

@@ -57,6 +57,8 @@ register_kind("blot_image", package="assaykit.io.blot", validate=validate_blot_i
               description="blot and gel images (TIFF, PNG): one greyscale BlotImage per file")
 register_kind("blot_bands", package="assaykit.io.blot", validate=validate_blot_bands, tabular=False,
               description="band tables of ImageJ, Image Lab, Image Studio: one row per image × lane × band")
+register_kind("flow", package="assaykit.io.flow", tabular=False,
+              description="flow cytometry FCS files: one FlowSample (events, channels, markers, spill) per file")
 
 
 def _read(kind: str, path, format: str | None) -> pd.DataFrame:

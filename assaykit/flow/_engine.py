@@ -1,0 +1,536 @@
+"""The fast exact gating engine: a FlowKit ``GatingStrategy`` evaluated on a FlowSample.
+
+Event membership is exactly FlowKit's (``GatingStrategy.gate_sample``):
+
+* dimensions are resolved as FlowKit resolves them (PnN, PnS, FlowJo's ``/``→``_`` names,
+  fluorochrome names of a referenced matrix); a gate with any compensated dimension is
+  evaluated on compensated values (as FlowKit does), with FlowKit's arithmetic
+  (:func:`~assaykit.flow.compensation.compensate_rows`, bit-identical on any row subset);
+* transforms are FlowKit's own objects applied element-wise;
+* the boundary rules are FlowKit's: rectangles ``>= min`` and ``< max``, polygons with
+  flowutils' C winding-number test (edges inside), ellipsoids, quadrants and any other
+  gate class through the gate's own ``apply``; Boolean gates combine the referenced
+  gates' masks and are ANDed with their parent.
+
+What makes it fast: each gate is evaluated on its parent's events only (the child's rows
+are a boolean ``local`` mask over the parent's rows), compensation runs once per matrix on
+the first node that needs it, and a transformed column is computed once on the first
+node that needs it and narrowed down the tree by the ``local`` masks, never copied whole.
+For range dimensions of a monotone transform, only the events within a narrow band
+around the boundary are transformed: the others are decided in data units (see
+:func:`_range_mask`), with the same result as transforming them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assaykit.errors import AnalysisError
+from assaykit.events import FlowSample, SpillMatrix
+from assaykit.flow.compensation import compensate_rows
+
+__all__ = ["Node", "evaluate"]
+
+_MONOTONE = ("LinearTransform", "LogTransform", "LogicleTransform", "AsinhTransform", "HyperlogTransform",
+             "WSPBiexTransform", "WSPLogTransform")
+
+
+@dataclass(eq=False)
+class Node:
+    """One evaluated population."""
+
+    gate_id: str
+    path: tuple[str, ...]  # ancestors, starting with 'root'
+    parent: Node | None
+    gate_type: str
+    rows: np.ndarray | None = None  # event indices (None: all events)
+    local: np.ndarray | None = None  # bool over the parent's rows (None for root)
+    mask: np.ndarray | None = None  # bool over all events
+    count: int = 0
+    children: list = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.gate_id, "/".join(self.path))
+
+    @property
+    def path_str(self) -> str:
+        return "/".join([*self.path[1:], self.gate_id])
+
+
+class _RawView:
+    """The few Sample attributes FlowKit's RatioTransform.apply reads, over some rows."""
+
+    def __init__(self, sample: FlowSample, rows):
+        self.pnn_labels = list(sample.channels)
+        self._ev = sample.events if rows is None else sample.events[rows]
+
+    def get_events(self, source="raw"):
+        return np.asarray(self._ev, dtype=np.float64)
+
+
+class _Evaluator:
+    def __init__(self, sample: FlowSample, gs, spill: str | SpillMatrix | None):
+        self.s = sample
+        self.gs = gs
+        self.spill = spill
+        self.n = sample.n_events
+        self.cache: dict[tuple, tuple[Node, np.ndarray]] = {}
+        self.flowjo = [c.replace("/", "_") for c in sample.channels]
+
+    # ---------------------------------------------------------------- channels
+    def matrix(self, ref: str, gate_id: str) -> tuple[SpillMatrix, list[int]] | None:
+        if ref == "FCS":
+            if isinstance(self.spill, SpillMatrix):
+                m = self.spill
+            elif self.spill is None or str(self.spill).lower() == "none":
+                return None
+            else:
+                m = self.s.spill
+            if m is None:
+                return None  # GatingML: 'FCS' without a stored spillover means uncompensated
+        else:
+            fk_m = self.gs.comp_matrices.get(ref)
+            if fk_m is None:
+                raise AnalysisError("gate refers to an unknown compensation matrix", sample=self.s.name,
+                                    gate=gate_id, expected="one of: " + ", ".join(self.gs.comp_matrices), found=ref)
+            m = SpillMatrix(tuple(fk_m.detectors), np.asarray(fk_m.matrix, dtype=np.float64), source=ref)
+        idx = []
+        for d in m.detectors:
+            if d not in self.s.channels:
+                raise AnalysisError("spillover detectors do not match the sample's channels", file=self.s.path,
+                                    sample=self.s.name, gate=gate_id, channel=d,
+                                    expected="detectors among: " + ", ".join(self.s.channels), found=f"matrix {ref}")
+            idx.append(self.s.channels.index(d))
+        return m, idx
+
+    def column(self, dim_id: str, comp_ref: str | None, gate_id: str) -> int:
+        ch = self.s.channels
+        if dim_id in ch:
+            return ch.index(dim_id)
+        if dim_id in self.s.markers:
+            return self.s.markers.index(dim_id)
+        if dim_id in self.flowjo:
+            return self.flowjo.index(dim_id)
+        if comp_ref not in (None, "uncompensated", "FCS") and comp_ref in self.gs.comp_matrices:
+            m = self.gs.comp_matrices[comp_ref]
+            if dim_id in list(m.fluorochromes) and m.detectors[list(m.fluorochromes).index(dim_id)] in ch:
+                return ch.index(m.detectors[list(m.fluorochromes).index(dim_id)])
+        try:
+            return self.s.channel(dim_id)
+        except AnalysisError:
+            pass
+        listed = ", ".join(c if not mk else f"{c} ({mk})" for c, mk in zip(ch, self.s.markers, strict=True))
+        raise AnalysisError("the sample has no channel the gate needs", file=self.s.path, sample=self.s.name,
+                            gate=gate_id, channel=dim_id, expected="one of: " + listed)
+
+    # ---------------------------------------------------------------- values
+    def _narrow(self, base: Node, values: np.ndarray, node: Node) -> np.ndarray:
+        """Values at ``base``'s rows → values at ``node``'s rows (one gather through composed positions)."""
+        key = ("pos", id(base), id(node))
+        pos = self.cache.get(key)
+        if pos is None:
+            chain = []
+            cur = node
+            while cur is not base:
+                chain.append(cur)
+                cur = cur.parent
+            idx = None
+            for nd in reversed(chain):
+                idx = np.flatnonzero(nd.local) if idx is None else idx[nd.local]
+            pos = (None, idx.astype(np.int32) if idx.size and idx[-1] < 2**31 else idx)
+            self.cache[key] = pos
+        return values[pos[1]]
+
+    def _cached(self, key: tuple, node: Node, make: Callable[[Node], np.ndarray]) -> np.ndarray:
+        cur = node
+        while cur is not None:
+            hit = self.cache.get((*key, id(cur)))
+            if hit is not None:
+                if cur is node:
+                    return hit[1]
+                values = self._narrow(cur, hit[1], node)
+                self.cache[(*key, id(node))] = (node, values)  # siblings and children reuse it
+                return values
+            cur = cur.parent
+        values = make(node)
+        self.cache[(*key, id(node))] = (node, values)
+        return values
+
+    def approx(self, comp_ref: str, col: int, node: Node, gate_id: str):
+        """Compensated column by ``x @ inv(S)`` (fast) with a bound on its difference from FlowKit's value.
+
+        Returns ``(values at the node's rows, error bound, exact(positions))`` or None when the
+        column is not compensated by ``comp_ref``.
+        """
+        mat = self.matrix(comp_ref, gate_id)
+        if mat is None or col not in mat[1]:
+            return None
+        m, idx = mat
+        j = idx.index(col)
+        if ("inv", comp_ref) not in self.cache:
+            inv = np.linalg.inv(m.matrix)
+            peak = np.zeros(len(idx))
+            for start in range(0, self.n, _CHUNK):
+                blk = self.s.events[start:start + _CHUNK]
+                peak = np.maximum(peak, np.abs(blk[:, idx]).max(axis=0) if blk.size else peak)
+            # |x inv(S) - solve(S.T, x.T).T| is far below 1e-12 of sum_k max|x_k| |inv(S)_kj|
+            err = 1e-12 * (peak @ np.abs(inv) + 1.0)
+            self.cache[("inv", comp_ref)] = (None, (inv, err))
+        inv, err = self.cache[("inv", comp_ref)][1]
+
+        def make(nd: Node) -> np.ndarray:
+            ev = self.s.events
+            out = np.empty((len(idx), nd.count))
+            rows = nd.rows
+            cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx)
+            buf = np.empty((min(_CHUNK, nd.count), ev.shape[1]), dtype=ev.dtype)
+            xt = np.empty((len(idx), buf.shape[0]))
+            for start in range(0, nd.count, _CHUNK):
+                sel = slice(start, start + _CHUNK)
+                if rows is None:
+                    x = ev[sel]
+                else:
+                    x = buf[: rows[sel].size]
+                    np.take(ev, rows[sel], axis=0, out=x)
+                k = x.shape[0]
+                xt[:, :k] = x[:, cols].T
+                np.matmul(inv.T, xt[:, :k], out=out[:, sel])
+            for k, c in enumerate(idx):
+                self.cache[("approx", comp_ref, c, id(nd))] = (nd, out[k])
+            return out[j]
+
+        values = self._cached(("approx", comp_ref, col), node, make)
+
+        def exact(pos: np.ndarray) -> np.ndarray:
+            rows = pos if node.rows is None else node.rows[pos]
+            return compensate_rows(self.s.events, m, idx, rows)[:, j]
+
+        return values, float(err[j]), exact
+
+    def comp_block(self, comp_ref: str, node: Node, gate_id: str):
+        mat = self.matrix(comp_ref, gate_id)
+        if mat is None:
+            return None, None
+        m, idx = mat
+        block = self._cached(("comp", comp_ref), node, lambda nd: compensate_rows(self.s.events, m, idx, nd.rows))
+        return block, idx
+
+    def raw(self, col: int, comp_ref: str | None, node: Node, gate_id: str) -> np.ndarray:
+        """Values of one column at the node's rows, compensated with ``comp_ref`` (None: raw)."""
+        if comp_ref is not None:
+            block, idx = self.comp_block(comp_ref, node, gate_id)
+            if block is not None and col in idx:
+                return block[:, idx.index(col)]
+        ev = self.s.events
+        return np.asarray(ev[:, col] if node.rows is None else ev[node.rows, col], dtype=np.float64)
+
+    def transformed(self, col: int, comp_ref: str | None, xref: str | None, node: Node, gate_id: str) -> np.ndarray:
+        if xref is None:
+            return self.raw(col, comp_ref, node, gate_id)
+        xf = self.transform(xref, gate_id)
+
+        def make(nd: Node) -> np.ndarray:
+            return np.asarray(xf.apply(self.raw(col, comp_ref, nd, gate_id).reshape(-1, 1)), dtype=np.float64).ravel()
+
+        return self._cached(("xf", comp_ref, xref, col), node, make)
+
+    def transform(self, xref: str, gate_id: str):
+        try:
+            return self.gs.transformations[xref]
+        except KeyError:
+            raise AnalysisError("gate refers to an unknown transform", sample=self.s.name, gate=gate_id,
+                                expected="one of: " + ", ".join(self.gs.transformations), found=xref) from None
+
+    def ratio(self, dim, node: Node, gate_id: str) -> np.ndarray:
+        def make(nd: Node) -> np.ndarray:
+            xf = self.transform(dim.ratio_ref, gate_id)
+            v = np.asarray(xf.apply(_RawView(self.s, nd.rows)), dtype=np.float64).reshape(-1, 1)
+            if dim.transformation_ref is not None:
+                v = np.asarray(self.transform(dim.transformation_ref, gate_id).apply(v), dtype=np.float64)
+            return v.ravel()
+
+        return self._cached(("ratio", dim.ratio_ref, dim.transformation_ref), node, make)
+
+    # ---------------------------------------------------------------- gates
+    def gate_comp_ref(self, gate, gate_id: str) -> str | None:
+        refs = {d.compensation_ref for d in gate.dimensions if d.compensation_ref not in (None, "uncompensated")}
+        if len(refs) > 1:
+            raise AnalysisError("a gate mixes compensation matrices between its dimensions", sample=self.s.name,
+                                gate=gate_id, found=", ".join(sorted(refs)))
+        return next(iter(refs), None)
+
+    def dim_values(self, dim, comp_ref: str | None, node: Node, gate_id: str, transform: bool = True) -> np.ndarray:
+        if type(dim).__name__ == "RatioDimension":
+            return self.ratio(dim, node, gate_id)
+        dim_id = dim.dimension_ref if type(dim).__name__ == "QuadrantDivider" else dim.id
+        col = self.column(dim_id, comp_ref, gate_id)
+        if not transform:
+            return self.raw(col, comp_ref, node, gate_id)
+        return self.transformed(col, comp_ref, dim.transformation_ref, node, gate_id)
+
+    def fast_values(self, dim, comp_ref: str | None, node: Node, gate_id: str, max_events: int = 300_000) -> np.ndarray:
+        """A dimension's transformed values, approximately (~1e-6 of the scale), quickly.
+
+        For placing data-driven thresholds (densities, quantiles), never for membership:
+        at most ``max_events`` events (an even stride through the population), compensated
+        by ``x @ inv(S)``, the transform interpolated on a fine grid.
+        """
+        if type(dim).__name__ != "Dimension":
+            v = self.dim_values(dim, comp_ref, node, gate_id)
+            return v[:: -(-v.size // max_events)] if v.size > max_events else v
+        col = self.column(dim.id, comp_ref, gate_id)
+        fast = self.approx(comp_ref, col, node, gate_id) if comp_ref is not None else None
+        raw = fast[0] if fast is not None else self.raw(col, None, node, gate_id)
+        if raw.size > max_events:
+            raw = raw[:: -(-raw.size // max_events)]
+        xref = dim.transformation_ref
+        if xref is None:
+            return raw
+        xf = self.transform(xref, gate_id)
+        if type(xf).__name__ not in _BAND_OK or raw.size < 20_000:
+            return np.asarray(xf.apply(raw.reshape(-1, 1)), dtype=np.float64).ravel()
+        lo, hi = float(raw.min()), float(raw.max())
+        grid_x = np.asarray(xf.inverse(np.linspace(-0.5, 1.5, 8193).reshape(-1, 1))).ravel()
+        grid_x = np.unique(np.concatenate([[lo, hi], grid_x[(grid_x > lo) & (grid_x < hi)]]))
+        grid_y = np.asarray(xf.apply(grid_x.reshape(-1, 1)), dtype=np.float64).ravel()
+        return np.interp(raw, grid_x, grid_y)
+
+    def rectangle(self, gate, parent: Node, gate_id: str) -> np.ndarray:
+        comp_ref = self.gate_comp_ref(gate, gate_id)
+        res = np.ones(parent.count, dtype=bool)
+        for dim in gate.dimensions:
+            vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
+            if vmin is None and vmax is None:
+                continue
+            xref = getattr(dim, "transformation_ref", None)
+            xf = self.transform(xref, gate_id) if xref is not None else _IDENTITY
+            if type(dim).__name__ == "RatioDimension" or type(xf).__name__ not in _BAND_OK:
+                v = self.dim_values(dim, comp_ref, parent, gate_id)
+                if vmin is not None:
+                    res &= v >= vmin
+                if vmax is not None:
+                    res &= v < vmax
+                continue
+            col = self.column(dim.id, comp_ref, gate_id)
+            fast = self.approx(comp_ref, col, parent, gate_id) if comp_ref is not None else None
+            if fast is None:
+                raw = self.raw(col, None, parent, gate_id)
+                fast = (raw, 0.0, lambda pos, raw=raw: raw[pos])
+            values, err, exact = fast
+            res &= _range_mask(values, err, exact, xf, vmin, vmax,
+                               lambda d=dim: self.dim_values(d, comp_ref, parent, gate_id))
+        if gate.use_complement:
+            res = ~res
+        return res
+
+    def generic(self, gate, parent: Node, gate_id: str):
+        import pandas as pd
+        from flowutils import gating
+
+        comp_ref = self.gate_comp_ref(gate, gate_id)
+        cols = {}
+        for dim in gate.dimensions:
+            name = dim.ratio_ref if type(dim).__name__ == "RatioDimension" else (
+                dim.dimension_ref if type(dim).__name__ == "QuadrantDivider" else dim.id)
+            cols[name] = self.dim_values(dim, comp_ref, parent, gate_id)
+        if type(gate).__name__ in ("PolygonGate", "GMLPolygonGate"):
+            vert = np.array(gate.vertices, dtype=np.float64)
+            x, y = cols.values()
+            # outside the vertices' bounding box nothing is inside (nor on an edge)
+            box = (x >= vert[:, 0].min()) & (x <= vert[:, 0].max()) & (y >= vert[:, 1].min()) & (y <= vert[:, 1].max())
+            pos = np.flatnonzero(box)
+            res = np.zeros(x.shape[0], dtype=bool)
+            if pos.size:
+                res[pos] = gating.points_in_polygon(vert, np.column_stack([x[pos], y[pos]]))
+            return ~res if gate.use_complement else res
+        return gate.apply(pd.DataFrame(cols))
+
+    def boolean(self, gate, parent: Node, done: dict) -> np.ndarray:
+        parts = []
+        for ref in gate.gate_refs:
+            m = done[(ref["ref"], "/".join(ref["path"]))].mask
+            parts.append(~m if ref["complement"] else m)
+        if gate.type == "and":
+            full = np.logical_and.reduce(parts)
+        elif gate.type == "or":
+            full = np.logical_or.reduce(parts)
+        else:
+            full = np.logical_not(parts[0])
+        return full if parent.rows is None else full[parent.rows]
+
+
+_CHUNK = 1 << 16
+
+_BAND_OK = ("LinearTransform", "LogicleTransform", "AsinhTransform", "HyperlogTransform", "WSPBiexTransform")
+
+
+class _Identity:
+    """The identity transform (a dimension without transformation_ref)."""
+
+    def apply(self, x):
+        return np.asarray(x, dtype=np.float64)
+
+    def inverse(self, y):
+        return np.asarray(y, dtype=np.float64)
+
+
+_IDENTITY = _Identity()
+
+
+def _range_mask(values: np.ndarray, err: float, exact: Callable[[np.ndarray], np.ndarray], xf,
+                vmin: float | None, vmax: float | None, exact_all: Callable[[], np.ndarray]) -> np.ndarray:
+    """``vmin <= xf(v) < vmax`` for the exact data values ``v``, transforming only near the bounds.
+
+    ``values`` differ from the exact data values by at most ``err`` (0 when they are exact;
+    ``exact(positions)`` gives the exact ones). ``xf`` is non-decreasing and defined
+    everywhere, so with ``r`` ≈ ``xf⁻¹(bound)`` and a band ``[r - tol, r + tol]`` (``tol`` =
+    max(1e-6·max(|r|, 1), 4·err)) whose ends
+    transform strictly below and strictly above the bound, every event farther than
+    ``tol + err`` from ``r`` is decided by its value, and the events inside the band are
+    compensated exactly, transformed and compared exactly as FlowKit compares them. When
+    the band check fails (e.g. a bound outside the transform's range) all values are
+    transformed exactly (``exact_all``).
+    """
+    res = np.ones(values.shape[0], dtype=bool)
+    for bound, is_min in ((vmin, True), (vmax, False)):
+        if bound is None:
+            continue
+        try:
+            r = float(np.asarray(xf.inverse(np.array([[float(bound)]]))).ravel()[0])
+        except Exception:
+            r = float("nan")
+        ok = np.isfinite(r)
+        if ok:
+            tol = max(1e-6 * max(abs(r), 1.0), 4.0 * err)
+            lo, hi = r - tol, r + tol
+            t_lo, t_hi = np.asarray(xf.apply(np.array([[lo], [hi]]))).ravel()
+            ok = bool(t_lo < bound < t_hi)
+        if not ok:
+            v = exact_all()
+            res &= (v >= bound) if is_min else (v < bound)
+            continue
+        side = values >= hi + err if is_min else values <= lo - err
+        pos = np.flatnonzero((values > lo - err) & (values < hi + err))
+        if pos.size:
+            tv = np.asarray(xf.apply(exact(pos).reshape(-1, 1))).ravel()
+            side[pos] = (tv >= bound) if is_min else (tv < bound)
+        res &= side
+    return res
+
+
+def _order(gs) -> list[tuple[str, tuple[str, ...]]]:
+    """Gate ids with their ancestor paths, parents first and Boolean gates after their references."""
+    from flowkit.exceptions import QuadrantReferenceError
+
+    pending = list(gs.get_gate_ids())
+    done: set[tuple[str, str]] = {("root", "")}
+    out = []
+    while pending:
+        progressed = False
+        rest = []
+        for gid, path in pending:
+            parent_key = (path[-1], "/".join(path[:-1]))
+            try:
+                g = gs.get_gate(gid, path)
+                deps = [(r["ref"], "/".join(r["path"])) for r in getattr(g, "gate_refs", None) or []]
+            except QuadrantReferenceError:
+                deps = []
+            if parent_key in done and all(d in done for d in deps):
+                out.append((gid, path))
+                done.add((gid, "/".join(path)))
+                progressed = True
+            else:
+                rest.append((gid, path))
+        if not progressed:
+            raise AnalysisError("the gate hierarchy has a cycle or a reference to a missing gate",
+                                gate=rest[0][0], found="/".join(rest[0][1]))
+        pending = rest
+    return out
+
+
+def _child(parent: Node, gate_id: str, path: tuple[str, ...], gate_type: str, local: np.ndarray, n: int) -> Node:
+    local = np.asarray(local, dtype=bool)
+    if parent.rows is None:
+        rows = np.flatnonzero(local)
+        rows = rows.astype(np.int32) if n < 2**31 else rows
+        mask = local
+    else:
+        rows = parent.rows[local]
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+    node = Node(gate_id, path, parent, gate_type, rows=rows, local=local, mask=mask, count=int(rows.size))
+    parent.children.append(node)
+    return node
+
+
+def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
+             adjust: Callable | None = None) -> list[Node]:
+    """Evaluate every gate of ``gs`` on ``sample``; returns the nodes (root first) in evaluation order.
+
+    Parameters
+    ----------
+    sample : FlowSample
+    gs : flowkit.GatingStrategy
+        Per-sample custom gates are used when registered under ``sample.name``.
+    spill : 'file', 'none', None or SpillMatrix
+        What ``compensation_ref="FCS"`` means: the file's spillover (default), none, or
+        a given matrix.
+    adjust : callable, optional
+        ``adjust(gate_id, path, gate, parent_node, evaluator) -> gate``: called before each
+        gate is evaluated (places data-driven boundaries); the gate it returns is used.
+
+    Raises
+    ------
+    AnalysisError
+        Naming the sample, gate and channel when a needed channel or matrix is missing.
+    """
+    from flowkit.exceptions import QuadrantReferenceError
+
+    ev = _Evaluator(sample, gs, spill)
+    n = sample.n_events
+    root = Node("root", (), None, "root", rows=None, local=None, mask=np.ones(n, dtype=bool), count=n)
+    done: dict[tuple[str, str], Node] = {("root", ""): root}
+    nodes = [root]
+    sid = sample.name
+    for gid, path in _order(gs):
+        key = (gid, "/".join(path))
+        if key in done:
+            continue
+        parent = done[(path[-1], "/".join(path[:-1]))]
+        try:
+            g = gs.get_gate(gid, path, sample_id=sid)
+        except QuadrantReferenceError:
+            continue  # made with its quadrant gate
+        kind = type(g).__name__
+        try:
+            if adjust is not None:
+                g = adjust(gid, path, g, parent, ev)
+            if "Boolean" in kind:
+                local = ev.boolean(g, parent, done)
+            elif "Rectangle" in kind:
+                local = ev.rectangle(g, parent, gid)
+            else:
+                local = ev.generic(g, parent, gid)
+        except AnalysisError:
+            raise
+        except Exception as exc:  # a FlowKit gate that cannot be applied to these data
+            raise AnalysisError(f"gate cannot be applied ({type(exc).__name__}: {exc})", file=sample.path,
+                                sample=sample.name, gate=gid) from None
+        if isinstance(local, dict):  # quadrant gate: one population per quadrant
+            qnode = Node(gid, path, parent, g.gate_type, rows=parent.rows, local=np.ones(parent.count, bool),
+                         mask=parent.mask, count=parent.count)
+            done[key] = qnode
+            for qid, qlocal in local.items():
+                child = _child(parent, qid, (*path, gid), "Quadrant", qlocal, n)
+                child.parent = parent
+                done[(qid, "/".join((*path, gid)))] = child
+                nodes.append(child)
+            continue
+        node = _child(parent, gid, path, g.gate_type, local, n)
+        done[key] = node
+        nodes.append(node)
+    return nodes
