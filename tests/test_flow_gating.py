@@ -52,6 +52,7 @@ def test_compliance_subset_local(data1):
         assert np.array_equal(seen[gid], t), gid
 
 
+@pytest.mark.flowkit  # FlowKit's own gate_sample fails under pandas 3 (it pins pandas < 3)
 def test_compliance_full_set_against_truth_and_flowkit(data1, corpus):
     """Every gate of every parseable GatingML 2.0 compliance file: truth and FlowKit, per event."""
     import flowkit as fk
