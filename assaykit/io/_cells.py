@@ -24,6 +24,7 @@ import pandas as pd
 from assaykit.io._source import Source
 
 __all__ = [
+    "pad_row",
     "ExportMetadata",
     "bead_cell_value",
     "cell_text",
@@ -127,6 +128,18 @@ def split_line(line: str, sep: str = ",") -> list[str]:
     if '"' not in line:
         return line.split(sep)
     return next(csv.reader([line], delimiter=sep), [])
+
+
+def pad_row(source: Source, line: int, cells: list[str], n_columns: int) -> list[str]:
+    """``cells`` padded with ``''`` to ``n_columns`` (a row with more values raises, naming the line)."""
+    if len(cells) > n_columns:
+        raise source.error(
+            "row has more values than the header has columns",
+            line=line,
+            expected=f"{n_columns} columns",
+            found=f"{len(cells)} values",
+        )
+    return cells + [""] * (n_columns - len(cells))
 
 
 def text_rows(source: Source, sep: str | None = None) -> tuple[list[list[str]], str]:

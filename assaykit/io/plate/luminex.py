@@ -34,6 +34,7 @@ from assaykit.io._cells import (
     csv_rows,
     detect_delimiter,
     metric_name,
+    pad_row,
     parse_cells,
     parse_number,
 )
@@ -801,14 +802,7 @@ def read_intelliflex(source: Source) -> pd.DataFrame:
                 expected="a header row with 'WELL LOCATION' and 'R25: RP1 MEDIAN'-like columns",
                 found=repr(",".join(cells)[:80]),
             )
-        if len(cells) > len(header):
-            raise source.error(
-                "row has more values than the header has columns",
-                line=line,
-                expected=f"{len(header)} columns",
-                found=f"{len(cells)} values",
-            )
-        cells = cells + [""] * (len(header) - len(cells))
+        cells = pad_row(source, line, cells, len(header))
         wtext = cells[idx["WELL LOCATION"]]
         m = re.match(r"^([A-Za-z]{1,2})\s*0*(\d{1,3})$", wtext)
         if not m or int(m.group(2)) < 1:

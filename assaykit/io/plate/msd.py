@@ -21,7 +21,14 @@ import re
 import numpy as np
 import pandas as pd
 
-from assaykit.io._cells import csv_rows, detect_delimiter, metric_name, parse_cells, parse_number
+from assaykit.io._cells import (
+    csv_rows,
+    detect_delimiter,
+    metric_name,
+    pad_row,
+    parse_cells,
+    parse_number,
+)
 from assaykit.io._registry import register
 from assaykit.io._source import Source
 from assaykit.schema import join_flags, plate_table
@@ -241,14 +248,7 @@ def _read_row(
     seen: set[tuple[str, str, str]], dc: bool, out: dict[str, list],
 ) -> None:
     """Append the values of one table row (one per value column) to ``out``."""
-    if len(cells) > len(header):
-        raise source.error(
-            "row has more values than the header has columns",
-            line=line,
-            expected=f"{len(header)} columns",
-            found=f"{len(cells)} values",
-        )
-    cells = cells + [""] * (len(header) - len(cells))
+    cells = pad_row(source, line, cells, len(header))
     rec = dict(zip(low, cells, strict=True))
     wtext = rec.get("well", "")
     m = _WELL_RE.match(wtext)
