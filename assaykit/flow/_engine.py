@@ -80,6 +80,8 @@ class _Evaluator:
         self.n = sample.n_events
         self.cache: dict[tuple, tuple[Node, np.ndarray]] = {}
         self.flowjo = [c.replace("/", "_") for c in sample.channels]
+        #: node key -> (compensation_ref, dimension id, gate id) of its child gates' range dimensions
+        self.plan: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
 
     # ---------------------------------------------------------------- channels
     def matrix(self, ref: str, gate_id: str) -> tuple[SpillMatrix, list[int]] | None:
@@ -160,17 +162,31 @@ class _Evaluator:
         self.cache[(*key, id(node))] = (node, values)
         return values
 
-    def approx(self, comp_ref: str, col: int, node: Node, gate_id: str):
-        """Compensated column by ``x @ inv(S)`` (fast) with a bound on its difference from FlowKit's value.
+    def _find(self, key: tuple, node: Node) -> bool:
+        """Whether ``key`` is cached at ``node`` or one of its ancestors."""
+        cur = node
+        while cur is not None:
+            if (*key, id(cur)) in self.cache:
+                return True
+            cur = cur.parent
+        return False
 
-        Returns ``(values at the node's rows, error bound, exact(positions))`` or None when the
-        column is not compensated by ``comp_ref``.
-        """
-        mat = self.matrix(comp_ref, gate_id)
-        if mat is None or col not in mat[1]:
-            return None
-        m, idx = mat
-        j = idx.index(col)
+    def wanted(self, comp_ref: str, node: Node) -> list[int]:
+        """Columns compensated by ``comp_ref`` that the child gates of ``node`` will ask for."""
+        cols = []
+        for ref, dim_id, gate_id in self.plan.get(node.key, ()):
+            if ref != comp_ref:
+                continue
+            try:
+                c = self.column(dim_id, ref, gate_id)
+            except AnalysisError:
+                continue  # reported when that gate is evaluated
+            if c not in cols:
+                cols.append(c)
+        return cols
+
+    def inverse(self, comp_ref: str, m: SpillMatrix, idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``inv(S)`` and the per-column bound on ``|x inv(S) - solve(S.T, x.T).T|``."""
         if ("inv", comp_ref) not in self.cache:
             inv = np.linalg.inv(m.matrix)
             peak = np.zeros(len(idx))
@@ -180,36 +196,37 @@ class _Evaluator:
             # |x inv(S) - solve(S.T, x.T).T| is far below 1e-12 of sum_k max|x_k| |inv(S)_kj|
             err = 1e-12 * (peak @ np.abs(inv) + 1.0)
             self.cache[("inv", comp_ref)] = (None, (inv, err))
-        inv, err = self.cache[("inv", comp_ref)][1]
+        return self.cache[("inv", comp_ref)][1]
+
+    def approx(self, comp_ref: str, col: int, node: Node, gate_id: str):
+        """Compensated column by ``x @ inv(S)`` (fast) with a bound on its difference from FlowKit's value.
+
+        Returns ``(values at the node's rows, error bound, exact(positions))`` or None when the
+        column is not compensated by ``comp_ref``. The first request at a node computes, in
+        one pass over the node's events, every compensated column its child gates need
+        (:meth:`wanted`) and not already computed for an ancestor.
+        """
+        mat = self.matrix(comp_ref, gate_id)
+        if mat is None or col not in mat[1]:
+            return None
+        m, idx = mat
+        inv, err = self.inverse(comp_ref, m, idx)
 
         def make(nd: Node) -> np.ndarray:
-            ev = self.s.events
-            out = np.empty((len(idx), nd.count))
-            rows = nd.rows
-            cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx)
-            buf = np.empty((min(_CHUNK, nd.count), ev.shape[1]), dtype=ev.dtype)
-            xt = np.empty((len(idx), buf.shape[0]))
-            for start in range(0, nd.count, _CHUNK):
-                sel = slice(start, start + _CHUNK)
-                if rows is None:
-                    x = ev[sel]
-                else:
-                    x = buf[: rows[sel].size]
-                    np.take(ev, rows[sel], axis=0, out=x)
-                k = x.shape[0]
-                xt[:, :k] = x[:, cols].T
-                np.matmul(inv.T, xt[:, :k], out=out[:, sel])
-            for k, c in enumerate(idx):
+            cols = [col] + [c for c in self.wanted(comp_ref, nd)
+                            if c != col and c in idx and not self._find(("approx", comp_ref, c), nd)]
+            out = _comp_columns(self.s.events, idx, inv[:, [idx.index(c) for c in cols]], nd.rows, nd.count)
+            for k, c in enumerate(cols):
                 self.cache[("approx", comp_ref, c, id(nd))] = (nd, out[k])
-            return out[j]
+            return out[0]
 
         values = self._cached(("approx", comp_ref, col), node, make)
 
         def exact(pos: np.ndarray) -> np.ndarray:
             rows = pos if node.rows is None else node.rows[pos]
-            return compensate_rows(self.s.events, m, idx, rows)[:, j]
+            return compensate_rows(self.s.events, m, idx, rows)[:, idx.index(col)]
 
-        return values, float(err[j]), exact
+        return values, float(err[idx.index(col)]), exact
 
     def comp_block(self, comp_ref: str, node: Node, gate_id: str):
         mat = self.matrix(comp_ref, gate_id)
@@ -327,43 +344,100 @@ class _Evaluator:
             res = ~res
         return res
 
-    def generic(self, gate, parent: Node, gate_id: str):
-        import pandas as pd
+    def plain(self, dim, comp_ref: str | None, node: Node, gate_id: str) -> np.ndarray | None:
+        """A raw (uncompensated, untransformed) dimension's values at the node's rows, in the events' dtype.
+
+        None when the dimension is compensated or transformed. float32 events hold FlowKit's
+        float64 values exactly, so comparisons against float64 numbers give FlowKit's results.
+        """
+        if type(dim).__name__ != "Dimension" or dim.transformation_ref is not None:
+            return None
+        col = self.column(dim.id, comp_ref, gate_id)
+        if comp_ref is not None:
+            mat = self.matrix(comp_ref, gate_id)
+            if mat is not None and col in mat[1]:
+                return None
+        ev = self.s.events
+        return ev[:, col] if node.rows is None else ev[node.rows, col]
+
+    def polygon(self, gate, parent: Node, gate_id: str) -> np.ndarray:
         from flowutils import gating
 
+        comp_ref = self.gate_comp_ref(gate, gate_id)
+        xy = []
+        for dim in gate.dimensions:
+            v = self.plain(dim, comp_ref, parent, gate_id)
+            xy.append(self.dim_values(dim, comp_ref, parent, gate_id) if v is None else v)
+        x, y = xy
+        vert = np.array(gate.vertices, dtype=np.float64)
+        lo, hi = vert.min(axis=0), vert.max(axis=0)
+        # outside the vertices' bounding box nothing is inside (nor on an edge); float64 bounds
+        box = x >= lo[0]
+        box &= x <= hi[0]
+        box &= y >= lo[1]
+        box &= y <= hi[1]
+        pos = np.flatnonzero(box)
+        if pos.size:
+            pts = np.empty((pos.size, 2))
+            pts[:, 0] = x[pos]
+            pts[:, 1] = y[pos]
+            box[pos] = gating.points_in_polygon(vert, pts)
+        return ~box if gate.use_complement else box
+
+    def generic(self, gate, parent: Node, gate_id: str):
+        import pandas as pd
+
+        if type(gate).__name__ in ("PolygonGate", "GMLPolygonGate") and len(gate.dimensions) == 2:
+            return self.polygon(gate, parent, gate_id)
         comp_ref = self.gate_comp_ref(gate, gate_id)
         cols = {}
         for dim in gate.dimensions:
             name = dim.ratio_ref if type(dim).__name__ == "RatioDimension" else (
                 dim.dimension_ref if type(dim).__name__ == "QuadrantDivider" else dim.id)
             cols[name] = self.dim_values(dim, comp_ref, parent, gate_id)
-        if type(gate).__name__ in ("PolygonGate", "GMLPolygonGate"):
-            vert = np.array(gate.vertices, dtype=np.float64)
-            x, y = cols.values()
-            # outside the vertices' bounding box nothing is inside (nor on an edge)
-            box = (x >= vert[:, 0].min()) & (x <= vert[:, 0].max()) & (y >= vert[:, 1].min()) & (y <= vert[:, 1].max())
-            pos = np.flatnonzero(box)
-            res = np.zeros(x.shape[0], dtype=bool)
-            if pos.size:
-                res[pos] = gating.points_in_polygon(vert, np.column_stack([x[pos], y[pos]]))
-            return ~res if gate.use_complement else res
         return gate.apply(pd.DataFrame(cols))
 
     def boolean(self, gate, parent: Node, done: dict) -> np.ndarray:
+        refs = [(done[(r["ref"], "/".join(r["path"]))], r["complement"]) for r in gate.gate_refs]
+        # references that are siblings: their membership within the parent is their local mask
+        local = all(nd.parent is parent and nd.local is not None for nd, _ in refs)
         parts = []
-        for ref in gate.gate_refs:
-            m = done[(ref["ref"], "/".join(ref["path"]))].mask
-            parts.append(~m if ref["complement"] else m)
-        if gate.type == "and":
-            full = np.logical_and.reduce(parts)
-        elif gate.type == "or":
-            full = np.logical_or.reduce(parts)
+        for nd, complement in refs:
+            m = nd.local if local else nd.mask
+            parts.append(~m if complement else m)
+        if gate.type in ("and", "or"):
+            op = np.logical_and if gate.type == "and" else np.logical_or
+            full = parts[0].copy()
+            for part in parts[1:]:
+                op(full, part, out=full)
         else:
             full = np.logical_not(parts[0])
-        return full if parent.rows is None else full[parent.rows]
+        return full if local or parent.rows is None else full[parent.rows]
 
 
 _CHUNK = 1 << 16
+
+
+def _comp_columns(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.ndarray | None, count: int) -> np.ndarray:
+    """``x[:, idx] @ w`` (``w``: detectors × columns) at some rows, transposed: columns × rows, float64."""
+    out = np.empty((w.shape[1], count))
+    if count == 0:
+        return out
+    wt = np.ascontiguousarray(w.T)
+    cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx)
+    buf = np.empty((min(_CHUNK, count), events.shape[1]), dtype=events.dtype)
+    xt = np.empty((len(idx), buf.shape[0]))
+    for start in range(0, count, _CHUNK):
+        sel = slice(start, start + _CHUNK)
+        if rows is None:
+            x = events[sel]
+        else:
+            x = buf[: rows[sel].size]
+            np.take(events, rows[sel], axis=0, out=x)
+        k = x.shape[0]
+        xt[:, :k] = x[:, cols].T
+        np.matmul(wt, xt[:, :k], out=out[:, sel])
+    return out
 
 _BAND_OK = ("LinearTransform", "LogicleTransform", "AsinhTransform", "HyperlogTransform", "WSPBiexTransform")
 
@@ -452,6 +526,23 @@ def _order(gs) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+def _plan(gs, order: list[tuple[str, tuple[str, ...]]], sid: str) -> dict:
+    """Parent node key -> ``(compensation_ref, dimension id, gate id)`` of its rectangle children's dimensions."""
+    plan: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for gid, path in order:
+        try:
+            g = gs.get_gate(gid, path, sample_id=sid)
+        except Exception:  # noqa: BLE001 - quadrant references and the like: nothing to plan
+            continue
+        if "Rectangle" not in type(g).__name__:
+            continue
+        for d in g.dimensions:
+            ref = getattr(d, "compensation_ref", None)
+            if type(d).__name__ == "Dimension" and ref not in (None, "uncompensated"):
+                plan.setdefault((path[-1], "/".join(path[:-1])), []).append((ref, d.id, gid))
+    return plan
+
+
 def _child(parent: Node, gate_id: str, path: tuple[str, ...], gate_type: str, local: np.ndarray, n: int) -> Node:
     local = np.asarray(local, dtype=bool)
     if parent.rows is None:
@@ -496,7 +587,9 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
     done: dict[tuple[str, str], Node] = {("root", ""): root}
     nodes = [root]
     sid = sample.name
-    for gid, path in _order(gs):
+    order = _order(gs)
+    ev.plan = _plan(gs, order, sid)
+    for gid, path in order:
         key = (gid, "/".join(path))
         if key in done:
             continue
