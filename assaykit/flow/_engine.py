@@ -23,7 +23,7 @@ around the boundary are transformed: the others are decided in data units (see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +82,10 @@ class _Evaluator:
         self.flowjo = [c.replace("/", "_") for c in sample.channels]
         #: node key -> (compensation_ref, dimension id, gate id) of its child gates' range dimensions
         self.plan: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        #: node key -> (gate id, path) of its child gates
+        self.children: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
+        #: whether a gate is used as given (no ``adjust`` changes it)
+        self.fixed: Callable[[str], bool] = lambda gate_id: True
 
     # ---------------------------------------------------------------- channels
     def matrix(self, ref: str, gate_id: str) -> tuple[SpillMatrix, list[int]] | None:
@@ -185,17 +189,9 @@ class _Evaluator:
                 cols.append(c)
         return cols
 
-    def inverse(self, comp_ref: str, m: SpillMatrix, idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """``inv(S)`` and the per-column bound on ``|x inv(S) - solve(S.T, x.T).T|``."""
+    def inverse(self, comp_ref: str, m: SpillMatrix) -> np.ndarray:
         if ("inv", comp_ref) not in self.cache:
-            inv = np.linalg.inv(m.matrix)
-            peak = np.zeros(len(idx))
-            for start in range(0, self.n, _CHUNK):
-                blk = self.s.events[start:start + _CHUNK]
-                peak = np.maximum(peak, np.abs(blk[:, idx]).max(axis=0) if blk.size else peak)
-            # |x inv(S) - solve(S.T, x.T).T| is far below 1e-12 of sum_k max|x_k| |inv(S)_kj|
-            err = 1e-12 * (peak @ np.abs(inv) + 1.0)
-            self.cache[("inv", comp_ref)] = (None, (inv, err))
+            self.cache[("inv", comp_ref)] = (None, np.linalg.inv(m.matrix))
         return self.cache[("inv", comp_ref)][1]
 
     def approx(self, comp_ref: str, col: int, node: Node, gate_id: str):
@@ -204,29 +200,40 @@ class _Evaluator:
         Returns ``(values at the node's rows, error bound, exact(positions))`` or None when the
         column is not compensated by ``comp_ref``. The first request at a node computes, in
         one pass over the node's events, every compensated column its child gates need
-        (:meth:`wanted`) and not already computed for an ancestor.
+        (:meth:`wanted`) and not already computed for an ancestor; the bound comes from the
+        largest detector values of the events the column was computed on.
         """
         mat = self.matrix(comp_ref, gate_id)
         if mat is None or col not in mat[1]:
             return None
         m, idx = mat
-        inv, err = self.inverse(comp_ref, m, idx)
+        inv = self.inverse(comp_ref, m)
 
         def make(nd: Node) -> np.ndarray:
             cols = [col] + [c for c in self.wanted(comp_ref, nd)
                             if c != col and c in idx and not self._find(("approx", comp_ref, c), nd)]
-            out = _comp_columns(self.s.events, idx, inv[:, [idx.index(c) for c in cols]], nd.rows, nd.count)
+            out, peak = _comp_columns(self.s.events, idx, inv[:, [idx.index(c) for c in cols]], nd.rows, nd.count)
+            # |x inv(S) - solve(S.T, x.T).T| is far below 1e-12 of sum_k max|x_k| |inv(S)_kj|
+            err = 1e-12 * (peak @ np.abs(inv) + 1.0)
             for k, c in enumerate(cols):
                 self.cache[("approx", comp_ref, c, id(nd))] = (nd, out[k])
+                self.cache[("approx-err", comp_ref, c, id(nd))] = (nd, float(err[idx.index(c)]))
             return out[0]
 
         values = self._cached(("approx", comp_ref, col), node, make)
+        base = node
+        while ("approx-err", comp_ref, col, id(base)) not in self.cache:
+            base = base.parent
+        err = self.cache[("approx-err", comp_ref, col, id(base))][1]
 
         def exact(pos: np.ndarray) -> np.ndarray:
             rows = pos if node.rows is None else node.rows[pos]
             return compensate_rows(self.s.events, m, idx, rows)[:, idx.index(col)]
 
-        return values, float(err[idx.index(col)]), exact
+        if not np.isfinite(err):  # non-finite events: exact values everywhere
+            values = self.raw(col, comp_ref, node, gate_id)
+            return values, 0.0, lambda pos: values[pos]
+        return values, err, exact
 
     def comp_block(self, comp_ref: str, node: Node, gate_id: str):
         mat = self.matrix(comp_ref, gate_id)
@@ -316,8 +323,103 @@ class _Evaluator:
         grid_y = np.asarray(xf.apply(grid_x.reshape(-1, 1)), dtype=np.float64).ravel()
         return np.interp(raw, grid_x, grid_y)
 
-    def rectangle(self, gate, parent: Node, gate_id: str) -> np.ndarray:
+    def stream_bounds(self, gate, parent: Node, gate_id: str, comp_ref: str | None):
+        """``(matrix, columns, bounds)`` for :meth:`streamed`, or None when it does not apply."""
+        mat = self.matrix(comp_ref, gate_id) if comp_ref is not None else None
+        if mat is None:
+            return None
+        cols: list[int] = []
+        bounds = []
+        for dim in gate.dimensions:
+            vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
+            if vmin is None and vmax is None:
+                continue
+            xref = getattr(dim, "transformation_ref", None)
+            xf = self.transform(xref, gate_id) if xref is not None else _IDENTITY
+            if type(dim).__name__ != "Dimension" or type(xf).__name__ not in _BAND_OK:
+                return None
+            col = self.column(dim.id, comp_ref, gate_id)
+            if col not in mat[1] or self._find(("approx", comp_ref, col), parent):
+                return None  # uncompensated, or values already computed (thresholds placed on them)
+            if col not in cols:
+                cols.append(col)
+            for bound, is_min in ((vmin, True), (vmax, False)):
+                band = None if bound is None else _band(xf, float(bound))
+                if bound is not None and band is None:
+                    return None
+                if bound is not None:
+                    bounds.append((cols.index(col), col, xf, float(bound), is_min, *band))
+        return (mat, cols, bounds) if bounds else None
+
+    def streamed(self, gate, parent: Node, gate_id: str, comp_ref: str | None, key=None) -> np.ndarray | None:
+        """A rectangle on compensated, monotone-transformed range dimensions in one chunked pass.
+
+        Each chunk of the parent's events is compensated by ``x @ inv(S)`` (only the needed
+        columns) with a bound ``e`` on the difference from FlowKit's values (from the
+        chunk's largest detector values); an event is decided in data units when its value
+        is farther than ``e`` from the band ``[lo, hi]`` around the boundary's data value
+        (:func:`_band`), the others are compensated exactly, transformed and compared as
+        FlowKit does. No full-length value column is kept. Sibling rectangles that qualify
+        and that no ``adjust`` will change are evaluated in the same pass (one gather of
+        the parent's events); their results wait in the cache. None when the gate does not
+        qualify (see :meth:`stream_bounds`): the caller takes the general path.
+        """
+        plan = self.stream_bounds(gate, parent, gate_id, comp_ref)
+        if plan is None:
+            return None
+        (m, idx), cols, _ = plan
+        group = [(key, gate, plan)]
+        for sib_key, sib in self.siblings(parent, key):
+            try:
+                sp = (self.stream_bounds(sib, parent, sib_key[0], comp_ref)
+                      if self.gate_comp_ref(sib, sib_key[0]) == comp_ref else None)
+            except AnalysisError:
+                continue  # reported when that gate is evaluated on its own
+            if sp is not None and sp[0][0] is m:
+                group.append((sib_key, sib, sp))
+        cols = list(dict.fromkeys(c for _, _, p in group for c in p[1]))
+        bounds = [(g, cols.index(col), col, xf, bound, is_min, lo, hi)
+                  for g, (_, _, p) in enumerate(group) for (_, col, xf, bound, is_min, lo, hi) in p[2]]
+        w = self.inverse(comp_ref, m)[:, [idx.index(c) for c in cols]]
+        sides = _stream_sides(self.s.events, idx, w, parent.rows, parent.count, [b[1:] for b in bounds])
+        results: list[np.ndarray | None] = [None] * len(group)
+        for (g, _, col, xf, bound, is_min, _, _), (side, near) in zip(bounds, sides, strict=True):
+            if near.size:
+                rows = near if parent.rows is None else parent.rows[near]
+                tv = np.asarray(xf.apply(compensate_rows(self.s.events, m, idx, rows)[:, [idx.index(col)]])).ravel()
+                side[near] = (tv >= bound) if is_min else (tv < bound)
+            results[g] = side if results[g] is None else np.logical_and(results[g], side, out=results[g])
+        for (k, g, _), res in zip(group, results, strict=True):
+            res = ~res if g.use_complement else res
+            if k is key:
+                own = res
+            else:
+                self.cache[("streamed", k)] = (parent, res)
+        return own
+
+    def siblings(self, parent: Node, key) -> list:
+        """``(key, gate)`` of the other rectangle children of ``parent`` that no ``adjust`` changes."""
+        out = []
+        for gid, path in self.children.get(parent.key, ()):
+            k = (gid, "/".join(path))
+            if k == key or not self.fixed(gid) or ("streamed", k) in self.cache:
+                continue
+            try:
+                g = self.gs.get_gate(gid, path, sample_id=self.s.name)
+            except Exception:  # noqa: BLE001 - evaluated (and reported) on its own
+                continue
+            if "Rectangle" in type(g).__name__:
+                out.append((k, g))
+        return out
+
+    def rectangle(self, gate, parent: Node, gate_id: str, key=None) -> np.ndarray:
+        hit = self.cache.pop(("streamed", key), None) if key is not None else None
+        if hit is not None:
+            return hit[1]
         comp_ref = self.gate_comp_ref(gate, gate_id)
+        res = self.streamed(gate, parent, gate_id, comp_ref, key)
+        if res is not None:
+            return res
         res = np.ones(parent.count, dtype=bool)
         for dim in gate.dimensions:
             vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
@@ -344,12 +446,8 @@ class _Evaluator:
             res = ~res
         return res
 
-    def plain(self, dim, comp_ref: str | None, node: Node, gate_id: str) -> np.ndarray | None:
-        """A raw (uncompensated, untransformed) dimension's values at the node's rows, in the events' dtype.
-
-        None when the dimension is compensated or transformed. float32 events hold FlowKit's
-        float64 values exactly, so comparisons against float64 numbers give FlowKit's results.
-        """
+    def plain_column(self, dim, comp_ref: str | None, gate_id: str) -> int | None:
+        """The event column of a raw (uncompensated, untransformed) dimension; None otherwise."""
         if type(dim).__name__ != "Dimension" or dim.transformation_ref is not None:
             return None
         col = self.column(dim.id, comp_ref, gate_id)
@@ -357,32 +455,49 @@ class _Evaluator:
             mat = self.matrix(comp_ref, gate_id)
             if mat is not None and col in mat[1]:
                 return None
-        ev = self.s.events
-        return ev[:, col] if node.rows is None else ev[node.rows, col]
+        return col
 
     def polygon(self, gate, parent: Node, gate_id: str) -> np.ndarray:
+        """Polygon membership: bounding-box prefilter, then flowutils' C winding-number test.
+
+        Raw dimensions are read chunk by chunk straight from the events (float32 events
+        hold FlowKit's float64 values exactly; the box bounds are float64), others from the
+        exact compensated and transformed values.
+        """
         from flowutils import gating
 
         comp_ref = self.gate_comp_ref(gate, gate_id)
-        xy = []
-        for dim in gate.dimensions:
-            v = self.plain(dim, comp_ref, parent, gate_id)
-            xy.append(self.dim_values(dim, comp_ref, parent, gate_id) if v is None else v)
-        x, y = xy
         vert = np.array(gate.vertices, dtype=np.float64)
         lo, hi = vert.min(axis=0), vert.max(axis=0)
-        # outside the vertices' bounding box nothing is inside (nor on an edge); float64 bounds
-        box = x >= lo[0]
-        box &= x <= hi[0]
-        box &= y >= lo[1]
-        box &= y <= hi[1]
-        pos = np.flatnonzero(box)
-        if pos.size:
-            pts = np.empty((pos.size, 2))
-            pts[:, 0] = x[pos]
-            pts[:, 1] = y[pos]
-            box[pos] = gating.points_in_polygon(vert, pts)
-        return ~box if gate.use_complement else box
+        cols = [self.plain_column(d, comp_ref, gate_id) for d in gate.dimensions]
+        if None in cols:
+            x, y = (self.dim_values(d, comp_ref, parent, gate_id) for d in gate.dimensions)
+            src, cols, rows = np.column_stack([x, y]), [0, 1], None
+        else:
+            src, rows = self.s.events, parent.rows
+        res = np.empty(parent.count, dtype=bool)
+        buf = np.empty((min(_CHUNK, parent.count), src.shape[1]), dtype=src.dtype)
+        for start in range(0, parent.count, _CHUNK):
+            sel = slice(start, start + _CHUNK)
+            if rows is None:
+                blk = src[sel]
+            else:
+                blk = buf[: rows[sel].size]
+                np.take(src, rows[sel], axis=0, out=blk)
+            x, y = blk[:, cols[0]], blk[:, cols[1]]
+            # outside the vertices' bounding box nothing is inside (nor on an edge)
+            box = res[sel]
+            np.greater_equal(x, lo[0], out=box)
+            box &= x <= hi[0]
+            box &= y >= lo[1]
+            box &= y <= hi[1]
+            pos = np.flatnonzero(box)
+            if pos.size:
+                pts = np.empty((pos.size, 2))
+                pts[:, 0] = x[pos]
+                pts[:, 1] = y[pos]
+                box[pos] = gating.points_in_polygon(vert, pts)
+        return ~res if gate.use_complement else res
 
     def generic(self, gate, parent: Node, gate_id: str):
         import pandas as pd
@@ -415,18 +530,21 @@ class _Evaluator:
         return full if local or parent.rows is None else full[parent.rows]
 
 
-_CHUNK = 1 << 16
+_CHUNK = 1 << 15
 
 
-def _comp_columns(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.ndarray | None, count: int) -> np.ndarray:
-    """``x[:, idx] @ w`` (``w``: detectors × columns) at some rows, transposed: columns × rows, float64."""
-    out = np.empty((w.shape[1], count))
+def _comp_chunks(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.ndarray | None, count: int):
+    """Yield ``(start, x[:, idx] @ w transposed (columns × chunk), max |x[:, idx]| of the chunk)`` per chunk.
+
+    The yielded value array is a reused buffer: use it before the next chunk.
+    """
     if count == 0:
-        return out
+        return
     wt = np.ascontiguousarray(w.T)
     cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx)
     buf = np.empty((min(_CHUNK, count), events.shape[1]), dtype=events.dtype)
     xt = np.empty((len(idx), buf.shape[0]))
+    vt = np.empty((wt.shape[0], buf.shape[0]))
     for start in range(0, count, _CHUNK):
         sel = slice(start, start + _CHUNK)
         if rows is None:
@@ -435,9 +553,63 @@ def _comp_columns(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.nd
             x = buf[: rows[sel].size]
             np.take(events, rows[sel], axis=0, out=x)
         k = x.shape[0]
-        xt[:, :k] = x[:, cols].T
-        np.matmul(wt, xt[:, :k], out=out[:, sel])
-    return out
+        xk = xt[:, :k]
+        xk[...] = x[:, cols].T
+        np.matmul(wt, xk, out=vt[:, :k])
+        yield start, vt[:, :k], np.maximum(xk.max(axis=1), -xk.min(axis=1))
+
+
+def _stream_sides(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.ndarray | None, count: int,
+                  bounds: list) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per bound ``(column, _, _, _, is_min, lo, hi)``: its side decided in data units, and the undecided positions."""
+    absw = np.abs(w)
+    sides = [np.empty(count, dtype=bool) for _ in bounds]
+    near: list[list[np.ndarray]] = [[] for _ in bounds]
+    for start, vals, peak in _comp_chunks(events, idx, w, rows, count):
+        err = 1e-12 * (peak @ absw + 1.0)
+        for b, (k, _, _, _, is_min, lo, hi) in enumerate(bounds):
+            v, e = vals[k], float(err[k])
+            out = sides[b][start:start + v.size]
+            if not np.isfinite(e):  # non-finite events in this chunk: all exact
+                out[:] = False
+                near[b].append(np.arange(start, start + v.size))
+                continue
+            if is_min:
+                np.greater_equal(v, hi + e, out=out)
+            else:
+                np.less_equal(v, lo - e, out=out)
+            band = v > lo - e
+            band &= v < hi + e
+            pos = np.flatnonzero(band)
+            if pos.size:
+                near[b].append(pos + start)
+    return [(sd, np.concatenate(nr) if nr else np.zeros(0, dtype=np.intp)) for sd, nr in zip(sides, near, strict=True)]
+
+
+def _comp_columns(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.ndarray | None,
+                  count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``x[:, idx] @ w`` at some rows, transposed (columns × rows, float64), and ``max |x[:, idx]|``."""
+    out = np.empty((w.shape[1], count))
+    peak = np.zeros(len(idx))
+    for start, vals, pk in _comp_chunks(events, idx, w, rows, count):
+        out[:, start:start + vals.shape[1]] = vals
+        np.maximum(peak, pk, out=peak)
+    return out, peak
+
+
+def _band(xf, bound: float) -> tuple[float, float] | None:
+    """``(lo, hi)`` around ``xf⁻¹(bound)`` (±1e-6 relative) with ``xf(lo) < bound < xf(hi)``; None if not found."""
+    try:
+        r = float(np.asarray(xf.inverse(np.array([[bound]]))).ravel()[0])
+    except Exception:  # noqa: BLE001 - no inverse there: the caller transforms every event
+        return None
+    if not np.isfinite(r):
+        return None
+    tol = 1e-6 * max(abs(r), 1.0)
+    lo, hi = r - tol, r + tol
+    t_lo, t_hi = np.asarray(xf.apply(np.array([[lo], [hi]]))).ravel()
+    return (lo, hi) if t_lo < bound < t_hi else None
+
 
 _BAND_OK = ("LinearTransform", "LogicleTransform", "AsinhTransform", "HyperlogTransform", "WSPBiexTransform")
 
@@ -559,7 +731,7 @@ def _child(parent: Node, gate_id: str, path: tuple[str, ...], gate_type: str, lo
 
 
 def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
-             adjust: Callable | None = None) -> list[Node]:
+             adjust: Callable | None = None, adjusted: Collection[str] | None = None) -> list[Node]:
     """Evaluate every gate of ``gs`` on ``sample``; returns the nodes (root first) in evaluation order.
 
     Parameters
@@ -573,6 +745,9 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
     adjust : callable, optional
         ``adjust(gate_id, path, gate, parent_node, evaluator) -> gate``: called before each
         gate is evaluated (places data-driven boundaries); the gate it returns is used.
+    adjusted : collection of str, optional
+        The gate ids ``adjust`` may change (default: every gate). The others may be
+        evaluated together with a sibling gate.
 
     Raises
     ------
@@ -590,6 +765,10 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
     order = _order(gs)
     ev.plan = _plan(gs, order, sid)
     for gid, path in order:
+        ev.children.setdefault((path[-1], "/".join(path[:-1])), []).append((gid, path))
+    if adjust is not None:
+        ev.fixed = (lambda gate_id: False) if adjusted is None else (lambda gate_id: gate_id not in adjusted)
+    for gid, path in order:
         key = (gid, "/".join(path))
         if key in done:
             continue
@@ -605,7 +784,7 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
             if "Boolean" in kind:
                 local = ev.boolean(g, parent, done)
             elif "Rectangle" in kind:
-                local = ev.rectangle(g, parent, gid)
+                local = ev.rectangle(g, parent, gid, key)
             else:
                 local = ev.generic(g, parent, gid)
         except AnalysisError:
