@@ -715,11 +715,24 @@ def _plan(gs, order: list[tuple[str, tuple[str, ...]]], sid: str) -> dict:
     return plan
 
 
+def _positions(local: np.ndarray, n: int) -> np.ndarray:
+    """``flatnonzero(local)``, as int32 when ``n`` allows, without a full-length int64 temporary."""
+    if n >= 2**31:
+        return np.flatnonzero(local)
+    rows = np.empty(int(np.count_nonzero(local)), dtype=np.int32)
+    at = 0
+    for start in range(0, local.size, _CHUNK):
+        pos = np.flatnonzero(local[start:start + _CHUNK])
+        pos += start
+        rows[at:at + pos.size] = pos
+        at += pos.size
+    return rows
+
+
 def _child(parent: Node, gate_id: str, path: tuple[str, ...], gate_type: str, local: np.ndarray, n: int) -> Node:
     local = np.asarray(local, dtype=bool)
     if parent.rows is None:
-        rows = np.flatnonzero(local)
-        rows = rows.astype(np.int32) if n < 2**31 else rows
+        rows = _positions(local, n)
         mask = local
     else:
         rows = parent.rows[local]
