@@ -13,12 +13,27 @@ Event membership is exactly FlowKit's (``GatingStrategy.gate_sample``):
   gates' masks and are ANDed with their parent.
 
 What makes it fast: each gate is evaluated on its parent's events only (the child's rows
-are a boolean ``local`` mask over the parent's rows), compensation runs once per matrix on
-the first node that needs it, and a transformed column is computed once on the first
-node that needs it and narrowed down the tree by the ``local`` masks, never copied whole.
-For range dimensions of a monotone transform, only the events within a narrow band
-around the boundary are transformed: the others are decided in data units (see
-:func:`_range_mask`), with the same result as transforming them all.
+are a boolean ``local`` mask over the parent's rows), and nothing is computed for all
+events that only a sub-population needs:
+
+* a rectangle on compensated range dimensions of a monotone transform (the common case:
+  logicle thresholds on fluorescence) is evaluated in one chunked pass over the parent's
+  events (:meth:`_Evaluator.streamed`): each chunk of rows is gathered, only the gate's
+  detector columns are compensated by ``x @ inv(S)`` with a certified per-chunk bound on
+  the difference from FlowKit's ``solve``, and each event is decided in data units
+  unless it lies within a ±1e-6 (relative) band around the boundary's data value; the
+  few band events are compensated with FlowKit's own call, transformed with FlowKit's
+  transform and compared as FlowKit compares them. Sibling rectangles that no
+  ``adjust`` changes share the pass (one gather of the parent's events for all of
+  them); no full-length value column is kept;
+* polygons on raw channels are tested chunk by chunk straight from the events (float32
+  events hold FlowKit's float64 values exactly), with an exact bounding-box prefilter
+  before flowutils' C test;
+* Boolean gates whose references are siblings combine the siblings' ``local`` masks;
+* where values are needed anyway (data-driven thresholds read the parent's values), a
+  compensated column is computed once per node, together with the other columns the
+  node's child gates need, and narrowed down the tree (:meth:`_Evaluator.approx`,
+  :func:`_range_mask`).
 """
 
 from __future__ import annotations
