@@ -315,17 +315,24 @@ class _Evaluator:
         """A dimension's transformed values, approximately (~1e-6 of the scale), quickly.
 
         For placing data-driven thresholds (densities, quantiles), never for membership:
-        at most ``max_events`` events (an even stride through the population), compensated
-        by ``x @ inv(S)``, the transform interpolated on a fine grid.
+        at most ``max_events`` events (an even stride through the population; only those
+        are read and compensated, by ``x @ inv(S)``, bit-identical to computing all), the
+        transform interpolated on a fine grid.
         """
         if type(dim).__name__ != "Dimension":
             v = self.dim_values(dim, comp_ref, node, gate_id)
             return v[:: -(-v.size // max_events)] if v.size > max_events else v
         col = self.column(dim.id, comp_ref, gate_id)
-        fast = self.approx(comp_ref, col, node, gate_id) if comp_ref is not None else None
-        raw = fast[0] if fast is not None else self.raw(col, None, node, gate_id)
-        if raw.size > max_events:
-            raw = raw[:: -(-raw.size // max_events)]
+        step = -(-node.count // max_events) if node.count > max_events else 1
+        rows = node.rows[::step] if node.rows is not None else (np.arange(0, node.count, step) if step > 1 else None)
+        count = node.count if rows is None else rows.size
+        mat = self.matrix(comp_ref, gate_id) if comp_ref is not None else None
+        if mat is not None and col in mat[1]:  # only the sampled events are compensated
+            m, idx = mat
+            raw = _comp_columns(self.s.events, idx, self.inverse(comp_ref, m)[:, [idx.index(col)]], rows, count)[0][0]
+        else:
+            ev = self.s.events
+            raw = np.asarray(ev[:, col] if rows is None else ev[rows, col], dtype=np.float64)
         xref = dim.transformation_ref
         if xref is None:
             return raw
@@ -555,7 +562,10 @@ def _comp_chunks(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.nda
     """
     if count == 0:
         return
-    wt = np.ascontiguousarray(w.T)
+    m = w.shape[1]
+    # one column would go to BLAS gemv, whose rounding differs from gemm's; with two or
+    # more, each value is bit-identical whatever the other columns and rows of the call
+    wt = np.ascontiguousarray(w.T if m > 1 else np.hstack([w, w]).T)
     cols = slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else np.asarray(idx)
     buf = np.empty((min(_CHUNK, count), events.shape[1]), dtype=events.dtype)
     xt = np.empty((len(idx), buf.shape[0]))
@@ -571,7 +581,7 @@ def _comp_chunks(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.nda
         xk = xt[:, :k]
         xk[...] = x[:, cols].T
         np.matmul(wt, xk, out=vt[:, :k])
-        yield start, vt[:, :k], np.maximum(xk.max(axis=1), -xk.min(axis=1))
+        yield start, vt[:m, :k], np.maximum(xk.max(axis=1), -xk.min(axis=1))
 
 
 def _stream_sides(events: np.ndarray, idx: list[int], w: np.ndarray, rows: np.ndarray | None, count: int,
