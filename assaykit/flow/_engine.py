@@ -101,6 +101,8 @@ class _Evaluator:
         self.children: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}
         #: whether a gate is used as given (no ``adjust`` changes it)
         self.fixed: Callable[[str], bool] = lambda gate_id: True
+        #: gates already adjusted (placed) ahead of their turn, by key
+        self.ready: dict[tuple[str, str], object] = {}
 
     # ---------------------------------------------------------------- channels
     def matrix(self, ref: str, gate_id: str) -> tuple[SpillMatrix, list[int]] | None:
@@ -420,16 +422,21 @@ class _Evaluator:
         return own
 
     def siblings(self, parent: Node, key) -> list:
-        """``(key, gate)`` of the other rectangle children of ``parent`` that no ``adjust`` changes."""
+        """``(key, gate)`` of the other rectangle children of ``parent`` that no ``adjust`` changes or already adjusted."""
         out = []
         for gid, path in self.children.get(parent.key, ()):
             k = (gid, "/".join(path))
-            if k == key or not self.fixed(gid) or ("streamed", k) in self.cache:
+            if k == key or ("streamed", k) in self.cache:
                 continue
-            try:
-                g = self.gs.get_gate(gid, path, sample_id=self.s.name)
-            except Exception:  # noqa: BLE001 - evaluated (and reported) on its own
+            if k in self.ready:
+                g = self.ready[k]
+            elif not self.fixed(gid):
                 continue
+            else:
+                try:
+                    g = self.gs.get_gate(gid, path, sample_id=self.s.name)
+                except Exception:  # noqa: BLE001 - evaluated (and reported) on its own
+                    continue
             if "Rectangle" in type(g).__name__:
                 out.append((k, g))
         return out
@@ -723,6 +730,37 @@ def _order(gs) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+def _adjust_siblings(ev: _Evaluator, rest: list, parent: Node, adjust: Callable,
+                     adjusted: Collection[str] | None) -> None:
+    """Call ``adjust`` now for the next rectangle siblings, so that they can share a pass.
+
+    Only the siblings reached before any other gate that ``adjust`` may change (so the
+    calls happen in the same order as without this); they wait in ``ev.ready``.
+    """
+    for gid, path in rest:
+        key = (gid, "/".join(path))
+        sibling = (path[-1], "/".join(path[:-1])) == parent.key
+        may_change = adjusted is None or gid in adjusted
+        if not sibling:
+            if may_change:
+                return
+            continue
+        try:
+            g = ev.gs.get_gate(gid, path, sample_id=ev.s.name)
+        except Exception:  # noqa: BLE001 - evaluated (and reported) on its own
+            return
+        if "Rectangle" not in type(g).__name__:
+            if may_change:
+                return
+            continue
+        if not may_change or key in ev.ready:
+            continue
+        try:
+            ev.ready[key] = adjust(gid, path, g, parent, ev)
+        except Exception:  # noqa: BLE001 - raised again, naming the gate, when it is evaluated
+            return
+
+
 def _plan(gs, order: list[tuple[str, tuple[str, ...]]], sid: str) -> dict:
     """Parent node key -> ``(compensation_ref, dimension id, gate id)`` of its rectangle children's dimensions."""
     plan: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
@@ -784,8 +822,11 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
         ``adjust(gate_id, path, gate, parent_node, evaluator) -> gate``: called before each
         gate is evaluated (places data-driven boundaries); the gate it returns is used.
     adjusted : collection of str, optional
-        The gate ids ``adjust`` may change (default: every gate). The others may be
-        evaluated together with a sibling gate.
+        The gate ids ``adjust`` may change (default: every gate). Rectangle siblings are
+        evaluated together in one pass: the others as they are, and those ``adjust`` may
+        change after ``adjust`` was called for them, which for the siblings following a
+        rectangle happens right after its own call (in the gates' order, and never past a
+        gate of another parent that ``adjust`` may change).
 
     Raises
     ------
@@ -806,7 +847,7 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
         ev.children.setdefault((path[-1], "/".join(path[:-1])), []).append((gid, path))
     if adjust is not None:
         ev.fixed = (lambda gate_id: False) if adjusted is None else (lambda gate_id: gate_id not in adjusted)
-    for gid, path in order:
+    for i, (gid, path) in enumerate(order):
         key = (gid, "/".join(path))
         if key in done:
             continue
@@ -818,7 +859,9 @@ def evaluate(sample: FlowSample, gs, spill: str | SpillMatrix | None = "file",
         kind = type(g).__name__
         try:
             if adjust is not None:
-                g = adjust(gid, path, g, parent, ev)
+                g = ev.ready.pop(key) if key in ev.ready else adjust(gid, path, g, parent, ev)
+                if "Rectangle" in kind:
+                    _adjust_siblings(ev, order[i + 1:], parent, adjust, adjusted)
             if "Boolean" in kind:
                 local = ev.boolean(g, parent, done)
             elif "Rectangle" in kind:
