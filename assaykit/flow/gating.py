@@ -159,7 +159,8 @@ def _gate_one(item, strategy, settings: FlowSettings, fixed: Mapping, collect: s
         gs = strategy.strategy_for(sample) if isinstance(strategy, Workspace) else strategy
         placer = _Placer(sample, settings.thresholds, settings, fixed.get(sample.name, {}), collect)
         spill = settings.compensation
-        nodes = evaluate(sample, gs, spill, adjust=placer if settings.thresholds else None)
+        nodes = evaluate(sample, gs, spill, adjust=placer if settings.thresholds else None,
+                         adjusted=set(placer.by_gate))
         out = _Outcome(sample.name, sample.path, thresholds=placer.records, gates=placer.gates,
                        collected=placer.collected)
         if stats:
