@@ -69,7 +69,6 @@ def test_parse_numbers_of_known_text_equals_parse_number(cells, repeat):
 
 
 def _frames_equal(a, b):
-    import pandas as pd
 
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert list(a.dtypes) == list(b.dtypes)
@@ -79,7 +78,6 @@ def _frames_equal(a, b):
 
 
 def test_fast_frame_equals_dataframe():
-    import pandas as pd
 
     cols = {
         "a": ["x", "y", "z"],
