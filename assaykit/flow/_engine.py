@@ -347,6 +347,15 @@ class _Evaluator:
         grid_y = np.asarray(xf.apply(grid_x.reshape(-1, 1)), dtype=np.float64).ravel()
         return np.interp(raw, grid_x, grid_y)
 
+    def bounded_dimensions(self, gate, gate_id: str):
+        """``(dim, min, max, transform)`` of each dimension of a rectangle that has a bound."""
+        for dim in gate.dimensions:
+            vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
+            if vmin is None and vmax is None:
+                continue
+            xref = getattr(dim, "transformation_ref", None)
+            yield dim, vmin, vmax, (self.transform(xref, gate_id) if xref is not None else _IDENTITY)
+
     def stream_bounds(self, gate, parent: Node, gate_id: str, comp_ref: str | None):
         """``(matrix, columns, bounds)`` for :meth:`streamed`, or None when it does not apply."""
         mat = self.matrix(comp_ref, gate_id) if comp_ref is not None else None
@@ -354,12 +363,7 @@ class _Evaluator:
             return None
         cols: list[int] = []
         bounds = []
-        for dim in gate.dimensions:
-            vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
-            if vmin is None and vmax is None:
-                continue
-            xref = getattr(dim, "transformation_ref", None)
-            xf = self.transform(xref, gate_id) if xref is not None else _IDENTITY
+        for dim, vmin, vmax, xf in self.bounded_dimensions(gate, gate_id):
             if type(dim).__name__ != "Dimension" or type(xf).__name__ not in _BAND_OK:
                 return None
             col = self.column(dim.id, comp_ref, gate_id)
@@ -450,12 +454,7 @@ class _Evaluator:
         if res is not None:
             return res
         res = np.ones(parent.count, dtype=bool)
-        for dim in gate.dimensions:
-            vmin, vmax = getattr(dim, "min", None), getattr(dim, "max", None)
-            if vmin is None and vmax is None:
-                continue
-            xref = getattr(dim, "transformation_ref", None)
-            xf = self.transform(xref, gate_id) if xref is not None else _IDENTITY
+        for dim, vmin, vmax, xf in self.bounded_dimensions(gate, gate_id):
             if type(dim).__name__ == "RatioDimension" or type(xf).__name__ not in _BAND_OK:
                 v = self.dim_values(dim, comp_ref, parent, gate_id)
                 if vmin is not None:
